@@ -1,0 +1,42 @@
+"""decoding_lessons: see how a language model picks its next token.
+
+The data flows one way, and each module is one step::
+
+    loading ─▶ capture ─▶ strategies (generate()'s processors) ─▶ scores ─▶ probabilities ─▶ plotting
+
+* :mod:`.loading` — ``load_model()``: the embedded SmolLM2-135M, a Hub id, or a local directory.
+* :mod:`.capture` — ``LogitCapture``: one forward pass per distinct context.
+* :mod:`.strategies` — ``DecodingConfig`` and ``logits_processors()`` in ``generate()``'s order.
+* :mod:`.tokens` — readable token labels (visible whitespace, partial UTF-8 as bytes, HTML-safe).
+* :mod:`.plotting` — Plotly figures and the site renderer.
+* :mod:`.site` — ``lesson_setup()`` for the lesson notebooks.
+"""
+
+from .capture import LogitCapture, NextToken
+from .loading import LanguageModel, ModelLoadError, load_model, resolve_choice
+from .plotting import token_chart, use_site_renderer
+from .site import lesson_setup, seed_everything
+from .strategies import DecodingConfig, apply_processors, entropy, logits_processors, probabilities
+from .tokens import decode_visible, token_label
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DecodingConfig",
+    "LanguageModel",
+    "LogitCapture",
+    "ModelLoadError",
+    "NextToken",
+    "apply_processors",
+    "decode_visible",
+    "entropy",
+    "lesson_setup",
+    "load_model",
+    "logits_processors",
+    "probabilities",
+    "resolve_choice",
+    "seed_everything",
+    "token_chart",
+    "token_label",
+    "use_site_renderer",
+]

@@ -1,0 +1,101 @@
+"""Logit capture: one forward pass per distinct context, then any number of decoding configurations.
+
+>>> cap = LogitCapture(load_model())                     # doctest: +SKIP
+>>> step = cap("The sky is")                             # one forward pass
+>>> step.scores(DecodingConfig(do_sample=True, top_p=0.9))   # no further pass
+>>> cap.forward_passes
+1
+
+The raw logits are what ``generate(output_logits=True)`` reports; :meth:`NextToken.scores` is what
+``generate(output_scores=True)`` reports for the same settings, because the processors are
+transformers' own, in ``generate()``'s order (see :mod:`decoding_lessons.strategies`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .loading import LanguageModel
+from .strategies import DecodingConfig, apply_processors, entropy, probabilities
+
+
+@dataclass
+class NextToken:
+    """The next-token distribution after one context.
+
+    Attributes:
+        input_ids: the context, ``(1, length)``, on the CPU.
+        logits: raw full-vocabulary logits, ``(vocab,)``, float32 on the CPU.
+        lm: the model (for its tokenizer and ``generation_config``).
+    """
+
+    input_ids: torch.Tensor
+    logits: torch.Tensor
+    lm: LanguageModel = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.lm.tokenizer.decode(self.input_ids[0])
+
+    def scores(self, config: DecodingConfig | None = None) -> torch.Tensor:
+        """The scores ``generate()`` would sample from (or take the argmax of) under ``config``."""
+        return apply_processors(self.logits, self.input_ids, config, self.lm.model.generation_config)
+
+    def probs(self, config: DecodingConfig | None = None) -> torch.Tensor:
+        """softmax(scores): the distribution the next token is drawn from."""
+        return probabilities(self.scores(config))
+
+    def entropy(self, config: DecodingConfig | None = None) -> float:
+        """Entropy (nats) of :meth:`probs`."""
+        return float(entropy(self.scores(config)))
+
+    def top(self, k: int = 10, config: DecodingConfig | None = None) -> list[tuple[int, float, float]]:
+        """The ``k`` highest-logit tokens as ``(token_id, logit, probability under config)``."""
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"`k` has to be an integer >= 1, but is {k!r}")
+        k = min(k, self.logits.shape[-1])
+        p = self.probs(config)
+        values, idx = self.logits.topk(k)
+        return [(int(i), float(v), float(p[i])) for v, i in zip(values, idx)]
+
+
+class LogitCapture:
+    """Runs the model once per distinct context and remembers the next-token logits.
+
+    ``forward_passes`` counts the model calls, so tests and the benchmark can check that charts,
+    sliders and comparisons reuse captured logits instead of re-running the model.
+    """
+
+    def __init__(self, lm: LanguageModel):
+        self.lm = lm
+        self.forward_passes = 0
+        self._cache: dict[tuple[int, ...], NextToken] = {}
+
+    @property
+    def distinct_contexts(self) -> int:
+        return len(self._cache)
+
+    def __call__(self, context: str | torch.Tensor | list[int]) -> NextToken:
+        """The next-token distribution after ``context`` (a prompt string or token ids)."""
+        if isinstance(context, str):
+            ids = self.lm.encode(context).cpu()
+        else:
+            ids = torch.as_tensor(context, dtype=torch.long).reshape(1, -1).cpu()
+            if ids.shape[1] == 0:
+                raise ValueError("`context` must hold at least one token, but it is empty")
+        key = tuple(ids[0].tolist())
+        if key not in self._cache:
+            self._cache[key] = NextToken(input_ids=ids, logits=self._forward(ids), lm=self.lm)
+        return self._cache[key]
+
+    @torch.inference_mode()
+    def _forward(self, ids: torch.Tensor) -> torch.Tensor:
+        self.forward_passes += 1
+        device = self.lm.device
+        out = self.lm.model(
+            input_ids=ids.to(device), attention_mask=torch.ones_like(ids, device=device), logits_to_keep=1
+        )
+        # as generate(): only the last position through the LM head (bit-identical logits), cast to float32
+        return out.logits[0, -1, :].to(dtype=torch.float32).cpu()

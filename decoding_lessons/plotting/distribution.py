@@ -1,0 +1,118 @@
+"""Figures of one next-token distribution."""
+
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+import torch
+
+from ..capture import NextToken
+from ..strategies import DecodingConfig, probabilities
+from ..tokens import hover_text, html_label
+from .theme import COLORS, style
+
+
+def token_chart(step: NextToken, config: DecodingConfig | None = None, k: int = 15, title: str | None = None) -> go.Figure:
+    """The seed's chart, done right: the ``k`` highest-logit tokens with their raw logits (left
+    axis) and ``softmax(scores)`` under ``config`` (right axis).
+
+    Tokens that ``config`` filters out (score ``-inf``) are drawn hatched grey and marked ✕ at
+    zero probability, so truncation is visible rather than silently missing. Token labels show
+    whitespace and partial UTF-8 bytes; hovering shows the raw vocabulary entry and the id.
+
+    Args:
+        step: a captured next-token distribution (``LogitCapture(lm)(prompt)``).
+        config: the decoding configuration (default: ``generate()``'s greedy defaults, which
+            leave the scores equal to the logits).
+        k: number of tokens to show, >= 1.
+        title: chart title (default: derived from the config).
+
+    Example:
+        >>> token_chart(cap("The sky is"), DecodingConfig(do_sample=True, top_k=5)).show()  # doctest: +SKIP
+    """
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"`k` has to be an integer >= 1, but is {k!r}")
+    config = config or DecodingConfig()
+    scores = step.scores(config)
+    probs = probabilities(scores)
+    k = min(k, step.logits.shape[-1])
+    logits, ids = step.logits.topk(k)
+    ids = ids.tolist()
+    tok = step.lm.tokenizer
+    labels = [html_label(tok, i) for i in ids]
+    kept = [bool(torch.isfinite(scores[i])) for i in ids]
+    hovers = [
+        f"{hover_text(tok, i)}<br>logit: {float(step.logits[i]):.3f}<br>score: {float(scores[i]):.3f}"
+        f"<br>p: {float(probs[i]):.4f}{'' if kept[j] else '<br><b>filtered out</b>'}"
+        for j, i in enumerate(ids)
+    ]
+    x = list(range(k))
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            name="logit",
+            x=[v - 0.2 for v in x],
+            y=[round(float(v), 3) for v in logits],
+            width=0.4,
+            marker=dict(
+                color=[COLORS["logit"] if keep else COLORS["filtered"] for keep in kept],
+                pattern=dict(shape=["" if keep else "/" for keep in kept]),
+            ),
+            hovertext=hovers,
+            hoverinfo="text",
+            yaxis="y",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            name="softmax(scores)",
+            x=[v + 0.2 for v in x],
+            y=[float(probs[i]) for i in ids],
+            width=0.4,
+            marker_color=COLORS["prob"],
+            text=[f"{float(probs[i]):.2f}" if kept[j] else "" for j, i in enumerate(ids)],
+            textposition="outside",
+            cliponaxis=False,
+            hovertext=hovers,
+            hoverinfo="text",
+            yaxis="y2",
+        )
+    )
+    filtered_x = [v + 0.2 for v, keep in zip(x, kept) if not keep]
+    if filtered_x:
+        fig.add_trace(
+            go.Scatter(
+                name="filtered out",
+                x=filtered_x,
+                y=[0] * len(filtered_x),
+                mode="markers",
+                marker=dict(symbol="x-thin", size=10, line=dict(width=2, color=COLORS["filtered"])),
+                hoverinfo="skip",
+                yaxis="y2",
+            )
+        )
+    lo = min(float(v) for v in logits)
+    hi = max(float(v) for v in logits)
+    pad = max(1.0, 0.1 * (hi - lo))
+    n_kept = int(torch.isfinite(scores).sum())
+    default_title = (
+        f"Top {k} tokens after “{_short(step.text)}”<br><sup>{html.escape(config.describe())}: "
+        f"{n_kept:,} of {scores.shape[-1]:,} tokens kept</sup>"
+    )
+    style(fig, title if title is not None else default_title)
+    fig.update_layout(margin_t=80, legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"))
+    fig.update_layout(
+        barmode="overlay",
+        xaxis=dict(tickmode="array", tickvals=x, ticktext=labels, tickangle=-45, title="token (by logit)"),
+        yaxis=dict(title="logit", range=[min(0.0, lo - pad), hi + pad] if lo < 0 else [max(0.0, lo - pad), hi + pad]),
+        yaxis2=dict(title="softmax(scores)", overlaying="y", side="right", range=[0, 1.08], showgrid=False, tickformat=".0%", dtick=0.25),
+    )
+    return fig
+
+
+def _short(text: str, width: int = 40) -> str:
+    text = text if len(text) <= width else "…" + text[-width:]
+    return html.escape(text.replace("\n", "↵"))
+
+

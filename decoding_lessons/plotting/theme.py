@@ -1,0 +1,88 @@
+"""Chart styling shared by every figure, and the renderer that puts figures into site pages.
+
+Figures use transparent backgrounds and let the page's stylesheet colour text and grid lines
+(``docs/stylesheets/charts.css`` maps them to Material's ``--md-default-fg-color`` variables), so a
+chart follows the light/dark palette toggle without being rebuilt. The marker colours below were
+chosen to read on both palettes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+# Marker colours readable on Material's white (default) and slate (dark) backgrounds.
+COLORS = {
+    "logit": "#4e79a7",  # blue
+    "prob": "#e15759",  # red
+    "kept": "#59a14f",  # green
+    "filtered": "rgba(148, 148, 148, 0.55)",  # grey
+    "rest": "#9c755f",  # brown: the rest of the vocabulary
+    "accent": "#f28e2b",  # orange
+    "threshold": "#b07aa1",  # purple
+}
+QUALITATIVE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+
+GRID = "rgba(128, 128, 128, 0.25)"
+TEXT = "rgb(110, 110, 110)"  # fallback when the page's CSS is absent (e.g. in Jupyter)
+
+RENDERER_NAME = "decoding_lessons"
+
+
+def style(fig: go.Figure, title: str | None = None, height: int = 420) -> go.Figure:
+    """Apply the shared look: transparent background, neutral grid, compact margins."""
+    fig.update_layout(
+        title=dict(text=title, x=0.01, xanchor="left") if title else None,
+        height=height,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font=dict(family="-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, sans-serif", size=13, color=TEXT),
+        margin=dict(l=60, r=60, t=60 if title else 30, b=90),
+        hoverlabel=dict(font_size=13),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
+        colorway=QUALITATIVE,
+    )
+    fig.update_xaxes(gridcolor=GRID, zerolinecolor=GRID, linecolor=GRID)
+    fig.update_yaxes(gridcolor=GRID, zerolinecolor=GRID, linecolor=GRID)
+    return fig
+
+
+_counter = itertools.count()
+
+
+def figure_html(fig: go.Figure) -> str:
+    """The figure as an HTML fragment without plotly.js (the page loads it once).
+
+    The div id is derived from the figure's JSON and its position in the run, so two builds of the
+    same notebook produce identical HTML."""
+    fig_json = fig.to_json() if isinstance(fig, go.Figure) else json.dumps(fig, sort_keys=True, default=str)
+    digest = hashlib.sha1(fig_json.encode()).hexdigest()[:10]
+    return pio.to_html(
+        fig,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        full_html=False,
+        div_id=f"dl-plot-{next(_counter)}-{digest}",
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+class SiteRenderer(pio.base_renderers.MimetypeRenderer):
+    """A Plotly renderer emitting ``text/html`` without plotly.js.
+
+    mkdocs-jupyter drops Plotly's default ``plotly_mimetype`` output (blank charts), and the
+    ``notebook`` renderer inlines 4.8 MB of plotly.js into every page; this one emits just the
+    figure and relies on the page loading ``plotly.min.js`` once."""
+
+    def to_mimebundle(self, fig_dict):
+        return {"text/html": figure_html(go.Figure(fig_dict))}
+
+
+def use_site_renderer() -> None:
+    """Register :class:`SiteRenderer` and make it the default for ``fig.show()``."""
+    pio.renderers[RENDERER_NAME] = SiteRenderer()
+    pio.renderers.default = RENDERER_NAME

@@ -1,0 +1,245 @@
+"""The strategy catalogue: a decoding configuration, and the logits processors it turns into.
+
+:class:`DecodingConfig` holds every knob of ``generate()`` that changes the next-token
+distribution. :func:`logits_processors` turns it into transformers' own processors, in exactly the
+order and with exactly the defaults that ``generate()`` uses (``GenerationMixin._get_logits_processor``
+in transformers 5):
+
+1. always: repetition penalty, then no-repeat-ngram;
+2. only when ``do_sample=True``: temperature → top-H → top-k → top-p → min-p → typical → ε → η.
+
+A field left at ``None`` means "what ``generate()`` would use": the model's own
+``generation_config`` if it sets the field, otherwise transformers' global default. That is how
+``top_k=50`` slips into "temperature only" sampling: ask for ``do_sample=True, temperature=0.7``
+and the scores are also truncated to the 50 most likely tokens unless you pass ``top_k=0``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import torch
+from transformers import (
+    EpsilonLogitsWarper,
+    EtaLogitsWarper,
+    LogitsProcessorList,
+    MinPLogitsWarper,
+    NoRepeatNGramLogitsProcessor,
+    RepetitionPenaltyLogitsProcessor,
+    TemperatureLogitsWarper,
+    TopHLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+    TypicalLogitsWarper,
+)
+
+# transformers' global defaults (GenerationConfig._get_default_generation_params); a test checks
+# that they still agree with the installed transformers.
+GENERATE_DEFAULTS: dict[str, Any] = {
+    "do_sample": False,
+    "temperature": 1.0,
+    "top_k": 50,
+    "top_p": 1.0,
+    "min_p": None,
+    "typical_p": 1.0,
+    "epsilon_cutoff": 0.0,
+    "eta_cutoff": 0.0,
+    "top_h": None,
+    "repetition_penalty": 1.0,
+    "no_repeat_ngram_size": 0,
+}
+
+# The order of generate()'s sampling warpers, for narration and for order comparisons.
+WARPER_ORDER = ("temperature", "top_h", "top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff")
+PENALTY_ORDER = ("repetition_penalty", "no_repeat_ngram_size")
+
+
+def _check_float(name: str, value, low: float, high: float, low_open: bool, high_open: bool) -> None:
+    interval = f"{'(' if low_open else '['}{low:g}, {'inf' if math.isinf(high) else f'{high:g}'}{')' if high_open else ']'}"
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        raise ValueError(f"`{name}` has to be a float in the {interval} interval, but is {value!r}")
+
+
+def _check_int(name: str, value, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"`{name}` has to be an integer >= {low}, but is {value!r}")
+
+
+@dataclass(frozen=True)
+class DecodingConfig:
+    """The ``generate()`` arguments that shape the next-token distribution.
+
+    Every field defaults to ``None``: "whatever ``generate()`` would use" (the model's
+    ``generation_config``, else transformers' default; see :data:`GENERATE_DEFAULTS`). Bad values
+    are refused here, at construction, with the parameter, its allowed range and the value.
+
+    Args:
+        do_sample: sample (``True``) or take the argmax (``False``). The sampling warpers —
+            temperature, top-H, top-k, top-p, min-p, typical, ε, η — only act when sampling.
+        temperature: divides the logits; in (0, inf). ``T → 0`` approaches greedy; 0 itself is
+            refused, use ``do_sample=False``.
+        top_k: keep the ``k`` most likely tokens; 0 disables. Default 50 when sampling!
+        top_p: nucleus sampling: the smallest set whose probability reaches ``top_p``; in [0, 1].
+        min_p: keep tokens with ``p >= min_p * p_max``; in [0, 1]. Typical 0.01–0.2.
+        typical_p: locally typical sampling (Meister et al. 2022); in (0, 1].
+        epsilon_cutoff: ε-sampling, keep ``p > ε`` (Hewitt et al. 2022); in [0, 1). Typical 3e-4.
+        eta_cutoff: η-sampling, keep ``p > min(η, sqrt(η)·exp(-H))``; in [0, 1). Typical 3e-4–2e-3.
+        top_h: Top-H, an entropy-bounded nucleus (Potraghloo et al. 2025); in (0, 1].
+        repetition_penalty: CTRL's penalty on every token already in the context (prompt
+            included): ``logit / p`` if positive, ``logit * p`` if negative; in (0, inf), 1 = off.
+        no_repeat_ngram_size: forbid any n-gram of this size from occurring twice; >= 0, 0 = off.
+
+    Example:
+        >>> DecodingConfig(do_sample=True, temperature=0.7).resolved()["top_k"]
+        50
+        >>> DecodingConfig(min_p=1.3)
+        Traceback (most recent call last):
+        ...
+        ValueError: `min_p` has to be a float in the [0, 1] interval, but is 1.3
+    """
+
+    do_sample: bool | None = None
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    min_p: float | None = None
+    typical_p: float | None = None
+    epsilon_cutoff: float | None = None
+    eta_cutoff: float | None = None
+    top_h: float | None = None
+    repetition_penalty: float | None = None
+    no_repeat_ngram_size: int | None = None
+
+    def __post_init__(self):
+        if self.do_sample is not None and not isinstance(self.do_sample, bool):
+            raise ValueError(f"`do_sample` has to be True or False, but is {self.do_sample!r}")
+        if self.temperature is not None:
+            if self.temperature == 0:
+                raise ValueError(
+                    "`temperature` has to be a float in the (0, inf) interval, but is 0: "
+                    "T = 0 would divide by zero; for greedy decoding use do_sample=False"
+                )
+            _check_float("temperature", self.temperature, 0, math.inf, True, True)
+        if self.top_k is not None:
+            _check_int("top_k", self.top_k, 0)
+        for name in ("top_p", "min_p"):
+            if getattr(self, name) is not None:
+                _check_float(name, getattr(self, name), 0, 1, False, False)
+        for name in ("typical_p", "top_h"):
+            if getattr(self, name) is not None:
+                _check_float(name, getattr(self, name), 0, 1, True, False)
+        for name in ("epsilon_cutoff", "eta_cutoff"):
+            if getattr(self, name) is not None:
+                _check_float(name, getattr(self, name), 0, 1, False, True)
+        if self.repetition_penalty is not None:
+            _check_float("repetition_penalty", self.repetition_penalty, 0, math.inf, True, True)
+        if self.no_repeat_ngram_size is not None:
+            _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0)
+
+    def replace(self, **changes) -> "DecodingConfig":
+        """A copy with ``changes`` applied (and validated)."""
+        return replace(self, **changes)
+
+    def explicit(self) -> dict[str, Any]:
+        """Only the fields that were set: the keyword arguments to pass to ``generate()``."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def resolved(self, generation_config=None) -> dict[str, Any]:
+        """Every field, with ``None`` replaced as ``generate()`` would: by the model's
+        ``generation_config`` when it sets the field, else by transformers' default."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and generation_config is not None:
+                value = getattr(generation_config, f.name, None)
+            if value is None:
+                value = GENERATE_DEFAULTS[f.name]
+            out[f.name] = value
+        return out
+
+    def describe(self) -> str:
+        """A short human label such as ``do_sample=True, top_p=0.9``."""
+        parts = [f"{k}={v}" for k, v in self.explicit().items()]
+        return ", ".join(parts) if parts else "generate() defaults"
+
+
+def logits_processors(
+    config: DecodingConfig | None = None,
+    generation_config=None,
+    num_beams: int = 1,
+    eos_token_count: int = 1,
+) -> LogitsProcessorList:
+    """transformers' processors for ``config``, in ``generate()``'s order.
+
+    Args:
+        config: the decoding configuration (default: ``generate()``'s defaults, i.e. greedy).
+        generation_config: the model's ``generation_config``, consulted for unset fields.
+        num_beams: with beam sampling, the warpers keep at least ``eos_token_count + 1`` tokens,
+            as ``generate()`` does.
+        eos_token_count: number of EOS ids of the model (for ``min_tokens_to_keep``).
+
+    Returns:
+        A ``LogitsProcessorList``; calling it as ``procs(input_ids, logits)`` gives the scores.
+    """
+    c = (config or DecodingConfig()).resolved(generation_config)
+    procs = LogitsProcessorList()
+    if c["repetition_penalty"] != 1.0:
+        procs.append(RepetitionPenaltyLogitsProcessor(c["repetition_penalty"]))
+    if c["no_repeat_ngram_size"] > 0:
+        procs.append(NoRepeatNGramLogitsProcessor(c["no_repeat_ngram_size"]))
+    if c["do_sample"]:
+        keep = eos_token_count + 1 if num_beams > 1 else 1
+        if c["temperature"] != 1.0:
+            procs.append(TemperatureLogitsWarper(c["temperature"]))
+        if c["top_h"] is not None:
+            procs.append(TopHLogitsWarper(top_h=c["top_h"]))
+        if c["top_k"] != 0:
+            procs.append(TopKLogitsWarper(top_k=c["top_k"], min_tokens_to_keep=keep))
+        if c["top_p"] < 1.0:
+            procs.append(TopPLogitsWarper(top_p=c["top_p"], min_tokens_to_keep=keep))
+        if c["min_p"] is not None:
+            procs.append(MinPLogitsWarper(min_p=c["min_p"], min_tokens_to_keep=keep))
+        if c["typical_p"] < 1.0:
+            procs.append(TypicalLogitsWarper(mass=c["typical_p"], min_tokens_to_keep=keep))
+        if 0.0 < c["epsilon_cutoff"] < 1.0:
+            procs.append(EpsilonLogitsWarper(epsilon=c["epsilon_cutoff"], min_tokens_to_keep=keep))
+        if 0.0 < c["eta_cutoff"] < 1.0:
+            procs.append(EtaLogitsWarper(epsilon=c["eta_cutoff"], min_tokens_to_keep=keep))
+    return procs
+
+
+def apply_processors(
+    logits: torch.Tensor, input_ids: torch.Tensor, config: DecodingConfig | None = None, generation_config=None
+) -> torch.Tensor:
+    """Scores for one step: ``generate()``'s processors for ``config`` applied to ``logits``.
+
+    Args:
+        logits: raw next-token logits, shape ``(vocab,)`` or ``(batch, vocab)``; not modified.
+        input_ids: the context the logits were computed from, ``(batch, length)`` (the repetition
+            penalty and n-gram blocking read it).
+
+    Returns:
+        float32 scores of the same shape; filtered tokens hold ``-inf``.
+    """
+    squeeze = logits.dim() == 1
+    scores = logits.detach().to(torch.float32).clone().reshape(1, -1) if squeeze else logits.detach().float().clone()
+    ids = input_ids.to(scores.device)
+    scores = logits_processors(config, generation_config)(ids, scores)
+    return scores[0] if squeeze else scores
+
+
+def probabilities(scores: torch.Tensor) -> torch.Tensor:
+    """softmax over the last axis, in float32: what the sampler draws from."""
+    return torch.softmax(scores.float(), dim=-1)
+
+
+def entropy(scores: torch.Tensor) -> torch.Tensor:
+    """Shannon entropy in nats of softmax(scores) (filtered tokens contribute 0)."""
+    logp = torch.log_softmax(scores.float(), dim=-1)
+    p = logp.exp()
+    return -(torch.where(p > 0, p * logp, torch.zeros_like(p))).sum(-1)

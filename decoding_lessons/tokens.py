@@ -1,0 +1,151 @@
+"""Token display: readable, honest labels for tokens.
+
+Byte-level BPE vocabularies (GPT-2, Qwen, SmolLM2) store each token as bytes mapped to printable
+characters, which is why a leading space shows up as ``'Ġ'`` and a newline as ``'Ċ'``. This module
+maps tokens back to their bytes and then to a label a reader can trust:
+
+* whitespace is made visible: ``' '`` → ``'␣'``, ``'\\n'`` → ``'↵'``, ``'\\t'`` → ``'⇥'``;
+* a token that is only part of a UTF-8 character (e.g. the first two bytes of ``'①'``) is shown as
+  its bytes, ``\\xe2\\x91``, never as ``'�'``;
+* :func:`html_label` escapes the label for charts, so a token such as ``<b>`` shows literally.
+
+>>> label = token_label(tokenizer, 1232)       # doctest: +SKIP
+>>> label.display, label.raw
+('␣+', 'Ġ+')
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
+_BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+
+
+@lru_cache(maxsize=1)
+def byte_decoder() -> dict[str, int]:
+    """The inverse of GPT-2's ``bytes_to_unicode`` table: printable character → byte."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    chars = printable[:]
+    n = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(printable, chars)}
+
+
+@dataclass(frozen=True)
+class TokenLabel:
+    """How to show one token.
+
+    Attributes:
+        token_id: the id.
+        raw: the vocabulary entry as stored (``'Ġthe'``).
+        data: its bytes (``b' the'``), or ``None`` for a special token.
+        display: the readable label (``'␣the'``), whitespace visible, partial UTF-8 as ``\\x..``.
+    """
+
+    token_id: int
+    raw: str
+    data: bytes | None
+    display: str
+
+    @property
+    def is_partial_utf8(self) -> bool:
+        if self.data is None:
+            return False
+        try:
+            self.data.decode("utf-8")
+            return False
+        except UnicodeDecodeError:
+            return True
+
+
+def make_visible(text: str) -> str:
+    """Replace whitespace and control characters by visible symbols or ``\\x..`` escapes."""
+    out = []
+    for ch in text:
+        if ch in _VISIBLE:
+            out.append(_VISIBLE[ch])
+        elif ord(ch) < 32 or ord(ch) == 127:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def bytes_to_display(data: bytes) -> str:
+    """Decode ``data`` as UTF-8 where it is valid; show every byte that is not part of a complete
+    character as ``\\xNN`` (so a partial multi-byte sequence never becomes ``'�'``)."""
+    out = []
+    i = 0
+    while i < len(data):
+        for width in (1, 2, 3, 4):
+            chunk = data[i : i + width]
+            try:
+                out.append(make_visible(chunk.decode("utf-8")))
+                i += width
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            out.append(f"\\x{data[i]:02x}")
+            i += 1
+    return "".join(out)
+
+
+def token_bytes(tokenizer, token_id: int) -> bytes | None:
+    """The bytes a token stands for, or ``None`` for a special token (``<|endoftext|>``)."""
+    raw = tokenizer.convert_ids_to_tokens(int(token_id))
+    if raw is None:
+        return b""
+    if int(token_id) in set(tokenizer.all_special_ids):
+        return None
+    decoder = byte_decoder()
+    if raw and all(ch in decoder for ch in raw):  # byte-level BPE
+        return bytes(decoder[ch] for ch in raw)
+    match = _BYTE_TOKEN.fullmatch(raw)  # SentencePiece byte fallback
+    if match:
+        return bytes([int(match.group(1), 16)])
+    return raw.replace("▁", " ").encode("utf-8")
+
+
+def token_label(tokenizer, token_id: int) -> TokenLabel:
+    """A :class:`TokenLabel` for ``token_id``."""
+    token_id = int(token_id)
+    raw = tokenizer.convert_ids_to_tokens(token_id)
+    raw = "" if raw is None else raw
+    data = token_bytes(tokenizer, token_id)
+    display = raw if data is None else (bytes_to_display(data) if data else "∅")
+    return TokenLabel(token_id=token_id, raw=raw, data=data, display=display)
+
+
+def html_label(tokenizer, token_id: int, with_raw: bool = False) -> str:
+    """The label, HTML-escaped for a Plotly chart (``<b>`` shows as ``<b>``, not bold)."""
+    label = token_label(tokenizer, token_id)
+    text = html.escape(label.display)
+    if with_raw and label.raw != label.display:
+        text += f" <span style='opacity:.6'>{html.escape(label.raw)}</span>"
+    return text
+
+
+def hover_text(tokenizer, token_id: int) -> str:
+    """HTML hover text: the label, the raw vocabulary entry, the id and the bytes."""
+    label = token_label(tokenizer, token_id)
+    parts = [f"<b>{html.escape(label.display)}</b>", f"raw: {html.escape(repr(label.raw))}", f"id: {label.token_id}"]
+    if label.data is not None:
+        parts.append(f"bytes: {html.escape(label.data.hex(' '))}")
+    if label.is_partial_utf8:
+        parts.append("part of a multi-byte UTF-8 character")
+    return "<br>".join(parts)
+
+
+def decode_visible(tokenizer, ids) -> str:
+    """Decode a whole sequence (bytes joined first, so multi-byte characters come out whole)."""
+    data = b"".join(token_bytes(tokenizer, i) or tokenizer.convert_ids_to_tokens(int(i)).encode() for i in ids)
+    return bytes_to_display(data)

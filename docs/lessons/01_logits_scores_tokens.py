@@ -1,0 +1,205 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Logits, scores and tokens
+#
+# A causal language model does one thing: given a sequence of tokens, it outputs one number per
+# vocabulary entry, the **logits** of the next token. Every decoding strategy — greedy, sampling,
+# top-k, top-p, beam search — is a rule for turning those numbers into a choice.
+#
+# This lesson loads the model this page was built with, lets it generate, and then looks at the
+# numbers behind a single step.
+
+# %%
+import torch
+from IPython.display import Markdown, display
+
+import decoding_lessons as dl
+
+lm, cap = dl.lesson_setup()
+tokenizer, model = lm.tokenizer, lm.model
+
+# %% [markdown]
+# ## Open-ended generation
+#
+# We give the model the prompt `"2 + 2 = "` and let `generate()` pick the most likely token 40
+# times in a row (greedy decoding, `generate()`'s default).
+
+# %%
+prompt = "2 + 2 = "
+inputs = tokenizer(prompt, return_tensors="pt").to(lm.device)
+output = model.generate(**inputs, max_new_tokens=40, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+print(tokenizer.decode(output[0], skip_special_tokens=True))
+
+# %% [markdown]
+# A base model is a next-token predictor, not an assistant: it continues the text with whatever
+# it found most plausible, and greedy decoding often ends up repeating itself.
+#
+# ## Logits and scores
+#
+# `generate()` can return, for every generated step, the raw **logits** and the **scores**: the
+# logits after the *logits processors* of the chosen decoding strategy (temperature, top-k, …) have
+# been applied. The next token is the argmax of the scores (greedy) or is drawn from
+# `softmax(scores)` (sampling).
+
+# %%
+out = model.generate(
+    **inputs,
+    max_new_tokens=1,
+    output_scores=True,
+    output_logits=True,
+    return_dict_in_generate=True,
+    pad_token_id=tokenizer.pad_token_id,
+)
+print("sequences:", tuple(out.sequences.shape), "  (prompt tokens + 1 new token)")
+print("logits:   ", len(out.logits), "step(s) of", tuple(out.logits[0].shape))
+print("scores:   ", len(out.scores), "step(s) of", tuple(out.scores[0].shape))
+print("first ten logits:", out.logits[0][0, :10])
+
+# %% [markdown]
+# Both have shape `(batch, vocabulary)`: one number for **every** token of the vocabulary. With
+# greedy decoding no processor is active, so scores and logits are identical:
+
+# %%
+print("scores == logits:", torch.equal(out.scores[0], out.logits[0]))
+
+# %% [markdown]
+# ### The vocabulary
+#
+# The width of the logits is the size of the model's output layer. It can be larger than the
+# tokenizer's vocabulary: some models pad the output layer to a multiple of 64 or 128 for speed, and
+# the padding entries never get a meaningful logit.
+
+# %%
+display(
+    Markdown(
+        f"The logits have **{lm.vocab_size:,}** entries and the tokenizer knows **{len(tokenizer):,}** tokens"
+        + (
+            " — the same number."
+            if lm.vocab_size == len(tokenizer)
+            else f" — {lm.vocab_size - len(tokenizer):,} output rows are padding."
+        )
+    )
+)
+
+# %% [markdown]
+# ### Capturing once, looking many times
+#
+# Calling `generate()` for every chart would re-run the model each time. `decoding_lessons`
+# captures the logits of a context once (`LogitCapture`) and applies any decoding configuration
+# to them with transformers' own processors, in `generate()`'s order. The result is bit-identical
+# to what `generate()` reports:
+
+# %%
+step = cap(prompt)
+print("captured logits == generate()'s logits:", torch.equal(step.logits, out.logits[0][0].cpu()))
+print("captured scores == generate()'s scores:", torch.equal(step.scores(), out.scores[0][0].cpu()))
+assert torch.equal(step.logits, out.logits[0][0].cpu())
+
+# %% [markdown]
+# ## Reading the top tokens
+#
+# `topk` gives the highest logits and their token ids. Converting ids back to tokens shows the
+# vocabulary entries as they are stored, which can look odd:
+
+# %%
+values, ids = step.logits.topk(10)
+print("logits:", [round(v, 2) for v in values.tolist()])
+print("ids:   ", ids.tolist())
+print("tokens:", tokenizer.convert_ids_to_tokens(ids.tolist()))
+
+# %% [markdown]
+# The model's tokenizer is a **byte-level BPE**: every token is a sequence of *bytes*, and each byte
+# is stored as a printable character. A space becomes `Ġ`, a newline `Ċ`. Some tokens are not even
+# whole characters: a character such as `①` takes three bytes in UTF-8, and a token may hold only
+# the first two. Decoding such a token on its own gives the replacement character `�`.
+#
+# `decoding_lessons.tokens` maps each token back to its bytes and shows them honestly: whitespace
+# becomes visible (`␣`, `↵`, `⇥`) and an incomplete UTF-8 sequence is shown as its bytes
+# (`\xe2\x91`). Here is a text with a few such characters, token by token:
+
+# %%
+sample = "Hello world!\n\tNaïve café ① 日本"
+rows = ["| id | stored token | `decode()` alone | readable label |", "|---:|---|---|---|"]
+for token_id in tokenizer(sample).input_ids:
+    label = dl.token_label(tokenizer, token_id)
+    alone = tokenizer.decode([token_id]).replace("\n", "\\n").replace("\t", "\\t")
+    rows.append(f"| {token_id} | `{label.raw}` | `{alone}` | `{label.display}` |")
+display(Markdown("\n".join(rows)))
+partial = [i for i in tokenizer(sample).input_ids if dl.token_label(tokenizer, i).is_partial_utf8]
+display(
+    Markdown(
+        f"{len(partial)} of these {len(tokenizer(sample).input_ids)} tokens are only part of a UTF-8 character."
+        if partial
+        else "This tokenizer happens to keep every character of this sample whole."
+    )
+)
+
+# %% [markdown]
+# ## The distribution as a chart
+#
+# The chart shows the 15 highest-logit tokens after `"The sky is"`: the raw logit on the left axis
+# and the probability `softmax(scores)` on the right. Hover a bar for the token's stored form, id and
+# exact numbers.
+
+# %%
+sky = cap("The sky is")
+dl.token_chart(sky, k=15).show()
+
+# %%
+top_id, top_logit, top_p = sky.top(1)[0]
+display(
+    Markdown(
+        f"The most likely continuation is **`{dl.token_label(tokenizer, top_id).display}`** with probability "
+        f"**{top_p:.1%}**: even the favourite token leaves {1 - top_p:.0%} of the probability to the rest of "
+        f"the {lm.vocab_size:,}-token vocabulary."
+    )
+)
+
+# %% [markdown]
+# ## The same step, with sampling settings
+#
+# Now the same captured logits under `do_sample=True, temperature=0.7, top_p=0.9`. Temperature
+# sharpens the distribution, and top-p keeps only the smallest set of tokens whose probability
+# reaches 90 %. The filtered tokens are hatched and marked ✕: their score is `-inf`, so
+# `softmax(scores)` gives them exactly zero. The kept tokens' probabilities are renormalised.
+#
+# Note what we did *not* ask for: `generate()` also applies `top_k=50` whenever it samples, unless
+# you pass `top_k=0`. Our configuration applies it too, because it reproduces `generate()` exactly.
+
+# %%
+sampling = dl.DecodingConfig(do_sample=True, temperature=0.7, top_p=0.9)
+dl.token_chart(sky, sampling, k=15).show()
+
+# %%
+kept = int(torch.isfinite(sky.scores(sampling)).sum())
+display(
+    Markdown(
+        f"Under these settings **{kept}** token{'s' if kept != 1 else ''} of {lm.vocab_size:,} can be sampled. "
+        f"Every chart on this page came from **{cap.forward_passes}** forward passes "
+        f"({cap.distinct_contexts} distinct contexts)."
+    )
+)
+
+# %% tags=["hide"]
+# Hidden checks: the captured scores equal generate()'s for the sampling configuration too.
+check = model.generate(
+    **tokenizer("The sky is", return_tensors="pt").to(lm.device),
+    max_new_tokens=1,
+    output_scores=True,
+    return_dict_in_generate=True,
+    pad_token_id=tokenizer.pad_token_id,
+    **sampling.explicit(),
+)
+assert torch.equal(check.scores[0][0].cpu(), sky.scores(sampling))
+assert cap.forward_passes == cap.distinct_contexts

@@ -1,0 +1,60 @@
+"""Token display: whitespace visible, partial UTF-8 as bytes, HTML escaped."""
+
+from __future__ import annotations
+
+import decoding_lessons as dl
+from decoding_lessons.tokens import bytes_to_display, html_label, hover_text, token_bytes
+
+
+def ids_of(lm, text):
+    return lm.tokenizer(text).input_ids
+
+
+def test_space_and_newline_are_visible(lm):
+    labels = [dl.token_label(lm.tokenizer, i) for i in ids_of(lm, "a b\n\tc")]
+    joined = "".join(label.display for label in labels)
+    assert "␣" in joined and "↵" in joined and "⇥" in joined
+    assert all(" " not in label.display and "\n" not in label.display for label in labels)
+    raw = [label.raw for label in labels]
+    assert any(r.startswith("Ġ") for r in raw)  # byte-level BPE stores the space as 'Ġ'
+
+
+def test_partial_utf8_is_shown_as_bytes_never_replacement_char(lm):
+    tok = lm.tokenizer
+    text = "① ② ③ 日本語 🙂 naïve"
+    ids = ids_of(lm, text)
+    labels = [dl.token_label(tok, i) for i in ids]
+    partial = [label for label in labels if label.is_partial_utf8]
+    assert partial, "the sample must contain at least one token that splits a UTF-8 character"
+    for label in labels:
+        assert "�" not in label.display
+    for label in partial:
+        assert "\\x" in label.display
+        assert "�" in tok.decode([label.token_id])  # what naive decoding would show
+    # the bytes of all tokens together are exactly the text
+    assert b"".join(token_bytes(tok, i) for i in ids).decode("utf-8") == text
+    assert dl.decode_visible(tok, ids) == text.replace(" ", "␣")
+
+
+def test_bytes_to_display_mixes_valid_text_and_stray_bytes():
+    assert bytes_to_display("é".encode() + b"\xe2\x91") == "é\\xe2\\x91"
+    assert bytes_to_display(b"\x00a") == "\\x00a"
+
+
+def test_html_is_escaped(lm):
+    tok = lm.tokenizer
+    for text in ["<b>", "<script>", "&amp;"]:
+        for i in ids_of(lm, text):
+            label = dl.token_label(tok, i)
+            escaped = html_label(tok, i)
+            assert "<" not in escaped and ">" not in escaped
+            if "<" in label.display:
+                assert "&lt;" in escaped
+        hover = hover_text(tok, ids_of(lm, text)[0])
+        assert "<script>" not in hover
+
+
+def test_special_tokens_keep_their_name(lm):
+    eos = lm.tokenizer.eos_token_id
+    label = dl.token_label(lm.tokenizer, eos)
+    assert label.data is None and label.display == lm.tokenizer.eos_token
