@@ -58,3 +58,6 @@ serve: docs
 
 clean:
 	rm -rf site .site-build .cache
+
+bench: $(STAMP)
+	$(PY) bench/run.py

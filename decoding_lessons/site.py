@@ -9,7 +9,10 @@ device, dtype, torch and transformers built the page.
 
 from __future__ import annotations
 
+import atexit
 import html
+import json
+import os
 import random
 
 import numpy as np
@@ -20,6 +23,8 @@ from .loading import LanguageModel, load_model
 from .plotting.theme import use_site_renderer
 
 SEED = 0
+STATS_ENV = "DECODING_LESSONS_STATS_DIR"
+_captures: list[LogitCapture] = []
 
 
 def seed_everything(seed: int = SEED) -> None:
@@ -46,4 +51,24 @@ def lesson_setup(show_info: bool = True) -> tuple[LanguageModel, LogitCapture]:
         from IPython.display import HTML, display
 
         display(HTML(build_info_html(lm)))
-    return lm, LogitCapture(lm)
+    cap = LogitCapture(lm)
+    _captures.append(cap)
+    if os.environ.get(STATS_ENV) and len(_captures) == 1:
+        atexit.register(_write_stats, os.environ[STATS_ENV])
+    return lm, cap
+
+
+def _write_stats(directory: str) -> None:
+    """For the benchmark: this kernel's forward passes, distinct contexts and charts, as JSON."""
+    from .plotting import theme
+
+    stats = {
+        "pid": os.getpid(),
+        "cwd": os.getcwd(),
+        "forward_passes": sum(c.forward_passes for c in _captures),
+        "distinct_contexts": sum(c.distinct_contexts for c in _captures),
+        "charts": theme.charts_rendered,
+    }
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, f"kernel-{os.getpid()}.json"), "w") as fh:
+        json.dump(stats, fh)

@@ -52,6 +52,7 @@ def style(fig: go.Figure, title: str | None = None, height: int = 420) -> go.Fig
 
 
 _counter = itertools.count()
+charts_rendered = 0  # figures emitted through figure_html in this process (read by the benchmark)
 
 
 def figure_html(fig: go.Figure) -> str:
@@ -59,6 +60,8 @@ def figure_html(fig: go.Figure) -> str:
 
     The div id is derived from the figure's JSON and its position in the run, so two builds of the
     same notebook produce identical HTML."""
+    global charts_rendered
+    charts_rendered += 1
     fig_json = fig.to_json() if isinstance(fig, go.Figure) else json.dumps(fig, sort_keys=True, default=str)
     digest = hashlib.sha1(fig_json.encode()).hexdigest()[:10]
     return pio.to_html(
@@ -83,6 +86,11 @@ class SiteRenderer(pio.base_renderers.MimetypeRenderer):
 
 
 def use_site_renderer() -> None:
-    """Register :class:`SiteRenderer` and make it the default for ``fig.show()``."""
+    """Register :class:`SiteRenderer` and make it the default for ``fig.show()``.
+
+    ``$DECODING_LESSONS_RENDERER`` names another Plotly renderer instead (the benchmark sets it to
+    ``notebook`` to measure mkdocs-jupyter's usual way, which inlines plotly.js)."""
+    import os
+
     pio.renderers[RENDERER_NAME] = SiteRenderer()
-    pio.renderers.default = RENDERER_NAME
+    pio.renderers.default = os.environ.get("DECODING_LESSONS_RENDERER") or RENDERER_NAME
