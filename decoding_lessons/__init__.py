@@ -8,13 +8,28 @@ The data flows one way, and each module is one step::
 * :mod:`.capture` — ``LogitCapture``: one forward pass per distinct context.
 * :mod:`.strategies` — ``DecodingConfig`` and ``logits_processors()`` in ``generate()``'s order.
 * :mod:`.tokens` — readable token labels (visible whitespace, partial UTF-8 as bytes, HTML-safe).
-* :mod:`.plotting` — Plotly figures and the site renderer.
+* :mod:`.sampling` — draws from one step, whole generations step by step, processor orders.
+* :mod:`.plotting` — Plotly figures (token bars, sliders) and the site renderer.
 * :mod:`.site` — ``lesson_setup()`` for the lesson notebooks.
 """
 
 from .capture import LogitCapture, NextToken
 from .loading import LanguageModel, ModelLoadError, load_model, resolve_choice
-from .plotting import token_chart, use_site_renderer
+from .plotting import SliderFrame, slider_chart, slider_frames, token_chart, use_site_renderer
+from .sampling import (
+    HF_ORDER,
+    LLAMA_CPP_ORDER,
+    GenerationTrace,
+    SampleResult,
+    TraceStep,
+    apply_in_order,
+    draw,
+    generate_with_trace,
+    histogram_chart,
+    order_chart,
+    trace_chart,
+    tv_bound,
+)
 from .site import lesson_setup, seed_everything
 from .strategies import DecodingConfig, apply_processors, entropy, logits_processors, probabilities
 from .tokens import decode_visible, token_label
@@ -22,7 +37,22 @@ from .tokens import decode_visible, token_label
 __version__ = "0.1.0"
 
 __all__ = [
+    "HF_ORDER",
+    "LLAMA_CPP_ORDER",
     "DecodingConfig",
+    "GenerationTrace",
+    "SampleResult",
+    "SliderFrame",
+    "TraceStep",
+    "apply_in_order",
+    "draw",
+    "generate_with_trace",
+    "histogram_chart",
+    "order_chart",
+    "slider_chart",
+    "slider_frames",
+    "trace_chart",
+    "tv_bound",
     "LanguageModel",
     "LogitCapture",
     "ModelLoadError",

@@ -54,6 +54,7 @@ GENERATE_DEFAULTS: dict[str, Any] = {
 # The order of generate()'s sampling warpers, for narration and for order comparisons.
 WARPER_ORDER = ("temperature", "top_h", "top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff")
 PENALTY_ORDER = ("repetition_penalty", "no_repeat_ngram_size")
+_FLOAT_FIELDS = ("temperature", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff", "top_h", "repetition_penalty")
 
 
 def _check_float(name: str, value, low: float, high: float, low_open: bool, high_open: bool) -> None:
@@ -140,6 +141,12 @@ class DecodingConfig:
             _check_float("repetition_penalty", self.repetition_penalty, 0, math.inf, True, True)
         if self.no_repeat_ngram_size is not None:
             _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0)
+        # An integer for a float field (temperature=2, a slider grid [1, 1.5, 2]) is stored as a float:
+        # transformers' TemperatureLogitsWarper and RepetitionPenaltyLogitsProcessor refuse ints.
+        for name in _FLOAT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, name, float(value))
 
     def replace(self, **changes) -> "DecodingConfig":
         """A copy with ``changes`` applied (and validated)."""
@@ -187,30 +194,60 @@ def logits_processors(
         A ``LogitsProcessorList``; calling it as ``procs(input_ids, logits)`` gives the scores.
     """
     c = (config or DecodingConfig()).resolved(generation_config)
+    keep = eos_token_count + 1 if num_beams > 1 else 1
+    names = PENALTY_ORDER + (WARPER_ORDER if c["do_sample"] else ())
     procs = LogitsProcessorList()
-    if c["repetition_penalty"] != 1.0:
-        procs.append(RepetitionPenaltyLogitsProcessor(c["repetition_penalty"]))
-    if c["no_repeat_ngram_size"] > 0:
-        procs.append(NoRepeatNGramLogitsProcessor(c["no_repeat_ngram_size"]))
-    if c["do_sample"]:
-        keep = eos_token_count + 1 if num_beams > 1 else 1
-        if c["temperature"] != 1.0:
-            procs.append(TemperatureLogitsWarper(c["temperature"]))
-        if c["top_h"] is not None:
-            procs.append(TopHLogitsWarper(top_h=c["top_h"]))
-        if c["top_k"] != 0:
-            procs.append(TopKLogitsWarper(top_k=c["top_k"], min_tokens_to_keep=keep))
-        if c["top_p"] < 1.0:
-            procs.append(TopPLogitsWarper(top_p=c["top_p"], min_tokens_to_keep=keep))
-        if c["min_p"] is not None:
-            procs.append(MinPLogitsWarper(min_p=c["min_p"], min_tokens_to_keep=keep))
-        if c["typical_p"] < 1.0:
-            procs.append(TypicalLogitsWarper(mass=c["typical_p"], min_tokens_to_keep=keep))
-        if 0.0 < c["epsilon_cutoff"] < 1.0:
-            procs.append(EpsilonLogitsWarper(epsilon=c["epsilon_cutoff"], min_tokens_to_keep=keep))
-        if 0.0 < c["eta_cutoff"] < 1.0:
-            procs.append(EtaLogitsWarper(epsilon=c["eta_cutoff"], min_tokens_to_keep=keep))
+    for name in names:
+        proc = build_processor(name, c, min_tokens_to_keep=keep)
+        if proc is not None:
+            procs.append(proc)
     return procs
+
+
+def build_processor(name: str, resolved: dict[str, Any], min_tokens_to_keep: int = 1):
+    """transformers' processor for one field of a resolved configuration, or ``None`` when that
+    field is inactive (``temperature=1``, ``top_k=0``, ``top_p=1``, ``min_p=None``, ...).
+
+    It is built exactly as ``generate()`` builds it, so the processors can be applied one by one,
+    or in another order (see :func:`decoding_lessons.sampling.apply_in_order`). ``do_sample`` is
+    not consulted here: :func:`logits_processors` adds the warpers only when sampling.
+
+    Args:
+        name: a field of :class:`DecodingConfig` from :data:`PENALTY_ORDER` or :data:`WARPER_ORDER`.
+        resolved: ``DecodingConfig.resolved()``: every field with a concrete value.
+        min_tokens_to_keep: what ``generate()`` passes to the truncating warpers (1, or
+            ``eos_token_count + 1`` for beam sampling).
+
+    Example:
+        >>> type(build_processor("top_k", DecodingConfig(top_k=5).resolved())).__name__
+        'TopKLogitsWarper'
+        >>> build_processor("top_k", DecodingConfig(top_k=0).resolved()) is None
+        True
+    """
+    c, keep = resolved, min_tokens_to_keep
+    if name == "repetition_penalty":
+        return RepetitionPenaltyLogitsProcessor(c[name]) if c[name] != 1.0 else None
+    if name == "no_repeat_ngram_size":
+        return NoRepeatNGramLogitsProcessor(c[name]) if c[name] > 0 else None
+    if name == "temperature":
+        return TemperatureLogitsWarper(c[name]) if c[name] != 1.0 else None
+    if name == "top_h":
+        return TopHLogitsWarper(top_h=c[name]) if c[name] is not None else None
+    if name == "top_k":
+        return TopKLogitsWarper(top_k=c[name], min_tokens_to_keep=keep) if c[name] != 0 else None
+    if name == "top_p":
+        return TopPLogitsWarper(top_p=c[name], min_tokens_to_keep=keep) if c[name] < 1.0 else None
+    if name == "min_p":
+        return MinPLogitsWarper(min_p=c[name], min_tokens_to_keep=keep) if c[name] is not None else None
+    if name == "typical_p":
+        return TypicalLogitsWarper(mass=c[name], min_tokens_to_keep=keep) if c[name] < 1.0 else None
+    if name == "epsilon_cutoff":
+        return EpsilonLogitsWarper(epsilon=c[name], min_tokens_to_keep=keep) if 0.0 < c[name] < 1.0 else None
+    if name == "eta_cutoff":
+        return EtaLogitsWarper(epsilon=c[name], min_tokens_to_keep=keep) if 0.0 < c[name] < 1.0 else None
+    raise ValueError(
+        f"`name` has to be one of {', '.join(PENALTY_ORDER + WARPER_ORDER)}, but is {name!r}"
+    )
 
 
 def apply_processors(

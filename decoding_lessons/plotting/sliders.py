@@ -1,0 +1,279 @@
+"""Sliders: one decoding parameter swept over a grid, on logits captured once.
+
+A slider chart answers "what does this knob do?" by moving it. Every position of the slider is a
+*frame*: the same captured logits, run through ``generate()``'s processors with one field of the
+configuration changed. No frame re-runs the model, so a slider over 20 values costs 0 extra forward
+passes, and the figure is plain data: it works on a static page with no Python kernel behind it.
+
+>>> frames = slider_frames(step, "top_p", [0.5, 0.9, 1.0])          # doctest: +SKIP
+>>> frames[0].kept_count, round(frames[0].rest_mass, 3)              # doctest: +SKIP
+(3, 0.0)
+>>> slider_chart(step, "temperature", [0.25, 0.5, 1.0, 1.5]).show()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, fields
+
+import plotly.graph_objects as go
+import torch
+
+from ..capture import NextToken
+from ..strategies import DecodingConfig, entropy, probabilities
+from ..tokens import hover_text, html_label
+from .theme import COLORS, style
+
+_FIELDS = tuple(f.name for f in fields(DecodingConfig))
+
+
+@dataclass(frozen=True)
+class SliderFrame:
+    """One position of a slider: the distribution under one value of the swept parameter.
+
+    Attributes:
+        value: the parameter's value at this position.
+        config: the full configuration (``base`` with the parameter set to ``value``).
+        token_ids: the tokens shown, the ``k`` highest-*logit* tokens; the same in every frame
+            so the bars do not jump around as the slider moves.
+        probs: ``softmax(scores)`` at ``token_ids``: the renormalised probability that the
+            sampler draws each shown token with (0 for a filtered token).
+        kept: for each shown token, whether it survived the processors (finite score).
+        rest_mass: total probability of every token *not* shown, so nothing is hidden:
+            ``sum(probs) + rest_mass == 1``.
+        kept_count: number of tokens in the whole vocabulary with a finite score.
+        entropy: entropy of ``softmax(scores)`` in nats.
+    """
+
+    value: object
+    config: DecodingConfig
+    token_ids: tuple[int, ...]
+    probs: tuple[float, ...]
+    kept: tuple[bool, ...]
+    rest_mass: float
+    kept_count: int
+    entropy: float
+
+
+def _check_grid(parameter: str, values, k) -> list:
+    if not isinstance(parameter, str) or parameter not in _FIELDS:
+        raise ValueError(f"`parameter` has to be a DecodingConfig field ({', '.join(_FIELDS)}), but is {parameter!r}")
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"`values` has to be a non-empty sequence of values for `{parameter}`, but is {values!r}")
+    try:
+        values = list(values)
+    except TypeError:
+        raise ValueError(f"`values` has to be a non-empty sequence of values for `{parameter}`, but is {values!r}") from None
+    if not values:
+        raise ValueError(f"`values` has to be a non-empty sequence of values for `{parameter}`, but is empty")
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"`k` has to be an integer >= 1, but is {k!r}")
+    return values
+
+
+def slider_frames(
+    step: NextToken, parameter: str, values, base: DecodingConfig | None = None, k: int = 20
+) -> list[SliderFrame]:
+    """The data behind a slider: one :class:`SliderFrame` per value of ``parameter``.
+
+    For each value ``v`` the configuration is ``base.replace(parameter=v)`` and the scores are
+    ``step.scores(config)``, exactly what ``generate()`` would sample from. The logits were captured
+    once; no frame runs the model again.
+
+    Args:
+        step: a captured next-token distribution (``LogitCapture(lm)(prompt)``).
+        parameter: the :class:`~decoding_lessons.DecodingConfig` field to sweep, e.g.
+            ``"temperature"``, ``"top_k"``, ``"top_p"``, ``"min_p"``.
+        values: the grid, in slider order. Each value is validated by ``DecodingConfig``
+            (``temperature=0`` is refused, as ``generate()`` refuses it).
+        base: the rest of the configuration. Default ``DecodingConfig(do_sample=True, top_k=0)``:
+            sampling, with ``generate()``'s hidden ``top_k=50`` switched off so that only the swept
+            parameter shapes the distribution.
+        k: how many tokens to show, the ``k`` highest-logit ones (typical 10–30).
+
+    Returns:
+        A list of :class:`SliderFrame`, one per value.
+
+    Example:
+        >>> frames = slider_frames(cap("The sky is"), "top_k", [1, 5, 50])   # doctest: +SKIP
+        >>> [f.kept_count for f in frames]                                   # doctest: +SKIP
+        [1, 5, 50]
+    """
+    values = _check_grid(parameter, values, k)
+    base = base if base is not None else DecodingConfig(do_sample=True, top_k=0)
+    k = min(k, step.logits.shape[-1])
+    ids = step.logits.topk(k).indices
+    shown = torch.zeros(step.logits.shape[-1], dtype=torch.bool)
+    shown[ids] = True
+    frames = []
+    for value in values:
+        config = base.replace(**{parameter: value})
+        scores = step.scores(config)
+        p = probabilities(scores)
+        frames.append(
+            SliderFrame(
+                value=value,
+                config=config,
+                token_ids=tuple(ids.tolist()),
+                probs=tuple(p[ids].tolist()),
+                kept=tuple(torch.isfinite(scores[ids]).tolist()),
+                rest_mass=float(p[~shown].sum()),
+                kept_count=int(torch.isfinite(scores).sum()),
+                entropy=float(entropy(scores)),
+            )
+        )
+    return frames
+
+
+def _value_label(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _frame_title(parameter: str, frame: SliderFrame, vocab: int, prompt: str) -> str:
+    return (
+        f"<b>{parameter} = {_value_label(frame.value)}</b>: {frame.kept_count:,} of {vocab:,} tokens kept, "
+        f"entropy {frame.entropy:.2f} nats<br><sup>after “{prompt}” · {html.escape(frame.config.describe())}</sup>"
+    )
+
+
+def slider_chart(
+    step: NextToken,
+    parameter: str,
+    values,
+    base: DecodingConfig | None = None,
+    k: int = 20,
+    title: str | None = None,
+    active: int | None = None,
+) -> go.Figure:
+    """An interactive bar chart with a slider over ``values`` of ``parameter``.
+
+    Each slider position shows ``softmax(scores)`` for the ``k`` highest-logit tokens under that
+    value: kept tokens coloured, filtered tokens greyed and hatched at zero, and one last bar,
+    "rest of vocabulary (N tokens)", holding the probability of every token not shown, so the bars
+    always add up to 1. The title of each position says how many tokens are kept and the entropy.
+
+    The positions are precomputed (:func:`slider_frames`) and stored in the figure's
+    ``layout.sliders`` as ``"update"`` steps: moving the slider needs only plotly.js, no kernel,
+    and costs no forward pass. The y axis is fixed across positions so heights can be compared.
+
+    Args:
+        step: a captured next-token distribution.
+        parameter: the :class:`~decoding_lessons.DecodingConfig` field to sweep.
+        values: the grid (e.g. temperatures ``[0.1, 0.25, 0.5, 0.75, 1, 1.5, 2]``).
+        base: the rest of the configuration; default ``DecodingConfig(do_sample=True, top_k=0)``.
+        k: number of tokens shown (typical 10–30).
+        title: replaces the per-position title's first line (the kept count stays in the
+            slider's current-value label).
+        active: index of the position shown first; default the middle of the grid.
+
+    Example:
+        >>> slider_chart(cap("The sky is"), "top_p", [0.1, 0.3, 0.5, 0.7, 0.9, 1.0]).show()  # doctest: +SKIP
+    """
+    values = _check_grid(parameter, values, k)
+    if active is None:
+        active = len(values) // 2
+    if not isinstance(active, int) or isinstance(active, bool) or not 0 <= active < len(values):
+        raise ValueError(f"`active` has to be an integer in [0, {len(values) - 1}], but is {active!r}")
+    frames = slider_frames(step, parameter, values, base, k)
+    tok = step.lm.tokenizer
+    ids = list(frames[0].token_ids)
+    vocab = step.logits.shape[-1]
+    labels = [html_label(tok, i) for i in ids]
+    rest_label = f"rest of vocabulary ({vocab - len(ids):,} tokens)"
+    hovers = [f"{hover_text(tok, i)}<br>logit: {float(step.logits[i]):.3f}" for i in ids]
+    prompt = _short(step.text)
+
+    def token_style(frame: SliderFrame):
+        colors = [COLORS["prob"] if keep else COLORS["filtered"] for keep in frame.kept]
+        patterns = ["" if keep else "/" for keep in frame.kept]
+        status = ["kept" if keep else "<b>filtered out</b>" for keep in frame.kept]
+        text = [f"{p:.2f}" if keep and p >= 0.005 else ("✕" if not keep else "") for p, keep in zip(frame.probs, frame.kept)]
+        return colors, patterns, status, text
+
+    def rest_text(frame: SliderFrame) -> str:
+        return f"{frame.rest_mass:.2f}" if frame.rest_mass >= 0.005 else ""
+
+    def headline(frame: SliderFrame) -> str:
+        if title is None:
+            return _frame_title(parameter, frame, vocab, prompt)
+        return f"{title}<br><sup>{parameter} = {_value_label(frame.value)}: {frame.kept_count:,} of {vocab:,} tokens kept</sup>"
+
+    first = frames[active]
+    colors, patterns, status, text = token_style(first)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            name="softmax(scores)",
+            x=list(range(len(ids))),
+            y=list(first.probs),
+            marker=dict(color=colors, pattern=dict(shape=patterns)),
+            text=text,
+            textposition="outside",
+            cliponaxis=False,
+            hovertext=hovers,
+            customdata=status,
+            hovertemplate="%{hovertext}<br>p: %{y:.4f}<br>%{customdata}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            name="rest of vocabulary",
+            x=[len(ids)],
+            y=[first.rest_mass],
+            marker=dict(color=COLORS["rest"]),
+            text=[rest_text(first)],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate=f"{rest_label}<br>total p: %{{y:.4f}}<extra></extra>",
+        )
+    )
+    top = max(max(max(f.probs), f.rest_mass) for f in frames)
+    steps = []
+    for frame in frames:
+        colors, patterns, status, text = token_style(frame)
+        steps.append(
+            dict(
+                method="update",
+                label=_value_label(frame.value),
+                args=[
+                    {
+                        "y": [list(frame.probs), [frame.rest_mass]],
+                        "marker.color": [colors, COLORS["rest"]],
+                        "marker.pattern.shape": [patterns, ""],
+                        "customdata": [status, None],
+                        "text": [text, [rest_text(frame)]],
+                    },
+                    {"title.text": headline(frame)},
+                    [0, 1],
+                ],
+            )
+        )
+    style(fig, headline(first), height=500)
+    fig.update_layout(
+        showlegend=False,
+        margin=dict(t=80, b=40),
+        bargap=0.25,
+        # numeric positions with tick labels: two tokens with the same label stay two bars
+        xaxis=dict(
+            tickmode="array", tickvals=list(range(len(ids) + 1)), ticktext=labels + [f"rest ({vocab - len(ids):,})"],
+            tickangle=-45, title=None,
+        ),
+        yaxis=dict(title="softmax(scores)", range=[0, min(1.0, top) * 1.12 + 0.01], tickformat=".0%"),
+        sliders=[
+            dict(
+                active=active,
+                steps=steps,
+                currentvalue=dict(prefix=f"{parameter} = ", font=dict(size=14)),
+                pad=dict(t=100, b=10),
+                len=1.0,
+            )
+        ],
+    )
+    return fig
+
+
+def _short(text: str, width: int = 40) -> str:
+    text = text if len(text) <= width else "…" + text[-width:]
+    return html.escape(text.replace("\n", "↵"))
