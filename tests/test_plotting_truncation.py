@@ -56,12 +56,14 @@ def test_threshold_chart_draws_the_cut(cap, prompt, field, value):
     step = cap(prompt)
     cfg = BASE.replace(**{field: value})
     fig = pt.threshold_chart(step, cfg)
-    kept_trace, cut_trace = fig.data
+    curve, kept_trace = fig.data
     n_kept = int(torch.isfinite(step.scores(cfg)).sum())
-    # the kept trace holds exactly the ranks 1..n_kept that are drawn; the cut trace the rest
-    assert max(kept_trace.x) == n_kept and min(cut_trace.x) > n_kept
+    # the kept trace ends exactly at rank n_kept; the whole curve lies above the cut up to there, below after
+    assert max(kept_trace.x) == n_kept and list(kept_trace.x) == sorted(kept_trace.x)
     threshold = fig.layout.shapes[-1].y0
-    assert min(kept_trace.y) >= threshold > max(cut_trace.y)
+    assert min(kept_trace.y) >= threshold
+    assert all(y < threshold for x, y in zip(curve.x, curve.y) if x > n_kept)
+    assert all(y >= threshold for x, y in zip(curve.x, curve.y) if x <= n_kept)
     p = torch.softmax(step.logits, -1)
     h = float(-(p * p.log()).nansum())
     expected = value if field == "epsilon_cutoff" else min(value, math.sqrt(value) * math.exp(-h))
@@ -102,8 +104,14 @@ def test_rule_slider_positions_equal_single_charts(cap, parameter, values):
     assert [s.label for s in steps] == [f"{v:g}" for v in values]
     for value, s in zip(values, steps):
         single = pt._CHARTS[parameter](step, BASE.replace(**{parameter: value}), 25)
-        restyle, relayout = s.args
-        assert restyle["y"] == [list(t.y) for t in single.data]
+        restyle, relayout, traces = s.args
+        # applying the position's update to the figure gives the single chart for that value
+        for key, per_trace in restyle.items():
+            for j, v in zip(traces, per_trace):
+                assert pt._get(single.data[j].to_plotly_json(), key) == v, (key, j)
+        for key in pt._TRACE_KEYS:  # what is not restyled is the same in every position
+            for j in set(range(len(single.data))) - set(traces) if key not in restyle else ():
+                assert pt._get(single.data[j].to_plotly_json(), key) == pt._get(fig.data[j].to_plotly_json(), key)
         assert relayout["title.text"] == single.layout.title.text
     # the figure starts at the middle position
     middle = values[len(values) // 2]

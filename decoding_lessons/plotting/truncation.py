@@ -110,7 +110,7 @@ def typicality_chart(step: NextToken, config: DecodingConfig, k: int = 30, title
     surprisal = [float(rule.surprisal[i]) for i in ids]
     hovers = [
         f"{hover_text(tok, i)}<br>p: {float(p[i]):.4g}<br>−log p: {float(rule.surprisal[i]):.3f} nats"
-        f"<br>|−log p − H|: {float(rule.typicality[i]):.3f}<br>{'kept' if kept[j] else '<b>cut</b>'}"
+        f"<br>|−log p − H|: {float(rule.typicality[i]):.3f}"
         for j, i in enumerate(ids)
     ]
     fig = go.Figure()
@@ -124,7 +124,8 @@ def typicality_chart(step: NextToken, config: DecodingConfig, k: int = 30, title
                 pattern=dict(shape=["" if keep else "/" for keep in kept]),
             ),
             hovertext=hovers,
-            hoverinfo="text",
+            customdata=["kept" if keep else "<b>cut</b>" for keep in kept],
+            hovertemplate="%{hovertext}<br>%{customdata}<extra></extra>",
         )
     )
     h, c = rule.entropy, rule.cutoff
@@ -170,7 +171,7 @@ def typicality_chart(step: NextToken, config: DecodingConfig, k: int = 30, title
 # --------------------------------------------------------------------------------------------------
 
 
-def _rank_grid(vocab: int, dense: int = 300, points: int = 160) -> np.ndarray:
+def _rank_grid(vocab: int, dense: int = 100, points: int = 120) -> np.ndarray:
     """0-based ranks to draw: every rank up to ``dense``, then log-spaced to the last one."""
     head = np.arange(min(dense, vocab))
     if vocab <= dense:
@@ -189,7 +190,7 @@ def threshold_chart(step: NextToken, config: DecodingConfig, field: str | None =
     chart draws both candidates (dotted: η; dash-dot: ``sqrt(η)·exp(−H)``) so you see which one is
     active: the second one, lower, on an uncertain (high-entropy) step.
 
-    Ranks up to 300 are drawn one by one, the rest of the tail at log-spaced ranks; hover shows the
+    Ranks up to 100 are drawn one by one, the rest of the tail at log-spaced ranks; hover shows the
     token. The kept set is :mod:`decoding_lessons.truncation`'s, tested equal to transformers'.
 
     Args:
@@ -212,25 +213,36 @@ def threshold_chart(step: NextToken, config: DecodingConfig, field: str | None =
     finite = int(torch.isfinite(entering).sum())
     order = torch.argsort(entering, descending=True, stable=True)[:finite]
     n_kept = int(rule.keep.sum())
-    # the kept set is a prefix of the sorted tokens: draw its last token and the first cut one exactly
-    ranks = np.unique(np.concatenate([_rank_grid(finite), [r for r in (n_kept - 1, n_kept) if 0 <= r < finite]]))
-    ids = order[torch.as_tensor(ranks)].tolist()
     tok = step.lm.tokenizer
+    # the whole curve (the same for every value of the cut, so a slider does not repeat it), and
+    # over it the kept part: a prefix of the sorted tokens, drawn up to its last token exactly
+    ranks = _rank_grid(finite)
+    ids = order[torch.as_tensor(ranks)].tolist()
+    kept_ranks = np.unique(np.concatenate([ranks[ranks < n_kept], [n_kept - 1]]))
     fig = go.Figure()
-    for name, want, color in (("kept", True, COLORS["kept"]), ("cut", False, COLORS["filtered"])):
-        sel = [j for j, i in enumerate(ids) if bool(rule.keep[i]) == want]
-        fig.add_trace(
-            go.Scatter(
-                name=name,
-                x=[int(ranks[j]) + 1 for j in sel],
-                y=[float(probs[ids[j]]) for j in sel],
-                mode="markers+lines",
-                line=dict(color=color, width=2),
-                marker=dict(color=color, size=4),
-                hovertext=[f"{hover_text(tok, ids[j])}<br>rank {int(ranks[j]) + 1:,}<br>p: {float(probs[ids[j]]):.3g}" for j in sel],
-                hoverinfo="text",
-            )
+    fig.add_trace(
+        go.Scatter(
+            name="cut",
+            x=[int(r) + 1 for r in ranks],
+            y=[float(probs[i]) for i in ids],
+            mode="markers+lines",
+            line=dict(color=COLORS["filtered"], width=2),
+            marker=dict(color=COLORS["filtered"], size=3),
+            hovertext=[f"<b>{html_label(tok, i)}</b> (id {i})<br>rank {int(r) + 1:,}<br>p: {float(probs[i]):.3g}" for r, i in zip(ranks, ids)],
+            hoverinfo="text",
         )
+    )
+    fig.add_trace(
+        go.Scatter(
+            name="kept",
+            x=[int(r) + 1 for r in kept_ranks],
+            y=[float(probs[int(order[int(r)])]) for r in kept_ranks],
+            mode="markers+lines",
+            line=dict(color=COLORS["kept"], width=3),
+            marker=dict(color=COLORS["kept"], size=4),
+            hoverinfo="skip",
+        )
+    )
     # on a log axis, shapes take data values and annotations take log10 values
     if field == "eta_cutoff":
         other = math.sqrt(value) * math.exp(-rule.entropy)
@@ -299,7 +311,6 @@ def top_h_chart(step: NextToken, config: DecodingConfig, k: int = 40, title: str
     cumulative = rule.cumulative[:k].tolist()
     hovers = [
         f"{hover_text(tok, i)}<br>q: {float(rule.q[j]):.4g}<br>−q log q: {terms[j]:.4f}<br>running sum: {cumulative[j]:.3f}"
-        f"<br>{'kept' if kept[j] else '<b>cut</b>'}"
         for j, i in enumerate(ids)
     ]
     fig = go.Figure()
@@ -313,7 +324,8 @@ def top_h_chart(step: NextToken, config: DecodingConfig, k: int = 40, title: str
                 pattern=dict(shape=["" if keep else "/" for keep in kept]),
             ),
             hovertext=hovers,
-            hoverinfo="text",
+            customdata=["kept" if keep else "<b>cut</b>" for keep in kept],
+            hovertemplate="%{hovertext}<br>%{customdata}<extra></extra>",
             yaxis="y",
         )
     )
@@ -326,7 +338,8 @@ def top_h_chart(step: NextToken, config: DecodingConfig, k: int = 40, title: str
             line=dict(color=COLORS["logit"], width=2),
             marker=dict(size=5),
             hovertext=hovers,
-            hoverinfo="text",
+            customdata=["kept" if keep else "<b>cut</b>" for keep in kept],
+            hovertemplate="%{hovertext}<br>%{customdata}<extra></extra>",
             yaxis="y2",
         )
     )
@@ -359,7 +372,7 @@ def top_h_chart(step: NextToken, config: DecodingConfig, k: int = 40, title: str
 # sliders
 # --------------------------------------------------------------------------------------------------
 
-_TRACE_KEYS = ("x", "y", "text", "hovertext", "marker.color", "marker.pattern.shape")
+_TRACE_KEYS = ("x", "y", "text", "hovertext", "customdata", "marker.color", "marker.pattern.shape")
 
 
 def _get(trace: dict, dotted: str):
@@ -374,9 +387,11 @@ def _get(trace: dict, dotted: str):
 def slider_of(figures: Sequence[go.Figure], labels: Sequence[str], prefix: str, active: int | None = None) -> go.Figure:
     """Combine same-shaped figures into one figure with a slider that switches between them.
 
-    Each slider position restyles every trace (x, y, text, hover, colours) and relayouts the
-    title, shapes, annotations and y axes of the corresponding figure. The positions are plain
-    data in the page; moving the slider needs no kernel.
+    Each slider position restyles the traces (x, y, text, hover, colours) and relayouts the
+    title, shapes, annotations and y axes of the corresponding figure. Only what differs between
+    positions is stored per position (a curve that never changes is stored once), so a slider
+    costs little more page weight than one chart. The positions are plain data in the page;
+    moving the slider needs no kernel.
 
     Args:
         figures: figures built by the same function (same number and kinds of traces).
@@ -393,10 +408,18 @@ def slider_of(figures: Sequence[go.Figure], labels: Sequence[str], prefix: str, 
     if not isinstance(active, int) or not 0 <= active < len(figures):
         raise ValueError(f"`active` has to be an integer in [0, {len(figures) - 1}], but is {active!r}")
     fig = go.Figure(figures[active])
+    traces = [[t.to_plotly_json() for t in f.data] for f in figures]
+    # restyle only the traces and attributes that differ between positions: a curve that stays the
+    # same is stored once, not once per position
+    varying = [
+        (key, j) for key in _TRACE_KEYS for j in range(len(traces[0]))
+        if any(_get(t[j], key) != _get(traces[0][j], key) for t in traces[1:])
+    ]
+    keys = list(dict.fromkeys(key for key, _ in varying))
+    changed = sorted({j for _, j in varying})
     steps = []
-    for f, label in zip(figures, labels):
-        traces = [t.to_plotly_json() for t in f.data]
-        restyle = {key: [_get(t, key) for t in traces] for key in _TRACE_KEYS}
+    for f, label, trs in zip(figures, labels, traces):
+        restyle = {key: [_get(trs[j], key) for j in changed] for key in keys}
         layout = f.layout.to_plotly_json()
         relayout = {
             "title.text": _get(layout, "title.text"),
@@ -406,7 +429,7 @@ def slider_of(figures: Sequence[go.Figure], labels: Sequence[str], prefix: str, 
             "yaxis2.range": _get(layout, "yaxis2.range"),
         }
         relayout = {key: value for key, value in relayout.items() if value is not None}
-        steps.append(dict(method="update", label=label, args=[restyle, relayout]))
+        steps.append(dict(method="update", label=label, args=[restyle, relayout, changed]))
     fig.update_layout(
         height=(fig.layout.height or 460) + 70,
         sliders=[dict(active=active, steps=steps, currentvalue=dict(prefix=prefix, font=dict(size=14)), pad=dict(t=80, b=10), len=1.0)],

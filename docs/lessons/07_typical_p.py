@@ -1,0 +1,218 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Typical-p
+#
+# Top-k, top-p and min-p all keep the *most likely* tokens and differ only in where they stop.
+# **Locally typical sampling** keeps a different set: the tokens whose surprise is close to the
+# surprise the model *expects*. That can exclude the single most likely token.
+#
+# - **Paper:** Meister, Pimentel, Wiher and Cotterell, *Locally Typical Sampling* (TACL 2023,
+#   [arXiv:2202.00666](https://arxiv.org/abs/2202.00666)).
+# - **In transformers:** `generate(do_sample=True, typical_p=...)`, implemented by
+#   `TypicalLogitsWarper`. It runs after temperature, top-H, top-k, top-p and min-p, and before ε
+#   and η.
+# - **Typical values:** `typical_p=1.0` (the default) switches it off. The paper's experiments
+#   used low values, around 0.2, for story generation and high values, around 0.95, for
+#   summarisation.
+
+# %%
+import torch
+from IPython.display import Markdown, display
+
+import decoding_lessons as dl
+from decoding_lessons.plotting.truncation import rule_slider, typicality_chart
+from decoding_lessons.truncation import scores_entering, typical_rule
+
+lm, cap = dl.lesson_setup()
+tokenizer = lm.tokenizer
+
+# %% [markdown]
+# ## The rule
+#
+# Every token $x$ has a **surprisal** $-\log p(x)$, its information content in nats. A token with
+# $p = 1$ is no surprise at all. The average surprisal under the model's own distribution is the
+# **entropy**
+#
+# $$H = -\sum_x p(x) \log p(x).$$
+#
+# The paper starts from how people write: they tend to choose words that carry about as much
+# information as expected, neither the most predictable word nor a wild one. So it scores each
+# token by its distance from that average, the **local typicality**
+#
+# $$\varepsilon(x) = \bigl|\, -\log p(x) - H \,\bigr|.$$
+#
+# Typical-p sorts the tokens from most to least typical (smallest $\varepsilon$ first). It keeps
+# the shortest prefix of that order whose probability adds up to at least $\tau$ = `typical_p`,
+# then renormalises. Because $\varepsilon$ is a distance, the kept tokens are exactly those whose
+# surprisal falls inside a band $[H - c,\, H + c]$ around the entropy. A token can fall outside
+# the band on either side: too surprising (the long tail, as in top-p), or **too obvious** (a
+# surprisal far *below* $H$).
+#
+# ## One step, token by token
+#
+# Here is the next-token distribution after `"The sky is"`, with sampling on and `top_k=0` (so that
+# `generate()`'s hidden `top_k=50` does not interfere; lesson 11 explains that default).
+
+# %%
+prompt = "The sky is"
+step = cap(prompt)
+base = dl.DecodingConfig(do_sample=True, top_k=0)
+cfg = base.replace(typical_p=0.5)
+
+rule = typical_rule(scores_entering(step, cfg, "typical_p"), 0.5)
+probs = step.probs(base)
+rows = ["| token | p | surprisal −log p | typicality \\|−log p − H\\| | kept at typical_p = 0.5 |", "|---|---:|---:|---:|---|"]
+for token_id, _, p in step.top(8, base):
+    rows.append(
+        f"| `{dl.token_label(tokenizer, token_id).display}` | {p:.4f} | {float(rule.surprisal[token_id]):.2f} | "
+        f"{float(rule.typicality[token_id]):.2f} | {'yes' if rule.keep[token_id] else '**no**'} |"
+    )
+display(Markdown(f"Entropy of this step: **H = {rule.entropy:.2f} nats**.\n\n" + "\n".join(rows)))
+
+# %% [markdown]
+# The chart below shows the same thing for the 30 most likely tokens. Each bar is a token's
+# surprisal. The solid line is $H$ and the shaded band is what typical-p = 0.5 keeps: green bars
+# end inside the band and are kept, grey hatched bars are cut. Hover a bar for its numbers.
+
+# %%
+typicality_chart(step, cfg, k=30).show()
+
+# %%
+order = torch.argsort(step.logits, descending=True)
+top_id = int(order[0])
+top_label = dl.token_label(tokenizer, top_id).display
+top_surprisal = float(rule.surprisal[top_id])
+n_kept = int(rule.keep.sum())
+if not rule.keep[top_id]:
+    verdict = (
+        f"The most likely token, `{top_label}` (p = {float(probs[top_id]):.2f}), has surprisal {top_surprisal:.2f} nats. "
+        f"That is {rule.entropy - top_surprisal:.2f} below H and outside the band of ± {rule.cutoff:.2f}, so "
+        f"**typical-p = 0.5 cuts the most likely token**. Top-p, top-k or min-p would never do that."
+    )
+else:
+    verdict = (
+        f"Here the most likely token, `{top_label}`, has surprisal {top_surprisal:.2f} nats. It lies within "
+        f"{rule.cutoff:.2f} of H, so it is kept. On a step where it were much less surprising than average, it would be cut."
+    )
+display(
+    Markdown(
+        f"{verdict} In the whole vocabulary, **{n_kept:,} tokens** have a surprisal inside "
+        f"[{max(rule.entropy - rule.cutoff, 0):.2f}, {rule.entropy + rule.cutoff:.2f}] and are kept."
+    )
+)
+
+# %% tags=["hide"]
+# Our step-by-step reading keeps exactly the tokens generate()'s TypicalLogitsWarper keeps.
+assert torch.equal(rule.keep, torch.isfinite(step.scores(cfg)))
+check = lm.model.generate(
+    **tokenizer(prompt, return_tensors="pt").to(lm.device), max_new_tokens=1, output_scores=True,
+    return_dict_in_generate=True, pad_token_id=tokenizer.pad_token_id, **cfg.explicit(),
+)
+assert torch.equal(check.scores[0][0].cpu(), step.scores(cfg))
+
+# %% [markdown]
+# ## Before and after
+#
+# The same captured logits, first with plain sampling (`do_sample=True, top_k=0`), then with
+# `typical_p=0.5`. The surviving tokens are renormalised: their probabilities grow to fill the
+# mass of the cut ones.
+
+# %%
+dl.token_chart(step, base, k=15).show()
+dl.token_chart(step, cfg, k=15).show()
+
+# %% [markdown]
+# ## Move the knob
+#
+# The first slider shows the rule: as `typical_p` grows, the band around $H$ widens until it
+# takes in the obvious tokens below it and more of the tail above it. The second shows the
+# distribution the sampler then draws from. Each position reuses the captured logits, so no
+# position runs the model again.
+
+# %%
+grid = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.95, 0.99]
+rule_slider(step, "typical_p", grid, k=30, active=4).show()
+
+# %%
+dl.slider_chart(step, "typical_p", grid + [1.0], k=20).show()
+
+# %%
+kept_counts = {v: int(torch.isfinite(step.scores(base.replace(typical_p=v))).sum()) for v in grid}
+top_kept_from = next((v for v in grid if torch.isfinite(step.scores(base.replace(typical_p=v)))[top_id]), None)
+display(
+    Markdown(
+        "Kept tokens by `typical_p`: "
+        + ", ".join(f"{v:g} → {n:,}" for v, n in kept_counts.items())
+        + ". "
+        + (
+            f"The most likely token `{top_label}` enters the kept set only from typical_p = {top_kept_from:g} on."
+            if top_kept_from is not None and top_kept_from != grid[0]
+            else f"The most likely token `{top_label}` is kept at every value of this grid."
+            if top_kept_from == grid[0]
+            else f"The most likely token `{top_label}` is cut at every value of this grid."
+        )
+    )
+)
+
+# %% [markdown]
+# ## Typical-p is not top-p
+#
+# Both keep a set of tokens whose mass reaches a target, but in a different order. Top-p adds
+# tokens from the most likely down. Typical-p adds them from the most typical outwards. With
+# the same target, 0.5, on the same step:
+
+# %%
+top_p_keep = torch.isfinite(step.scores(base.replace(top_p=0.5)))
+both = int((top_p_keep & rule.keep).sum())
+display(
+    Markdown(
+        f"- top-p = 0.5 keeps **{int(top_p_keep.sum()):,}** tokens, typical-p = 0.5 keeps **{n_kept:,}**. "
+        f"**{both:,}** tokens are in both sets.\n"
+        f"- The kept mass before renormalising: top-p {float(probs[top_p_keep].sum()):.3f}, "
+        f"typical-p {float(probs[rule.keep].sum()):.3f}. Both reach 0.5, and each stops at the token that "
+        f"crosses the target."
+    )
+)
+
+# %% [markdown]
+# ## What to notice
+#
+# - Typical-p compares each token's surprisal with the **entropy of the step**. On a confident step
+#   ($H$ small) the band sits low and keeps the few likely tokens. On an uncertain step it sits
+#   high and can skip the most likely token in favour of many mid-probability ones.
+# - A small `typical_p` means a narrow band, not "only the top tokens".
+# - `typical_p=1.0` keeps everything (transformers does not even add the warper). Values just
+#   below 1, such as 0.95 or 0.99, already cut the far tail.
+#
+# On a confident step the picture flips. After `"Once upon a time"`:
+
+# %%
+confident = cap("Once upon a time")
+conf_rule = typical_rule(scores_entering(confident, cfg, "typical_p"), 0.5)
+conf_top = int(confident.logits.argmax())
+display(
+    Markdown(
+        f"H = **{conf_rule.entropy:.2f} nats** (against {rule.entropy:.2f} after “{prompt}”). typical-p = 0.5 keeps "
+        f"**{int(conf_rule.keep.sum()):,}** token{'s' if int(conf_rule.keep.sum()) != 1 else ''}, and the most likely one, "
+        f"`{dl.token_label(tokenizer, conf_top).display}` (p = {float(confident.probs(base)[conf_top]):.2f}), is "
+        f"{'kept' if conf_rule.keep[conf_top] else '**cut**'}."
+    )
+)
+typicality_chart(confident, cfg, k=20).show()
+
+# %% tags=["hide"]
+assert float(probs[top_p_keep].sum()) >= 0.5 and float(probs[rule.keep].sum()) >= 0.5
+assert kept_counts[0.99] < lm.vocab_size and kept_counts[0.95] < lm.vocab_size  # "already cut the far tail"
+assert torch.equal(conf_rule.keep, torch.isfinite(confident.scores(cfg)))
+assert cap.forward_passes == cap.distinct_contexts
