@@ -9,13 +9,22 @@ The data flows one way, and each module is one step::
 * :mod:`.strategies` — ``DecodingConfig`` and ``logits_processors()`` in ``generate()``'s order.
 * :mod:`.tokens` — readable token labels (visible whitespace, partial UTF-8 as bytes, HTML-safe).
 * :mod:`.sampling` — draws from one step, whole generations step by step, processor orders.
-* :mod:`.plotting` — Plotly figures (token bars, sliders) and the site renderer.
+* :mod:`.plotting` — Plotly figures (token bars, sliders, top-p/min-p cut-offs) and the site renderer.
 * :mod:`.site` — ``lesson_setup()`` for the lesson notebooks.
 """
 
 from .capture import LogitCapture, NextToken
 from .loading import LanguageModel, ModelLoadError, load_model, resolve_choice
-from .plotting import SliderFrame, slider_chart, slider_frames, token_chart, use_site_renderer
+from .plotting import (
+    SliderFrame,
+    cumulative_chart,
+    cutoff_slider,
+    min_p_chart,
+    slider_chart,
+    slider_frames,
+    token_chart,
+    use_site_renderer,
+)
 from .sampling import (
     HF_ORDER,
     LLAMA_CPP_ORDER,
@@ -45,9 +54,12 @@ __all__ = [
     "SliderFrame",
     "TraceStep",
     "apply_in_order",
+    "cumulative_chart",
+    "cutoff_slider",
     "draw",
     "generate_with_trace",
     "histogram_chart",
+    "min_p_chart",
     "order_chart",
     "slider_chart",
     "slider_frames",

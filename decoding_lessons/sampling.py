@@ -20,7 +20,6 @@ True
 
 from __future__ import annotations
 
-import html
 import inspect
 import math
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ import torch
 from .capture import NextToken
 from .loading import LanguageModel
 from .strategies import PENALTY_ORDER, WARPER_ORDER, DecodingConfig, build_processor, entropy, logits_processors, probabilities
-from .tokens import decode_visible, hover_text, html_label
+from .tokens import decode_visible, escape, hover_text, html_label
 from .plotting.theme import COLORS, QUALITATIVE, style
 
 # --------------------------------------------------------------------------------------------------
@@ -205,7 +204,7 @@ def histogram_chart(step: NextToken, config: DecodingConfig | None, result: Samp
     )
     title = (
         f"{result.n:,} draws after “{_short(step.text)}”: TV distance {result.tv_distance:.4f} "
-        f"(bound {result.tv_bound:.4f})<br><sup>{html.escape(config.describe())}, seed {result.seed}</sup>"
+        f"(bound {result.tv_bound:.4f})<br><sup>{escape(config.describe())}, seed {result.seed}</sup>"
     )
     style(fig, title)
     fig.update_layout(
@@ -428,13 +427,13 @@ def trace_chart(traces: dict[str, GenerationTrace], metric: str = "entropy", tit
         tok = trace.lm.tokenizer
         fig.add_trace(
             go.Scatter(
-                name=html.escape(str(name)),
+                name=escape(str(name)),
                 x=list(range(1, len(trace.steps) + 1)),
                 y=[get(s) for s in trace.steps],
                 mode="lines+markers",
                 line=dict(color=QUALITATIVE[i % len(QUALITATIVE)], width=2),
                 marker=dict(size=5),
-                hovertext=[f"{html.escape(str(name))}<br>step {j + 1}: <b>{html_label(tok, s.token_id)}</b>"
+                hovertext=[f"{escape(str(name))}<br>step {j + 1}: <b>{html_label(tok, s.token_id)}</b>"
                            f"<br>entropy {s.entropy:.3f} nats · kept {s.kept:,} · p {s.prob:.3f}"
                            for j, s in enumerate(trace.steps)],
                 hoverinfo="text",
@@ -565,13 +564,13 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
         offset = (j - (n - 1) / 2) * width
         fig.add_trace(
             go.Bar(
-                name=f"{html.escape(str(name))}: {n_kept:,} kept",
+                name=f"{escape(str(name))}: {n_kept:,} kept",
                 x=[v + offset for v in x],
                 y=[float(p[i]) for i in ids],
                 width=width,
                 marker=dict(color=[color if keep else COLORS["filtered"] for keep in kept],
                             pattern=dict(shape=["" if keep else "/" for keep in kept])),
-                hovertext=[f"{hover_text(tok, i)}<br>{html.escape(str(name))}: p {float(p[i]):.4f}"
+                hovertext=[f"{hover_text(tok, i)}<br>{escape(str(name))}: p {float(p[i]):.4f}"
                            f"{'' if keep else '<br><b>filtered out</b>'}" for i, keep in zip(ids, kept)],
                 hoverinfo="text",
             )
@@ -583,7 +582,7 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
                            marker=dict(symbol="x-thin", size=8, line=dict(width=2, color=color)))
             )
     default = (
-        f"The same processors in {n} orders after “{_short(step.text)}”<br><sup>{html.escape(config.describe())}: "
+        f"The same processors in {n} orders after “{_short(step.text)}”<br><sup>{escape(config.describe())}: "
         + " vs ".join(f"{c:,}" for c in kept_counts) + " tokens kept</sup>"
     )
     style(fig, title if title is not None else default)
@@ -597,7 +596,7 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
 
 def _short(text: str, width: int = 40) -> str:
     text = text if len(text) <= width else "…" + text[-width:]
-    return html.escape(text.replace("\n", "↵"))
+    return escape(text.replace("\n", "↵"))
 
 
 __all__ = [

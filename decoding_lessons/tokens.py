@@ -125,21 +125,28 @@ def token_label(tokenizer, token_id: int) -> TokenLabel:
     return TokenLabel(token_id=token_id, raw=raw, data=data, display=display)
 
 
+def escape(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` for Plotly text. Quotes stay as they are: Plotly's text is
+    not an attribute, and plotly.js does not decode ``&quot;`` (a ``"`` token would show as
+    ``&quot;``)."""
+    return html.escape(text, quote=False)
+
+
 def html_label(tokenizer, token_id: int, with_raw: bool = False) -> str:
     """The label, HTML-escaped for a Plotly chart (``<b>`` shows as ``<b>``, not bold)."""
     label = token_label(tokenizer, token_id)
-    text = html.escape(label.display)
+    text = escape(label.display)
     if with_raw and label.raw != label.display:
-        text += f" <span style='opacity:.6'>{html.escape(label.raw)}</span>"
+        text += f" <span style='opacity:.6'>{escape(label.raw)}</span>"
     return text
 
 
 def hover_text(tokenizer, token_id: int) -> str:
     """HTML hover text: the label, the raw vocabulary entry, the id and the bytes."""
     label = token_label(tokenizer, token_id)
-    parts = [f"<b>{html.escape(label.display)}</b>", f"raw: {html.escape(repr(label.raw))}", f"id: {label.token_id}"]
+    parts = [f"<b>{escape(label.display)}</b>", f"raw: {escape(repr(label.raw))}", f"id: {label.token_id}"]
     if label.data is not None:
-        parts.append(f"bytes: {html.escape(label.data.hex(' '))}")
+        parts.append(f"bytes: {label.data.hex(' ')}")
     if label.is_partial_utf8:
         parts.append("part of a multi-byte UTF-8 character")
     return "<br>".join(parts)

@@ -54,6 +54,19 @@ def test_html_is_escaped(lm):
         assert "<script>" not in hover
 
 
+def test_quotes_are_not_escaped_for_plotly(lm):
+    """plotly.js decodes &amp; &lt; &gt; and numeric entities, but not &quot;: a quote stays a quote."""
+    tok = lm.tokenizer
+    for text in ['"', ' "', "'", "&"]:
+        for i in ids_of(lm, text):
+            label = dl.token_label(tok, i)
+            assert "&quot;" not in html_label(tok, i) and "&quot;" not in hover_text(tok, i)
+            if '"' in label.display:
+                assert '"' in html_label(tok, i)
+            if "&" in label.display:
+                assert "&amp;" in html_label(tok, i)
+
+
 def test_special_tokens_keep_their_name(lm):
     eos = lm.tokenizer.eos_token_id
     label = dl.token_label(lm.tokenizer, eos)

@@ -3,10 +3,14 @@
 * :mod:`.theme` — shared look, colours, and the site renderer.
 * :mod:`.distribution` — one next-token distribution (bars).
 * :mod:`.sliders` — one parameter swept over a grid, as a slider that works without a kernel.
+* :mod:`.cutoffs` — top-p's cumulative curve and min-p's floor, the line each rule draws.
 """
 
+from .cutoffs import cumulative_chart, cutoff_slider, min_p_chart
 from .distribution import token_chart
 from .sliders import SliderFrame, slider_chart, slider_frames
 from .theme import COLORS, figure_html, style, use_site_renderer
 
-__all__ = ["COLORS", "SliderFrame", "figure_html", "slider_chart", "slider_frames", "style", "token_chart", "use_site_renderer"]
+__all__ = [
+    "COLORS", "SliderFrame", "cumulative_chart", "cutoff_slider", "figure_html", "min_p_chart", "slider_chart", "slider_frames", "style", "token_chart", "use_site_renderer",
+]

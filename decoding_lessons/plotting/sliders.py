@@ -13,7 +13,6 @@ passes, and the figure is plain data: it works on a static page with no Python k
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, fields
 
 import plotly.graph_objects as go
@@ -21,7 +20,7 @@ import torch
 
 from ..capture import NextToken
 from ..strategies import DecodingConfig, entropy, probabilities
-from ..tokens import hover_text, html_label
+from ..tokens import escape, hover_text, html_label
 from .theme import COLORS, style
 
 _FIELDS = tuple(f.name for f in fields(DecodingConfig))
@@ -134,7 +133,7 @@ def _value_label(value) -> str:
 def _frame_title(parameter: str, frame: SliderFrame, vocab: int, prompt: str) -> str:
     return (
         f"<b>{parameter} = {_value_label(frame.value)}</b>: {frame.kept_count:,} of {vocab:,} tokens kept, "
-        f"entropy {frame.entropy:.2f} nats<br><sup>after “{prompt}” · {html.escape(frame.config.describe())}</sup>"
+        f"entropy {frame.entropy:.2f} nats<br><sup>after “{prompt}” · {escape(frame.config.describe())}</sup>"
     )
 
 
@@ -276,4 +275,4 @@ def slider_chart(
 
 def _short(text: str, width: int = 40) -> str:
     text = text if len(text) <= width else "…" + text[-width:]
-    return html.escape(text.replace("\n", "↵"))
+    return escape(text.replace("\n", "↵"))
