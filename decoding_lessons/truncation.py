@@ -198,7 +198,8 @@ def eta_rule(scores: torch.Tensor, eta: float, min_tokens_to_keep: int = 1) -> T
     ``p >= threshold`` (and the most likely token). Computed on float32 tensors exactly as the
     warper does. (The warper's docstring writes ``sqrt(epsilon * e^-entropy)``; its code, and the
     paper, use ``sqrt(epsilon) * e^-entropy``, which is what this computes.) Hewitt et al. (2022)
-    suggest ``eta_cutoff`` between 3e-4 and 4e-3 depending on the model's size.
+    suggest ``eta_cutoff`` between 3e-4 and 4e-3 depending on the model's size (the warper's
+    docstring; ``GenerationConfig``'s says 3e-4 to 2e-3).
 
     Example:
         >>> rule = eta_rule(step.logits, 2e-3)             # doctest: +SKIP
@@ -255,9 +256,12 @@ def top_h_rule(scores: torch.Tensor, top_h: float) -> TopHRule:
        keep token *i* while the running sum is ``<= τ``. The most likely token is always kept.
 
     The running sum is a partial sum of ``H(q)``'s terms, not the entropy of the kept set
-    renormalised. Since every term is ≥ 0 the kept set is a prefix, and ``top_h = 1`` keeps (up to
-    rounding of the last term) all 100 candidates. Typical values: 0.3–0.6 in the paper's
-    experiments; transformers accepts (0, 1].
+    renormalised, and ``H(q)`` is not the full vocabulary's entropy, whatever ``GenerationConfig``'s
+    docstring says ("the smallest prefix of tokens is kept whose *renormalized* entropy is less
+    than or equal to ``top_h`` times the entropy of the full distribution"). Since every term is
+    ≥ 0 the kept set is a prefix, and ``top_h = 1`` keeps (up to rounding of the last term) all
+    100 candidates. Typical values: 0.3–0.6 (``GenerationConfig``'s docstring); transformers
+    accepts (0, 1].
 
     Example:
         >>> rule = top_h_rule(step.logits, 0.4)           # doctest: +SKIP

@@ -22,8 +22,9 @@
 # - **In transformers:** `generate(do_sample=True, epsilon_cutoff=...)` (`EpsilonLogitsWarper`)
 #   and `generate(do_sample=True, eta_cutoff=...)` (`EtaLogitsWarper`). They are the last two
 #   warpers in `generate()`'s chain, after typical-p. `0.0` (the default) switches them off.
-# - **Typical values** (from the warpers' docstrings, citing the paper): `epsilon_cutoff` 3e-4 to
-#   9e-4, `eta_cutoff` 3e-4 to 4e-3, "depending on the size of the model".
+# - **Typical values**, as transformers' docstrings quote the paper: `epsilon_cutoff` 3e-4 to 9e-4,
+#   and `eta_cutoff` 3e-4 to 4e-3 (`EtaLogitsWarper`) or 3e-4 to 2e-3 (`GenerationConfig`), "depending
+#   on the size of the model".
 #
 # The paper's argument: a trained model *smooths* its distribution. It gives every token of the
 # vocabulary some probability, including tokens the true distribution would never produce.

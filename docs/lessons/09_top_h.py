@@ -1,0 +1,271 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Top-H
+#
+# Top-p stops adding tokens when their **probability** reaches a target. Top-H stops when their
+# **entropy** would exceed a budget: a fraction `top_h` of the distribution's own entropy. It keeps
+# few tokens where the model is sure and more where it hesitates, but it bounds how much
+# randomness the kept set can add.
+#
+# - **Paper:** Potraghloo et al., *Top-H Decoding: Adapting the Creativity and Coherence with
+#   Bounded Entropy in Text Generation* (NeurIPS 2025, [arXiv:2509.02510](https://arxiv.org/abs/2509.02510)).
+#   It poses truncation as choosing a set whose entropy is bounded relative to the original
+#   distribution, and Top-H is its greedy procedure for that.
+# - **In transformers:** `generate(do_sample=True, top_h=...)`, implemented by `TopHLogitsWarper`.
+#   It runs right after temperature and before top-k, top-p, min-p, typical, ε and η. `top_h` must be
+#   in $(0, 1]$; unset (the default) switches it off.
+# - **Typical values:** 0.3 to 0.6, says `GenerationConfig`'s docstring. Smaller keeps fewer tokens,
+#   and `top_h=1` keeps all of its candidates (see below for how many that is).
+#
+# This lesson describes exactly what transformers computes, read from the warper's source. The
+# details matter, and `GenerationConfig`'s docstring describes the rule differently from what the
+# code does (compared at the end).
+
+# %%
+import inspect
+
+import torch
+from IPython.display import Markdown, display
+from transformers import TopHLogitsWarper
+
+import decoding_lessons as dl
+from decoding_lessons.plotting.truncation import rule_slider, top_h_chart
+from decoding_lessons.truncation import TOP_H_CANDIDATES, scores_entering, top_h_rule
+
+lm, cap = dl.lesson_setup()
+tokenizer = lm.tokenizer
+base = dl.DecodingConfig(do_sample=True, top_k=0)
+
+# %% [markdown]
+# ## The source
+#
+# Here is the body of `TopHLogitsWarper.__call__` in the installed transformers, with its
+# comments removed:
+
+# %%
+source = inspect.getsource(TopHLogitsWarper.__call__)
+body = source[source.index("batch_size, vocab_size = scores.shape") :]
+lines = [line for line in body.splitlines() if line.strip() and not line.strip().startswith("#")]
+print("\n".join(line[8:] if line.startswith(" " * 8) else line for line in lines))
+print("\nTopHLogitsWarper(top_h=0.5).top_n =", TopHLogitsWarper(top_h=0.5).top_n)
+
+# %% [markdown]
+# ## The rule, exactly
+#
+# Read line by line, with scores $s$ (the logits after temperature):
+#
+# 1. **Candidates.** Take the $n = \min(100, |V|)$ highest-scoring tokens and renormalise over them
+#    only: $q_i = e^{s_i} / \sum_{j \le n} e^{s_j}$, with $q_1 \ge q_2 \ge \dots \ge q_n$. A token
+#    outside the top 100 is never kept, whatever `top_h` is.
+# 2. **Budget.** $\tau = \texttt{top\_h} \cdot H(q)$, where $H(q) = -\sum_{i \le n} q_i \log q_i$ is the
+#    entropy of the *candidates'* distribution. It is not the full vocabulary's entropy.
+# 3. **Walk.** Go down the candidates, adding each one's entropy term:
+#    $S_k = \sum_{i \le k} -q_i \log q_i$. Keep candidate $k$ while $S_k \le \tau$. The first
+#    candidate is always kept.
+#
+# Every term is $\ge 0$, so $S_k$ only grows and the kept set is a prefix of the candidates. Note
+# that $S_k$ is a **partial sum of $H(q)$'s terms**. It is not the entropy of the kept tokens
+# renormalised; the two are compared below.
+#
+# ## One step
+#
+# After `"The sky is"`, with `top_h=0.5`: bars are the candidates' entropy terms $-q_i \log q_i$
+# (left axis), and the line is the running sum $S_k$ (right axis). Green candidates are kept while
+# the line stays under $\tau$.
+
+# %%
+prompt = "The sky is"
+step = cap(prompt)
+cfg = base.replace(top_h=0.5)
+top_h_chart(step, cfg, k=40).show()
+
+# %%
+rule = top_h_rule(scores_entering(step, cfg, "top_h"), 0.5)
+p_full = step.probs(base)
+h_full = step.entropy(base)
+mass_top = float(p_full[rule.candidates].sum())
+display(
+    Markdown(
+        f"- The full distribution has entropy **{h_full:.2f} nats**. Its {rule.candidates.numel()} most likely tokens hold "
+        f"{mass_top:.1%} of the probability, and renormalised over them the entropy is **H(q) = {rule.entropy_candidates:.2f} nats**. "
+        f"The budget is τ = 0.5 × {rule.entropy_candidates:.2f} = **{rule.tau:.2f}**, not 0.5 × {h_full:.2f} = {0.5 * h_full:.2f}.\n"
+        f"- The running sum stays within τ for **{rule.n_kept}** candidate{'s' if rule.n_kept != 1 else ''}: "
+        f"S<sub>{rule.n_kept}</sub> = {float(rule.cumulative[rule.n_kept - 1]):.3f} ≤ {rule.tau:.3f} < "
+        f"S<sub>{rule.n_kept + 1}</sub> = {float(rule.cumulative[rule.n_kept]):.3f}."
+    )
+)
+
+# %% tags=["hide"]
+# Our reading keeps exactly what the warper keeps, inside generate()'s chain.
+assert torch.equal(rule.keep, torch.isfinite(step.scores(cfg)))
+assert rule.n_kept < rule.candidates.numel()  # the prose quotes S_{n_kept + 1}
+out = lm.model.generate(
+    **tokenizer(prompt, return_tensors="pt").to(lm.device), max_new_tokens=1, output_scores=True,
+    return_dict_in_generate=True, pad_token_id=tokenizer.pad_token_id, **cfg.explicit(),
+)
+assert torch.equal(out.scores[0][0].cpu(), step.scores(cfg))
+
+# %% [markdown]
+# ### Partial sum versus the kept set's own entropy
+#
+# Once the kept tokens are renormalised, the sampler draws from a distribution with its own
+# entropy. That entropy is not $S_k$:
+
+# %%
+kept_q = rule.q[: rule.n_kept] / rule.q[: rule.n_kept].sum()
+h_kept = float(-(kept_q * kept_q.log()).sum())
+h_sampled = step.entropy(cfg)
+display(
+    Markdown(
+        f"For the {rule.n_kept} kept tokens the running sum is S = {float(rule.cumulative[rule.n_kept - 1]):.3f}, while the "
+        f"renormalised kept distribution has entropy **{h_kept:.3f} nats** (and `step.entropy(cfg)` of the scores "
+        f"generate() samples from gives {h_sampled:.3f}). "
+        + (
+            f"That is {'above' if h_kept > rule.tau else 'below'} τ = {rule.tau:.3f}: the budget bounds the partial sum, "
+            "not the entropy of what is sampled."
+        )
+    )
+)
+
+# %% tags=["hide"]
+assert abs(h_kept - h_sampled) < 1e-3
+
+# %% [markdown]
+# ## Before and after
+
+# %%
+dl.token_chart(step, base, k=15).show()
+dl.token_chart(step, cfg, k=15).show()
+
+# %% [markdown]
+# ## Move the knob
+#
+# The first slider moves the budget $\tau$ along the running sum; the second shows the distribution
+# the sampler then draws from. Both reuse the captured logits.
+
+# %%
+grid = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+rule_slider(step, "top_h", grid, k=40, active=5).show()
+
+# %%
+dl.slider_chart(step, "top_h", grid, k=20).show()
+
+# %% [markdown]
+# ## At `top_h = 1`
+#
+# With `top_h=1` the budget equals the whole $H(q)$, so the walk should keep all 100 candidates.
+# Whether the last one survives is decided by float32 rounding: the running sum at the 100th
+# candidate and $H(q)$ are the same number computed two ways.
+
+# %%
+prompts = ["Once upon a time", "The sky is", "My name is", "2 + 2 = "]
+rows = ["| prompt | H full (nats) | H(q), top 100 | kept at top_h = 0.5 | kept at top_h = 1 |", "|---|---:|---:|---:|---:|"]
+at_one = {}
+for p in prompts:
+    s = cap(p)
+    r_half = top_h_rule(scores_entering(s, base.replace(top_h=0.5), "top_h"), 0.5)
+    r_one = top_h_rule(scores_entering(s, base.replace(top_h=1.0), "top_h"), 1.0)
+    at_one[p] = r_one.n_kept
+    rows.append(f"| “{p}” | {s.entropy(base):.2f} | {r_half.entropy_candidates:.2f} | {r_half.n_kept} | {r_one.n_kept} |")
+display(Markdown("\n".join(rows)))
+short = [p for p, n in at_one.items() if n < TOP_H_CANDIDATES]
+display(
+    Markdown(
+        (
+            f"On {len(short)} of these {len(prompts)} steps `top_h=1` keeps fewer than {TOP_H_CANDIDATES} tokens "
+            f"(the last candidate is lost to rounding: {', '.join(f'“{p}” keeps {at_one[p]}' for p in short)}). "
+            if short
+            else f"On these steps `top_h=1` keeps all {TOP_H_CANDIDATES} candidates. "
+        )
+        + f"On none of them can it keep more than {TOP_H_CANDIDATES}: the candidate cap also bounds what Top-H can add."
+    )
+)
+
+# %% tags=["hide"]
+for p in prompts:
+    for v in (0.5, 1.0):
+        c = base.replace(top_h=v)
+        r = top_h_rule(scores_entering(cap(p), c, "top_h"), v)
+        assert torch.equal(r.keep, torch.isfinite(cap(p).scores(c)))
+    assert at_one[p] <= TOP_H_CANDIDATES
+    if at_one[p] < TOP_H_CANDIDATES:  # "lost to rounding": only the last candidate, and only by float32 noise
+        r = top_h_rule(scores_entering(cap(p), base.replace(top_h=1.0), "top_h"), 1.0)
+        assert at_one[p] == TOP_H_CANDIDATES - 1 and 0 < float(r.cumulative[-1]) - r.tau < 1e-5 * r.tau
+
+# %% [markdown]
+# ## The docstring's rule versus the code
+#
+# `GenerationConfig`'s docstring describes `top_h` as: *"tokens are sorted by probability, and the
+# smallest prefix of tokens is kept whose **renormalized** entropy is less than or equal to `top_h`
+# times the entropy of the **full distribution**."* Read literally, the smallest such prefix is
+# always a single token, whose renormalised entropy is 0. The intended reading is the *longest* such
+# prefix. That rule differs from the code twice: it renormalises the kept set, and it compares with
+# the full vocabulary's entropy. Here are the two rules side by side on the same steps:
+
+# %%
+def docstring_reading(s, top_h):
+    """The longest prefix of the most likely tokens whose renormalised entropy is <= top_h * H(full)."""
+    p = torch.softmax(s.logits, -1).sort(descending=True).values[:2000].double()
+    prefix = p.cumsum(0)
+    h_prefix = (-(p * p.log()).cumsum(0) / prefix) + prefix.log()  # entropy of each renormalised prefix
+    return int((h_prefix <= top_h * s.entropy(base)).nonzero().max()) + 1
+
+
+rows = ["| prompt | docstring's reading keeps | code keeps (top_h = 0.5) |", "|---|---:|---:|"]
+readings = {}
+for p in prompts:
+    s = cap(p)
+    readings[p] = (docstring_reading(s, 0.5), int(torch.isfinite(s.scores(base.replace(top_h=0.5))).sum()))
+    rows.append(f"| “{p}” | {readings[p][0]:,} | {readings[p][1]:,} |")
+display(Markdown("\n".join(rows)))
+differ = sum(a != b for a, b in readings.values())
+display(
+    Markdown(
+        f"The two rules give different sets on **{differ} of {len(prompts)}** steps. The lessons, the charts and "
+        "`decoding_lessons.truncation.top_h_rule` follow the code, since the code is what `generate()` runs."
+    )
+)
+
+# %% tags=["hide"]
+# the renormalised-prefix entropy formula used above is right: check one prefix directly
+_p = torch.softmax(step.logits, -1).sort(descending=True).values[:7].double()
+_q = _p / _p.sum()
+assert abs(float(-(_q * _q.log()).sum()) - float((-(_p * _p.log()).sum() / _p.sum()) + _p.sum().log())) < 1e-9
+
+# %% [markdown]
+# ## What to notice
+#
+# - Top-H adapts like top-p: a confident step (small $H$) keeps few tokens, an uncertain one more.
+#   Compare the "kept at top_h = 0.5" column with the entropies.
+# - It never looks beyond the **100 most likely tokens**, and its budget is relative to the
+#   entropy of those 100, not of the full vocabulary.
+# - The budget bounds the **partial sum** $\sum_{i \le k} -q_i \log q_i$. It does not bound the
+#   entropy of the renormalised kept set.
+# - Temperature acts *before* Top-H, so raising the temperature raises $H(q)$ and with it the
+#   budget:
+
+# %%
+hot = dl.DecodingConfig(do_sample=True, top_k=0, temperature=1.5, top_h=0.5)
+r_hot = top_h_rule(scores_entering(step, hot, "top_h"), 0.5)
+display(
+    Markdown(
+        f"After “{prompt}” at temperature 1.5, H(q) = {r_hot.entropy_candidates:.2f} nats (against {rule.entropy_candidates:.2f} at 1.0) "
+        f"and `top_h=0.5` keeps **{r_hot.n_kept}** tokens instead of {rule.n_kept}."
+    )
+)
+
+# %% tags=["hide"]
+assert torch.equal(r_hot.keep, torch.isfinite(step.scores(hot)))
+assert r_hot.entropy_candidates > rule.entropy_candidates
+assert cap.forward_passes == cap.distinct_contexts
