@@ -396,6 +396,69 @@ def generate_with_trace(
     )
 
 
+@dataclass(frozen=True)
+class Repetition:
+    """The longest stretch of tokens that a sequence repeats.
+
+    Attributes:
+        ngram: the repeated token ids (the longest n-gram occurring at least twice without
+            overlapping itself).
+        positions: where it starts, each occurrence (non-overlapping, left to right).
+        text: the n-gram decoded, whitespace made visible.
+    """
+
+    ngram: tuple[int, ...]
+    positions: tuple[int, ...]
+    text: str
+
+    @property
+    def count(self) -> int:
+        return len(self.positions)
+
+    @property
+    def covered(self) -> int:
+        """How many tokens the occurrences cover together."""
+        return len(self.ngram) * self.count
+
+
+def longest_repetition(token_ids: Sequence[int], tokenizer=None, min_length: int = 2) -> Repetition | None:
+    """The longest n-gram that occurs at least twice, non-overlapping, in ``token_ids``.
+
+    Greedy decoding of a base model often falls into a loop: once a phrase has been produced, the
+    context makes the same continuation the most likely again, and argmax takes it every time.
+    This finds the loop's unit, so a lesson can *measure* it rather than point at it. Ties between
+    n-grams of the same length go to the one that occurs first.
+
+    Args:
+        token_ids: a generated sequence (e.g. ``trace.token_ids``).
+        tokenizer: used to decode the n-gram into :attr:`Repetition.text` (optional).
+        min_length: the shortest n-gram worth reporting, >= 1 (default 2: a single repeated token
+            such as ``" the"`` is no loop).
+
+    Returns:
+        A :class:`Repetition`, or ``None`` when no n-gram of at least ``min_length`` tokens repeats.
+
+    Example:
+        >>> longest_repetition([5, 1, 2, 3, 1, 2, 3, 1, 2]).ngram
+        (1, 2, 3)
+    """
+    _check_positive_int("min_length", min_length)
+    ids = [int(i) for i in token_ids]
+    for length in range(len(ids) // 2, min_length - 1, -1):
+        first_seen: dict[tuple[int, ...], list[int]] = {}
+        for start in range(len(ids) - length + 1):
+            gram = tuple(ids[start : start + length])
+            starts = first_seen.setdefault(gram, [])
+            if not starts or start >= starts[-1] + length:
+                starts.append(start)
+        repeated = [(starts[0], gram, starts) for gram, starts in first_seen.items() if len(starts) >= 2]
+        if repeated:
+            _, gram, starts = min(repeated)
+            text = decode_visible(tokenizer, gram) if tokenizer is not None else ""
+            return Repetition(ngram=gram, positions=tuple(starts), text=text)
+    return None
+
+
 _METRICS = {"entropy": ("entropy (nats)", lambda s: s.entropy), "kept": ("kept-set size (tokens)", lambda s: s.kept),
             "prob": ("probability of the chosen token", lambda s: s.prob)}
 
@@ -603,6 +666,7 @@ __all__ = [
     "GenerationTrace",
     "HF_ORDER",
     "LLAMA_CPP_ORDER",
+    "Repetition",
     "SampleResult",
     "TV_DELTA",
     "TraceStep",
@@ -610,6 +674,7 @@ __all__ = [
     "draw",
     "generate_with_trace",
     "histogram_chart",
+    "longest_repetition",
     "order_chart",
     "trace_chart",
     "tv_bound",

@@ -260,3 +260,40 @@ def test_order_validation(cap):
         build_processor("beam", cfg.resolved())
     assert HF_ORDER == ("repetition_penalty", "no_repeat_ngram_size", "temperature", "top_h", "top_k", "top_p",
                         "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff")
+
+
+# --------------------------------------------------------------------------------------------------
+# repetition
+
+
+def test_longest_repetition_by_hand():
+    from decoding_lessons.sampling import longest_repetition
+
+    rep = longest_repetition([5, 1, 2, 3, 1, 2, 3, 1, 2])
+    assert rep.ngram == (1, 2, 3) and rep.positions == (1, 4) and rep.count == 2 and rep.covered == 6
+    assert longest_repetition([1, 1, 1, 1, 1]).ngram == (1, 1)  # occurrences may not overlap
+    assert longest_repetition([1, 2, 3, 4]) is None
+    assert longest_repetition([7, 9, 7, 9, 7, 9], min_length=4) is None
+    loop = longest_repetition([7, 9, 7, 9, 7, 9], min_length=1)
+    assert loop.ngram == (7, 9) and loop.positions == (0, 2, 4)  # (7, 9, 7) only repeats overlapping itself
+    assert longest_repetition([4, 4, 3, 3, 4, 4, 3, 3]).ngram == (4, 4, 3, 3)
+    # among equally long repeats, the first to occur wins
+    assert longest_repetition([1, 2, 9, 3, 4, 8, 1, 2, 3, 4]).ngram == (1, 2)
+    with pytest.raises(ValueError, match="`min_length` has to be an integer >= 1, but is 0"):
+        longest_repetition([1, 2], min_length=0)
+
+
+def test_longest_repetition_of_a_greedy_run(lm):
+    trace = generate_with_trace(lm, "The sky is", dl.DecodingConfig(), max_new_tokens=40)
+    rep = dl.longest_repetition(trace.token_ids, lm.tokenizer)
+    ids = trace.token_ids
+    if rep is not None:
+        n = len(rep.ngram)
+        for start in rep.positions:
+            assert tuple(ids[start : start + n]) == rep.ngram
+        assert rep.text == dl.decode_visible(lm.tokenizer, rep.ngram)
+        # no longer n-gram repeats
+        longer = {tuple(ids[i : i + n + 1]) for i in range(len(ids) - n)}
+        for gram in longer:
+            occ = [i for i in range(len(ids) - n) if tuple(ids[i : i + n + 1]) == gram]
+            assert not any(b >= a + n + 1 for a in occ for b in occ)

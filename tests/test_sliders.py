@@ -107,3 +107,22 @@ def test_frame_is_a_plain_record(cap):
     assert isinstance(frame, SliderFrame)
     assert len(frame.token_ids) == len(frame.probs) == len(frame.kept) == 4
     assert sum(frame.probs) + frame.rest_mass == pytest.approx(1.0, abs=1e-5)
+
+
+def test_sweep_chart_lines_are_the_frames(cap):
+    steps = {"sky": cap("The sky is"), "France": cap("The capital of France is")}
+    grid = [0.1, 0.5, 1.0, 2.0]
+    fig = dl.sweep_chart(steps, "temperature", grid)
+    for trace, step in zip(fig.data, steps.values()):
+        assert list(trace.x) == grid
+        assert list(trace.y) == [f.entropy for f in slider_frames(step, "temperature", grid)]
+        assert list(trace.y) == sorted(trace.y)  # entropy rises with temperature
+    kept = dl.sweep_chart(steps, "top_p", [0.5, 0.9], metric="kept")
+    assert list(kept.data[0].y) == [int(torch.isfinite(steps["sky"].scores(dl.DecodingConfig(do_sample=True, top_k=0, top_p=v))).sum()) for v in (0.5, 0.9)]
+    top = dl.sweep_chart(steps, "temperature", [1.0], metric="top_prob")
+    assert top.data[1].y[0] == pytest.approx(float(steps["France"].probs(dl.DecodingConfig(do_sample=True, top_k=0)).max()))
+    assert cap.forward_passes == 2
+    with pytest.raises(ValueError, match="`metric` has to be one of 'entropy', 'kept', 'top_prob', but is 'H'"):
+        dl.sweep_chart(steps, "temperature", grid, metric="H")
+    with pytest.raises(ValueError, match="`steps` has to be a non-empty dict"):
+        dl.sweep_chart({}, "temperature", grid)

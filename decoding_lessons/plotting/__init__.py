@@ -8,9 +8,9 @@
 
 from .cutoffs import cumulative_chart, cutoff_slider, min_p_chart
 from .distribution import token_chart
-from .sliders import SliderFrame, slider_chart, slider_frames
+from .sliders import SliderFrame, slider_chart, slider_frames, sweep_chart
 from .theme import COLORS, figure_html, style, use_site_renderer
 
 __all__ = [
-    "COLORS", "SliderFrame", "cumulative_chart", "cutoff_slider", "figure_html", "min_p_chart", "slider_chart", "slider_frames", "style", "token_chart", "use_site_renderer",
+    "COLORS", "SliderFrame", "cumulative_chart", "cutoff_slider", "figure_html", "min_p_chart", "slider_chart", "slider_frames", "style", "sweep_chart", "token_chart", "use_site_renderer",
 ]

@@ -21,7 +21,7 @@ import torch
 from ..capture import NextToken
 from ..strategies import DecodingConfig, entropy, probabilities
 from ..tokens import escape, hover_text, html_label
-from .theme import COLORS, style
+from .theme import COLORS, QUALITATIVE, style
 
 _FIELDS = tuple(f.name for f in fields(DecodingConfig))
 
@@ -276,3 +276,74 @@ def slider_chart(
 def _short(text: str, width: int = 40) -> str:
     text = text if len(text) <= width else "…" + text[-width:]
     return escape(text.replace("\n", "↵"))
+
+
+_SWEEP_METRICS = {
+    "entropy": "entropy of softmax(scores) (nats)",
+    "kept": "kept-set size (tokens)",
+    "top_prob": "probability of the most likely token",
+}
+
+
+def sweep_chart(
+    steps: dict[str, NextToken],
+    parameter: str,
+    values,
+    metric: str = "entropy",
+    base: DecodingConfig | None = None,
+    title: str | None = None,
+    log_x: bool = False,
+) -> go.Figure:
+    """One line per captured step: a summary of the distribution as ``parameter`` moves.
+
+    Where :func:`slider_chart` shows the whole distribution at one value at a time, this shows one
+    number at every value of a fine grid: the entropy as the temperature rises, the kept-set size
+    as top-p grows, the top token's probability as min-p tightens. Lines for several prompts show
+    how the same knob acts on a confident and on an uncertain step. Computed from captured logits
+    (no forward pass).
+
+    Args:
+        steps: ``{label: captured step}``, e.g. ``{"The capital of France is": cap(...)}``.
+        parameter: the :class:`~decoding_lessons.DecodingConfig` field to sweep.
+        values: the grid, in x order (e.g. 50 temperatures from 0.05 to 3).
+        metric: ``"entropy"`` (nats), ``"kept"`` (tokens with a finite score, log axis) or
+            ``"top_prob"`` (the largest probability).
+        base: the rest of the configuration; default ``DecodingConfig(do_sample=True, top_k=0)``.
+        title: the chart title (default: derived from the metric and parameter).
+        log_x: logarithmic x axis (useful for min-p or ε grids).
+
+    Example:
+        >>> sweep_chart({"sky": cap("The sky is")}, "temperature", [0.1 * i for i in range(1, 31)]).show()  # doctest: +SKIP
+    """
+    if metric not in _SWEEP_METRICS:
+        raise ValueError(f"`metric` has to be one of {', '.join(repr(m) for m in _SWEEP_METRICS)}, but is {metric!r}")
+    if not isinstance(steps, dict) or not steps:
+        raise ValueError(f"`steps` has to be a non-empty dict of label → captured step, but is {steps!r}")
+    values = _check_grid(parameter, values, 1)
+    fig = go.Figure()
+    for i, (name, step) in enumerate(steps.items()):
+        frames = slider_frames(step, parameter, values, base=base, k=1)
+        if metric == "entropy":
+            y = [f.entropy for f in frames]
+        elif metric == "kept":
+            y = [f.kept_count for f in frames]
+        else:
+            y = [float(probabilities(step.scores(f.config)).max()) for f in frames]
+        fig.add_trace(
+            go.Scatter(
+                name=escape(str(name)),
+                x=values,
+                y=y,
+                mode="lines+markers",
+                marker=dict(size=4),
+                line=dict(color=QUALITATIVE[i % len(QUALITATIVE)], width=2),
+                hovertemplate=f"{escape(str(name))}<br>{parameter} = %{{x}}<br>%{{y:.4g}}<extra></extra>",
+            )
+        )
+    style(fig, title if title is not None else f"{_SWEEP_METRICS[metric].capitalize()} as {parameter} changes")
+    fig.update_layout(
+        margin_t=70, legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"),
+        xaxis=dict(title=parameter, type="log" if log_x else "linear"),
+        yaxis=dict(title=_SWEEP_METRICS[metric], type="log" if metric == "kept" else "linear"),
+    )
+    return fig
