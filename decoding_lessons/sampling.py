@@ -336,7 +336,7 @@ def generate_with_trace(
 
     Example:
         >>> trace = generate_with_trace(lm, "2 + 2 = ", DecodingConfig(), max_new_tokens=20)  # doctest: +SKIP
-        >>> trace.text, [round(s.entropy, 2) for s in trace.steps][:3]                        # doctest: +SKIP
+        >>> trace.text, round(trace.steps[0].entropy, 2)                                      # doctest: +SKIP
     """
     _check_positive_int("max_new_tokens", max_new_tokens)
     if not isinstance(seed, int) or isinstance(seed, bool):

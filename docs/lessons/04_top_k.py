@@ -1,0 +1,199 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Top-k
+#
+# Temperature reshapes the distribution but keeps every token in play, including thousands of
+# tokens that make no sense in context. **Top-k sampling** cuts the tail outright: keep the $k$
+# tokens with the highest scores, give every other token probability zero, and renormalise.
+#
+# $$\mathcal{V}_k = \{k \text{ highest-scoring tokens}\}, \qquad
+# p'_i = \begin{cases} \dfrac{p_i}{\sum_{j \in \mathcal{V}_k} p_j} & i \in \mathcal{V}_k \\ 0 & \text{otherwise} \end{cases}$$
+#
+# - **Paper:** Fan, Lewis and Dauphin, *Hierarchical Neural Story Generation* (ACL 2018,
+#   [arXiv:1805.04833](https://arxiv.org/abs/1805.04833)), sampled stories from the top 10
+#   tokens. GPT-2's samples (Radford et al., 2019) used $k = 40$.
+# - **In transformers:** `generate(do_sample=True, top_k=k)`, implemented by `TopKLogitsWarper`,
+#   which sets the scores outside the top $k$ to $-\infty$. It runs after temperature (and
+#   top-H), before top-p and min-p. `top_k=0` switches it off. Ties with the $k$-th score are
+#   kept too.
+# - **Typical values:** 40–50; 10 or less for conservative output. **The default is 50**, and it
+#   applies whenever `do_sample=True`, even if you never mention `top_k`.
+
+# %%
+import torch
+from IPython.display import Markdown, display
+
+import decoding_lessons as dl
+
+lm, cap = dl.lesson_setup()
+tokenizer = lm.tokenizer
+base = dl.DecodingConfig(do_sample=True, top_k=0)  # plain sampling, no truncation
+
+
+def label(token_id: int) -> str:
+    return dl.token_label(tokenizer, token_id).display
+
+
+# %% [markdown]
+# ## Before and after
+#
+# The seed notebook's example: the step after `"My name is"`, first with plain sampling
+# (`top_k=0`), then with `top_k=10`. The cut tokens are hatched and marked ✕; the ten survivors
+# share the freed probability in proportion to what they had.
+
+# %%
+prompt = "My name is"
+step = cap(prompt)
+top10 = base.replace(top_k=10)
+dl.token_chart(step, base, k=15).show()
+dl.token_chart(step, top10, k=15).show()
+
+# %%
+p_before, p_after = step.probs(base), step.probs(top10)
+kept_mass = float(p_before[torch.isfinite(step.scores(top10))].sum())
+top_id = int(step.logits.argmax())
+display(
+    Markdown(
+        f"Before the cut the ten most likely tokens hold **{kept_mass:.1%}** of the probability. After it they hold all "
+        f"of it: each kept probability is divided by {kept_mass:.3f}, so the top token `{label(top_id)}` goes from "
+        f"{float(p_before[top_id]):.1%} to {float(p_after[top_id]):.1%}."
+    )
+)
+
+# %% tags=["hide-input"]
+assert int(torch.isfinite(step.scores(top10)).sum()) == 10
+assert torch.allclose(p_after[torch.isfinite(step.scores(top10))], p_before[torch.isfinite(step.scores(top10))] / kept_mass, rtol=1e-4)
+
+# %% [markdown]
+# ## Move the knob
+#
+# From $k = 1$ to $k = 100$, and `0` (off) at the right end. The title gives the number of tokens
+# kept; the last bar, the probability of every token not shown.
+
+# %%
+grid = [1, 2, 3, 5, 10, 20, 50, 100, 0]
+dl.slider_chart(step, "top_k", grid, k=20, active=4).show()
+
+# %% [markdown]
+# ## One $k$ for every step
+#
+# The weakness of top-k is that $k$ is fixed, while the model's confidence is not. Compare the
+# step after `"My name is"` with the step after `"The capital of France is"`, ordered below by
+# their entropy (the lower, the more confident the model):
+
+# %%
+candidates = {p: cap(p) for p in ["My name is", "The capital of France is"]}
+confident, uncertain = sorted(candidates, key=lambda p: candidates[p].entropy(base))
+ks = [1, 5, 10, 50, 100]
+
+
+def mass_kept(s, k):
+    return float(s.probs(base)[torch.isfinite(s.scores(base.replace(top_k=k)))].sum())
+
+
+rows = ["| prompt | entropy (nats) | " + " | ".join(f"mass in top {k}" for k in ks) + " |", "|---|---:|" + "---:|" * len(ks)]
+for p in (confident, uncertain):
+    s = candidates[p]
+    rows.append(f"| `{p}` | {s.entropy(base):.2f} | " + " | ".join(f"{mass_kept(s, k):.1%}" for k in ks) + " |")
+display(Markdown("\n".join(rows)))
+
+# %%
+sure, unsure = candidates[confident], candidates[uncertain]
+p_sure = sure.probs(base)
+tenth = float(p_sure.topk(10).values[-1])
+cut_examples = ", ".join(f"`{label(int(i))}`" for i in unsure.logits.topk(13).indices[10:])
+display(
+    Markdown(
+        f"After “{confident}” the model is confident (entropy {sure.entropy(base):.2f} nats): `top_k=10` keeps "
+        f"{mass_kept(sure, 10):.1%} of the probability, and the 10th token it keeps has only p = {tenth:.4f} "
+        f"before renormalising. After “{uncertain}” (entropy {unsure.entropy(base):.2f} nats) the same `top_k=10` "
+        f"throws away **{1 - mass_kept(unsure, 10):.0%}** of the probability, starting with {cut_examples} (ranks 11 to 13). "
+        "No single $k$ suits both steps. Top-p (next lesson) and min-p adapt the cut to the distribution."
+    )
+)
+
+# %% tags=["hide-input"]
+assert sure.entropy(base) < unsure.entropy(base)
+assert mass_kept(sure, 10) > mass_kept(unsure, 10)
+
+# %%
+display(Markdown(f"The step after “{confident}” at `top_k=10`, to compare with the step after “{prompt}” above:"))
+dl.token_chart(sure if confident != prompt else unsure, top10, k=15).show()
+
+# %% [markdown]
+# ## Top-k and temperature
+#
+# `generate()` applies temperature first, then top-k. Dividing by $T$ does not change which
+# tokens are the top $k$, so the kept set is the same at every temperature; only the
+# probabilities shared among the survivors change.
+
+# %%
+sets = {t: torch.isfinite(step.scores(top10.replace(temperature=t))) for t in [0.5, 1.0, 2.0]}
+same = all(torch.equal(sets[0.5], m) for m in sets.values())
+print("same kept set at T = 0.5, 1 and 2:", same)
+for t in sets:
+    p = step.probs(top10.replace(temperature=t))
+    print(f"T = {t:g}: p({label(top_id)}) = {float(p[top_id]):.3f}")
+
+# %% tags=["hide-input"]
+assert same
+
+# %% [markdown]
+# ## `top_k=1` is greedy
+#
+# With one token kept, sampling has nothing to choose from: a sampled generation with `top_k=1`
+# is token for token the greedy one, whatever the seed.
+
+# %%
+greedy_run = dl.generate_with_trace(lm, prompt, dl.DecodingConfig(), max_new_tokens=30)
+sampled_run = dl.generate_with_trace(lm, prompt, base.replace(top_k=1), max_new_tokens=30, seed=123)
+print("greedy:         ", prompt + greedy_run.text)
+print("top_k=1 sampled:", prompt + sampled_run.text)
+print("identical:", greedy_run.token_ids == sampled_run.token_ids)
+
+# %% tags=["hide-input"]
+assert greedy_run.token_ids == sampled_run.token_ids
+
+# %% [markdown]
+# ## Samples
+#
+# Three draws with `top_k=10` from the same prompt (seeds 0, 1, 2), and the number of tokens
+# the sampler could choose from at every step (always 10) next to the same runs' entropy:
+
+# %%
+samples = {f"top_k=10, seed {seed}": dl.generate_with_trace(lm, prompt, top10, max_new_tokens=30, seed=seed) for seed in range(3)}
+for name, tr in samples.items():
+    print(f"{name}: {prompt}{tr.text}")
+dl.trace_chart(samples, metric="entropy").show()
+
+# %% tags=["hide-input"]
+assert all(k == 10 for tr in samples.values() for k in tr.kept_counts)
+
+# %% [markdown]
+# ## What to notice
+
+# %%
+notes = [
+    f"- Top-k keeps the same number of tokens on every step: {mass_kept(sure, 10):.0%} of the probability after "
+    f"“{confident}” but only {mass_kept(unsure, 10):.0%} after “{uncertain}”, at `top_k=10`.",
+    "- It does not change the relative odds of the survivors: only who survives. Temperature changes the odds, "
+    "not the survivors. The two are independent knobs.",
+    "- `top_k=1` is greedy decoding; `top_k=0` is no truncation; and `generate()` uses `top_k=50` when you do not "
+    "say otherwise.",
+    f"- Every chart here came from {cap.forward_passes} forward passes; the sliders run no model.",
+]
+display(Markdown("\n".join(notes)))
+
+# %% tags=["hide-input"]
+assert cap.forward_passes == cap.distinct_contexts
