@@ -279,4 +279,5 @@ def entropy(scores: torch.Tensor) -> torch.Tensor:
     """Shannon entropy in nats of softmax(scores) (filtered tokens contribute 0)."""
     logp = torch.log_softmax(scores.float(), dim=-1)
     p = logp.exp()
-    return -(torch.where(p > 0, p * logp, torch.zeros_like(p))).sum(-1)
+    # a one-token distribution gives -0.0 (shown as "-0.00"), rounding can give a hair below 0: clamp, and + 0.0
+    return (-(torch.where(p > 0, p * logp, torch.zeros_like(p))).sum(-1)).clamp_min(0.0) + 0.0

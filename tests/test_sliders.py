@@ -42,6 +42,7 @@ def test_frames_follow_the_parameter(cap):
     step = cap("2 + 2 = ")
     frames = slider_frames(step, "top_k", [1, 3, 7])
     assert [f.kept_count for f in frames] == [1, 3, 7]
+    assert f"{frames[0].entropy:.2f}" == "0.00"  # one token left: 0, not "-0.00"
     assert [sum(f.kept) for f in frames] == [1, 3, 7]
     frames = slider_frames(step, "temperature", [0.25, 1, 2])  # integers are fine: stored as floats
     assert frames[0].entropy < frames[1].entropy < frames[2].entropy

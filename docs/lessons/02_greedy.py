@@ -108,22 +108,21 @@ display(Markdown("\n".join(rows)))
 #
 # `dl.longest_repetition` finds the longest run of tokens that a sequence repeats (without
 # overlapping itself). We run greedy decoding on two prompts, the seed's and a descriptive one,
-# and measure how much of each generation is taken by its longest repeat.
+# and measure how much of each generation (60 tokens) is taken by its longest repeat.
 
 # %%
 prompts = [prompt, "The sky is"]
 traces = {p: (trace if p == prompt else dl.generate_with_trace(lm, p, greedy, max_new_tokens=MAX_NEW)) for p in prompts}
 reps = {p: dl.longest_repetition(t.token_ids, tokenizer) for p, t in traces.items()}
 
-rows = ["| prompt | tokens | longest repeated stretch | tokens long | times | share of the generation |", "|---|---:|---|---:|---:|---:|"]
+rows = ["| prompt | longest repeated stretch | length × times | share of the tokens |", "|---|---|---:|---:|"]
 for p, t in traces.items():
     r = reps[p]
     if r is None:
-        rows.append(f"| `{p}` | {len(t.token_ids)} | (none of 2+ tokens) | | | 0% |")
+        rows.append(f"| `{p}` | (none of 2 or more tokens) | | 0% |")
     else:
-        rows.append(
-            f"| `{p}` | {len(t.token_ids)} | `{r.text}` | {len(r.ngram)} | {r.count} | {r.covered / len(t.token_ids):.0%} |"
-        )
+        stretch = r.text.replace("|", "\\|")
+        rows.append(f"| `{p}` | `{stretch}` | {len(r.ngram)} × {r.count} | {r.covered / len(t.token_ids):.0%} |")
 display(Markdown("\n".join(rows)))
 
 # %%

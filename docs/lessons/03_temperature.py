@@ -165,7 +165,7 @@ for p in candidates:
     assert h[p][0] < h[p][-1] < max_entropy
 
 # %% [markdown]
-# ## $T \to 0$ is greedy, $T = 0$ is refused
+# ## T → 0 is greedy, T = 0 is refused
 #
 # As $T$ shrinks, the top token's probability goes to 1. Draw 2,000 tokens from the step after
 # `"My name is"` at a few temperatures and count how often the argmax comes out:

@@ -86,7 +86,7 @@ grid = [1, 2, 3, 5, 10, 20, 50, 100, 0]
 dl.slider_chart(step, "top_k", grid, k=20, active=4).show()
 
 # %% [markdown]
-# ## One $k$ for every step
+# ## One k for every step
 #
 # The weakness of top-k is that $k$ is fixed, while the model's confidence is not. Compare the
 # step after `"My name is"` with the step after `"The capital of France is"`, ordered below by
@@ -102,10 +102,13 @@ def mass_kept(s, k):
     return float(s.probs(base)[torch.isfinite(s.scores(base.replace(top_k=k)))].sum())
 
 
-rows = ["| prompt | entropy (nats) | " + " | ".join(f"mass in top {k}" for k in ks) + " |", "|---|---:|" + "---:|" * len(ks)]
-for p in (confident, uncertain):
-    s = candidates[p]
-    rows.append(f"| `{p}` | {s.entropy(base):.2f} | " + " | ".join(f"{mass_kept(s, k):.1%}" for k in ks) + " |")
+rows = [
+    f"| share of the probability in the top k | “{confident}” | “{uncertain}” |",
+    "|---|---:|---:|",
+    f"| entropy (nats) | {candidates[confident].entropy(base):.2f} | {candidates[uncertain].entropy(base):.2f} |",
+]
+for k in ks:
+    rows.append(f"| k = {k} | {mass_kept(candidates[confident], k):.1%} | {mass_kept(candidates[uncertain], k):.1%} |")
 display(Markdown("\n".join(rows)))
 
 # %%

@@ -130,10 +130,13 @@ dl.slider_chart(step, "top_p", [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0], 
 candidates = {p: cap(p) for p in ["My name is", "The capital of France is"]}
 confident, uncertain = sorted(candidates, key=lambda p: candidates[p].entropy(base))
 ps = [0.5, 0.8, 0.9, 0.95, 0.99]
-rows = ["| prompt | entropy (nats) | " + " | ".join(f"kept at top_p={p:g}" for p in ps) + " |", "|---|---:|" + "---:|" * len(ps)]
-for p in (confident, uncertain):
-    s = candidates[p]
-    rows.append(f"| `{p}` | {s.entropy(base):.2f} | " + " | ".join(f"{kept(s, base.replace(top_p=v)):,}" for v in ps) + " |")
+rows = [
+    f"| tokens kept | “{confident}” | “{uncertain}” |",
+    "|---|---:|---:|",
+    f"| entropy (nats) | {candidates[confident].entropy(base):.2f} | {candidates[uncertain].entropy(base):.2f} |",
+]
+for v in ps:
+    rows.append(f"| top_p = {v:g} | {kept(candidates[confident], base.replace(top_p=v)):,} | {kept(candidates[uncertain], base.replace(top_p=v)):,} |")
 display(Markdown("\n".join(rows)))
 
 # %%

@@ -68,7 +68,7 @@ def kept(step, config) -> int:
 candidates = {p: cap(p) for p in ["The capital of France is", "My name is"]}
 confident, uncertain = sorted(candidates, key=lambda p: candidates[p].entropy(base))
 sure, unsure = candidates[confident], candidates[uncertain]
-rows = ["| prompt | entropy (nats) | top token | p_max | floor at min_p = 0.1 |", "|---|---:|---|---:|---:|"]
+rows = ["| prompt | entropy (nats) | top token | p_max | floor, min_p = 0.1 |", "|---|---:|---|---:|---:|"]
 for p, s in ((confident, sure), (uncertain, unsure)):
     top_id, _, p_max = s.top(1, base)[0]
     rows.append(f"| `{p}` | {s.entropy(base):.2f} | `{label(top_id)}` | {p_max:.3f} | {0.1 * p_max:.4f} |")
@@ -132,7 +132,7 @@ dl.slider_chart(step, "min_p", [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5], k=20
 
 # %%
 pairs = [(0.01, 0.99), (0.05, 0.95), (0.1, 0.9), (0.2, 0.8)]
-rows = ["| min_p | top_p | " + " | ".join(f"min-p / top-p kept after “{p}”" for p in (confident, uncertain)) + " |", "|---:|---:|---:|---:|"]
+rows = [f"| min_p | top_p | kept after “{confident}” (min-p / top-p) | kept after “{uncertain}” (min-p / top-p) |", "|---:|---:|---:|---:|"]
 ratios = []
 for mp, tp in pairs:
     cells = []
