@@ -112,7 +112,7 @@ display(
     )
 )
 
-# %% tags=["hide"]
+# %% tags=["hide-input"]
 # Our step-by-step reading keeps exactly the tokens generate()'s TypicalLogitsWarper keeps.
 assert torch.equal(rule.keep, torch.isfinite(step.scores(cfg)))
 check = lm.model.generate(
@@ -211,7 +211,7 @@ display(
 )
 typicality_chart(confident, cfg, k=20).show()
 
-# %% tags=["hide"]
+# %% tags=["hide-input"]
 assert float(probs[top_p_keep].sum()) >= 0.5 and float(probs[rule.keep].sum()) >= 0.5
 assert kept_counts[0.99] < lm.vocab_size and kept_counts[0.95] < lm.vocab_size  # "already cut the far tail"
 assert torch.equal(conf_rule.keep, torch.isfinite(confident.scores(cfg)))

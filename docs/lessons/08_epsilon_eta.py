@@ -167,7 +167,7 @@ display(
 threshold_chart(steps[confident_prompt], eta_cfg).show()
 threshold_chart(steps[uncertain_prompt], eta_cfg).show()
 
-# %% tags=["hide"]
+# %% tags=["hide-input"]
 # The floors and kept sets are the warpers' own: compare with generate()'s scores.
 for p, (r_eta, r_eps) in numbers.items():
     assert torch.equal(r_eta.keep, torch.isfinite(steps[p].scores(eta_cfg)))
@@ -204,6 +204,6 @@ display(
     )
 )
 
-# %% tags=["hide"]
+# %% tags=["hide-input"]
 assert n_absurd == 1 and bool(torch.isfinite(step.scores(absurd))[step.logits.argmax()])
 assert cap.forward_passes == cap.distinct_contexts

@@ -106,7 +106,7 @@ display(
     )
 )
 
-# %% tags=["hide"]
+# %% tags=["hide-input"]
 # Our reading keeps exactly what the warper keeps, inside generate()'s chain.
 assert torch.equal(rule.keep, torch.isfinite(step.scores(cfg)))
 assert rule.n_kept < rule.candidates.numel()  # the prose quotes S_{n_kept + 1}
@@ -138,7 +138,7 @@ display(
     )
 )
 
-# %% tags=["hide"]
+# %% tags=["hide-input"]
 assert abs(h_kept - h_sampled) < 1e-3
 
 # %% [markdown]
@@ -192,7 +192,7 @@ display(
     )
 )
 
-# %% tags=["hide"]
+# %% tags=["hide-input"]
 for p in prompts:
     for v in (0.5, 1.0):
         c = base.replace(top_h=v)
@@ -237,7 +237,7 @@ display(
     )
 )
 
-# %% tags=["hide"]
+# %% tags=["hide-input"]
 # the renormalised-prefix entropy formula used above is right: check one prefix directly
 _p = torch.softmax(step.logits, -1).sort(descending=True).values[:7].double()
 _q = _p / _p.sum()
@@ -265,7 +265,7 @@ display(
     )
 )
 
-# %% tags=["hide"]
+# %% tags=["hide-input"]
 assert torch.equal(r_hot.keep, torch.isfinite(step.scores(hot)))
 assert r_hot.entropy_candidates > rule.entropy_candidates
 assert cap.forward_passes == cap.distinct_contexts

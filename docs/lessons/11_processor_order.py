@@ -1,0 +1,247 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Order and combination
+#
+# A real configuration sets several knobs at once, for example `temperature=0.8, top_k=40,
+# top_p=0.95, min_p=0.05`. `generate()` turns each knob into a logits processor and applies them
+# **one after another**, and each sees the previous one's output. The order therefore matters
+# whenever a processor depends on the *shape* of the distribution:
+#
+# - Top-k depends only on the ranking of the tokens. Temperature does not change the ranking, so
+#   the two commute.
+# - Top-p, min-p, typical-p, ε, η and Top-H all read *probabilities*. Temperature changes those
+#   probabilities, so applying it before or after them gives different kept sets.
+#
+# This lesson prints the order `generate()` uses, uncovers a default that silently joins every
+# sampling configuration, and compares transformers' order with llama.cpp's.
+
+# %%
+import torch
+from IPython.display import Markdown, display
+
+import decoding_lessons as dl
+
+lm, cap = dl.lesson_setup()
+tokenizer = lm.tokenizer
+
+# %% [markdown]
+# ## The order of `generate()`
+#
+# A configuration that switches on every processor this site covers, and the processors
+# `decoding_lessons.logits_processors` builds for it. They are transformers' own classes, in the
+# order of `GenerationMixin._get_logits_processor`:
+
+# %%
+everything = dl.DecodingConfig(
+    do_sample=True, temperature=0.8, top_h=0.9, top_k=40, top_p=0.95, min_p=0.05, typical_p=0.9,
+    epsilon_cutoff=1e-4, eta_cutoff=1e-3, repetition_penalty=1.2, no_repeat_ngram_size=3,
+)
+processors = dl.logits_processors(everything, lm.model.generation_config)
+for i, proc in enumerate(processors, 1):
+    print(f"{i:2d}. {type(proc).__name__}")
+
+# %% [markdown]
+# The two penalties come first and act on the raw logits. They run whether or not you sample. Then,
+# only with `do_sample=True`: temperature, Top-H, top-k, top-p, min-p, typical, ε and η. The hidden
+# cell below checks that these processors give bit for bit the scores `generate()` reports for this
+# configuration.
+
+# %% tags=["hide-input"]
+prompt = "My name is"
+step = cap(prompt)
+inputs = tokenizer(prompt, return_tensors="pt").to(lm.device)
+
+
+def generate_scores(cfg):
+    out = lm.model.generate(
+        **inputs, max_new_tokens=1, output_scores=True, return_dict_in_generate=True,
+        pad_token_id=tokenizer.pad_token_id, **cfg.explicit(),
+    )
+    return out.scores[0][0].cpu()
+
+
+assert torch.equal(generate_scores(everything), step.scores(everything))
+assert torch.equal(dl.apply_in_order(step, everything, dl.HF_ORDER), step.scores(everything))
+assert [type(p).__name__ for p in processors][:3] == ["RepetitionPenaltyLogitsProcessor", "NoRepeatNGramLogitsProcessor", "TemperatureLogitsWarper"]
+
+# %% [markdown]
+# ## The hidden `top_k=50`
+#
+# Ask `generate()` for "temperature only", `do_sample=True, temperature=0.7`, and you also get
+# top-k. Unless the model's `generation_config` says otherwise, transformers fills in `top_k=50`
+# whenever it samples. The seed notebook's "temperature", "top-p", "min-p" and "typical" charts all
+# carried it without saying so. Here are the same captured logits with and without it:
+
+# %%
+temp_only = dl.DecodingConfig(do_sample=True, temperature=0.7)
+really_temp_only = temp_only.replace(top_k=0)
+resolved_k = temp_only.resolved(lm.model.generation_config)["top_k"]
+source = "the model's generation_config" if getattr(lm.model.generation_config, "top_k", None) is not None else "transformers' default"
+kept_hidden = int(torch.isfinite(step.scores(temp_only)).sum())
+kept_all = int(torch.isfinite(step.scores(really_temp_only)).sum())
+lost = float(step.probs(really_temp_only)[~torch.isfinite(step.scores(temp_only))].sum())
+display(
+    Markdown(
+        f"- `DecodingConfig(do_sample=True, temperature=0.7)` resolves to `top_k={resolved_k}` ({source}).\n"
+        f"- After “{prompt}” it keeps **{kept_hidden}** tokens; with `top_k=0` added, **{kept_all:,}**, the whole vocabulary.\n"
+        f"- The tokens the hidden top-k removes held **{lost:.1%}** of the probability at temperature 0.7. "
+        f"That mass is given to the first {kept_hidden} tokens instead."
+    )
+)
+
+# %% [markdown]
+# The 60 most likely tokens under the "temperature only" configuration. Past rank 50 every token is
+# marked ✕:
+
+# %%
+dl.token_chart(step, temp_only, k=60).show()
+
+# %% tags=["hide-input"]
+assert kept_hidden == resolved_k == 50 or source == "the model's generation_config"
+assert kept_all == lm.vocab_size
+assert torch.equal(generate_scores(temp_only), step.scores(temp_only))
+
+# %% [markdown]
+# Every slider on this site therefore starts from `DecodingConfig(do_sample=True, top_k=0)`, so
+# that only the knob being moved shapes the distribution.
+#
+# ## Min-p before or after temperature
+#
+# Min-p keeps the tokens with $p \ge \texttt{min\_p} \cdot p_{\max}$ (see the min-p lesson). `generate()` applies
+# temperature *first*, so min-p compares the tempered probabilities. Since
+# $p_i^{1/T} / p_{\max}^{1/T} = (p_i/p_{\max})^{1/T}$, min-p after temperature $T$ keeps
+#
+# $$\frac{p_i}{p_{\max}} \ge \texttt{min\_p}^{\,T},$$
+#
+# which is min-p with an effective threshold $\texttt{min\_p}^T$ on the *untempered*
+# distribution. A hot temperature ($T > 1$) lowers that threshold and lets more tokens through;
+# a cold one raises it. If min-p came first, its kept set would not depend on $T$ at all.
+# `dl.apply_in_order` applies the same transformers processors in any order, so both can be
+# computed on one captured step:
+
+# %%
+min_p = 0.1
+temperatures = [0.5, 0.8, 1.0, 1.5, 2.0, 3.0]
+rows = ["| T | kept: temperature → min-p (generate) | kept: min-p → temperature | effective min_p^T |", "|---:|---:|---:|---:|"]
+after, before = {}, {}
+for t in temperatures:
+    cfg = dl.DecodingConfig(do_sample=True, top_k=0, temperature=t, min_p=min_p)
+    after[t] = torch.isfinite(dl.apply_in_order(step, cfg, dl.HF_ORDER))
+    before[t] = torch.isfinite(dl.apply_in_order(step, cfg, ["min_p", "temperature"]))
+    rows.append(f"| {t:g} | {int(after[t].sum()):,} | {int(before[t].sum()):,} | {min_p ** t:.3g} |")
+display(Markdown("\n".join(rows)))
+
+# %%
+hot, cold = temperatures[-1], temperatures[0]
+display(
+    Markdown(
+        f"With min-p first, the kept set is the same {int(before[1.0].sum()):,} token{'s' if int(before[1.0].sum()) != 1 else ''} at every T. "
+        f"In `generate()`'s order it grows from {int(after[cold].sum()):,} at T = {cold:g} to {int(after[hot].sum()):,} at T = {hot:g}: "
+        f"a high temperature widens min-p's kept set, so it adds randomness twice, once through the kept set and once "
+        f"by flattening the kept tokens' probabilities."
+    )
+)
+
+# %% tags=["hide-input"]
+assert all(torch.equal(before[t], before[1.0]) for t in temperatures)
+for t in temperatures:
+    # the closed form: same set as min-p = min_p**T on the raw distribution (allow one boundary token for float rounding)
+    raw = torch.isfinite(step.scores(dl.DecodingConfig(do_sample=True, top_k=0, min_p=min_p**t)))
+    assert int((raw ^ after[t]).sum()) <= 1
+assert int(after[hot].sum()) > int(after[cold].sum())
+
+# %% [markdown]
+# The slider moves the temperature in `generate()`'s order with `min_p=0.1` fixed. Watch the kept
+# count in the title:
+
+# %%
+dl.slider_chart(step, "temperature", [0.5, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0], base=dl.DecodingConfig(do_sample=True, top_k=0, min_p=min_p), k=20).show()
+
+# %% [markdown]
+# ## transformers' order versus llama.cpp's
+#
+# llama.cpp, the engine behind many local LLM apps, has a different default chain:
+# penalties → DRY → top-n-σ → top-k → typical → top-p → min-p → XTC → **temperature last**. DRY,
+# top-n-σ and XTC are off by default. Its default values are `top_k=40, top_p=0.95, min_p=0.05,
+# temp=0.8`. With temperature last, the truncations see the untempered distribution, and
+# temperature only reshapes what survived.
+#
+# `dl.LLAMA_CPP_ORDER` is that order for the processors both libraries have. `dl.apply_in_order`
+# applies **transformers'** processors in it. This isolates the effect of the order; it is not a
+# reimplementation of llama.cpp, whose samplers differ in details (for example, its penalties look
+# only at the last 64 tokens by default).
+
+# %%
+print("transformers:", " → ".join(dl.HF_ORDER))
+print("llama.cpp:   ", " → ".join(dl.LLAMA_CPP_ORDER))
+
+# %% [markdown]
+# llama.cpp's default values, at its default temperature 0.8 and at a hot 1.5, on the same captured
+# logits:
+
+# %%
+orders = {"transformers order": dl.HF_ORDER, "llama.cpp order": dl.LLAMA_CPP_ORDER}
+order_rows = ["| temperature | kept (transformers order) | kept (llama.cpp order) | entropy (transformers) | entropy (llama.cpp) |", "|---:|---:|---:|---:|---:|"]
+order_results = {}
+for t in (0.8, 1.5):
+    cfg = dl.DecodingConfig(do_sample=True, temperature=t, top_k=40, top_p=0.95, min_p=0.05)
+    hf, cpp = dl.apply_in_order(step, cfg, dl.HF_ORDER), dl.apply_in_order(step, cfg, dl.LLAMA_CPP_ORDER)
+    order_results[t] = (int(torch.isfinite(hf).sum()), int(torch.isfinite(cpp).sum()))
+    order_rows.append(
+        f"| {t:g} | {order_results[t][0]} | {order_results[t][1]} | {float(dl.entropy(hf)):.2f} | {float(dl.entropy(cpp)):.2f} |"
+    )
+display(Markdown("\n".join(order_rows)))
+
+# %%
+dl.order_chart(step, dl.DecodingConfig(do_sample=True, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05), orders, k=20).show()
+dl.order_chart(step, dl.DecodingConfig(do_sample=True, temperature=1.5, top_k=40, top_p=0.95, min_p=0.05), orders, k=20).show()
+
+
+# %%
+def compare(t):
+    a, b = order_results[t]
+    if a == b:
+        return f"at T = {t:g} both orders keep {a} tokens"
+    return f"at T = {t:g} the transformers order keeps **{a}** tokens and the llama.cpp order **{b}**"
+
+
+display(
+    Markdown(
+        f"After “{prompt}”, {compare(0.8)}; {compare(1.5)}. Below 1, temperature sharpens the distribution, so when it comes "
+        "first the top-p and min-p cuts fall earlier. Above 1 it flattens the distribution and the same cuts fall later. With "
+        "temperature last (llama.cpp), the kept set does not depend on the temperature at all."
+    )
+)
+
+# %% tags=["hide-input"]
+for t in (0.8, 1.5):
+    cfg = dl.DecodingConfig(do_sample=True, temperature=t, top_k=40, top_p=0.95, min_p=0.05)
+    assert torch.equal(dl.apply_in_order(step, cfg, dl.HF_ORDER), step.scores(cfg))
+assert order_results[0.8][1] == order_results[1.5][1]  # llama.cpp order: kept set independent of T
+# sharpening first can only shrink the top-p and min-p sets, flattening first only grow them
+assert order_results[0.8][0] <= order_results[0.8][1] and order_results[1.5][0] >= order_results[1.5][1]
+
+# %% [markdown]
+# ## What to notice
+#
+# - **Read the order.** In `generate()`, the penalties run first and temperature runs before every
+#   truncation warper. A temperature change therefore also changes what top-p, min-p, typical-p, ε,
+#   η and Top-H keep.
+# - **Mind the defaults.** `do_sample=True` brings `top_k=50` unless you pass `top_k=0` (or the
+#   model's `generation_config` sets another value).
+# - **Settings do not transfer between libraries.** The same numbers in llama.cpp, with temperature
+#   last, produce a different distribution.
+
+# %% tags=["hide-input"]
+assert cap.forward_passes == cap.distinct_contexts
