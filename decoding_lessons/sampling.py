@@ -616,13 +616,11 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
     fig = go.Figure()
     n = len(orders)
     width = 0.8 / n
-    kept_counts = []
     for j, (name, order) in enumerate(orders.items()):
         scores = apply_in_order(step, config, order)
         p = probabilities(scores)
         kept = [bool(torch.isfinite(scores[i])) for i in ids]
         n_kept = int(torch.isfinite(scores).sum())
-        kept_counts.append(n_kept)
         color = QUALITATIVE[j % len(QUALITATIVE)]
         offset = (j - (n - 1) / 2) * width
         fig.add_trace(
@@ -645,12 +643,14 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
                            marker=dict(symbol="x-thin", size=8, line=dict(width=2, color=color)))
             )
     default = (
-        f"The same processors in {n} orders after “{_short(step.text)}”<br><sup>{escape(config.describe())}: "
-        + " vs ".join(f"{c:,}" for c in kept_counts) + " tokens kept</sup>"
+        f"The same processors in {n} orders after “{_short(step.text)}”<br><sup>{escape(config.describe())}</sup>"
     )
     style(fig, title if title is not None else default)
+    # the legend (one row per order) sits between the title and the plot, so long labels never
+    # run into the title on a narrow page
     fig.update_layout(
-        margin_t=90, barmode="overlay", legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"),
+        margin_t=80 + 22 * n, barmode="overlay",
+        legend=dict(orientation="v", y=1.0, yanchor="bottom", x=0, xanchor="left"),
         xaxis=dict(tickmode="array", tickvals=x, ticktext=labels, tickangle=-45, title="token (by logit)"),
         yaxis=dict(title="softmax(scores)", tickformat=".0%"),
     )

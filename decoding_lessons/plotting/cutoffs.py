@@ -153,7 +153,7 @@ def cumulative_chart(
 
 
 def min_p_chart(
-    step: NextToken, min_p: float, base: DecodingConfig | None = None, k: int = 30, title: str | None = None,
+    step: NextToken, min_p: float, base: DecodingConfig | None = None, k: int = 20, title: str | None = None,
     log_y: bool = True,
 ) -> go.Figure:
     """Min-p for one step: the probability bars and the floor ``min_p · p_max``.
@@ -201,9 +201,6 @@ def min_p_chart(
             y=[float(probs[i]) for i in ids],
             marker=dict(color=[COLORS["prob"] if keep else COLORS["filtered"] for keep in kept],
                         pattern=dict(shape=["" if keep else "/" for keep in kept])),
-            text=[f"{float(probs[i]):.2g}" for i in ids],
-            textposition="outside",
-            cliponaxis=False,
             hovertext=[f"{hover_text(tok, i)}<br>p: {float(probs[i]):.4f}<br>{'kept' if keep else '<b>cut</b>: below the floor'}"
                        for i, keep in zip(ids, kept)],
             hoverinfo="text",
@@ -219,8 +216,8 @@ def min_p_chart(
     default_title = (
         f"Min-p = {min_p:g} after “{_short(step.text)}”<br><sup>floor = min_p · p_max = {min_p:g} × {p_max:.3f} = "
         f"{floor:.2g}: {n_kept:,} of {finite:,} tokens kept"
-        + (f" ({beyond:,} of them beyond the {k} bars shown)" if beyond > 0 else "")
-        + f" · {escape(config.describe())}</sup>"
+        + (f" ({beyond:,} beyond the bars)" if beyond > 0 else "")
+        + "</sup>"
     )
     style(fig, title if title is not None else default_title, height=440)
     if log_y:
@@ -240,7 +237,7 @@ def min_p_chart(
 
 
 def cutoff_slider(
-    step: NextToken, parameter: str, values, base: DecodingConfig | None = None, k: int = 30, active: int | None = None
+    step: NextToken, parameter: str, values, base: DecodingConfig | None = None, k: int = 20, active: int | None = None
 ) -> go.Figure:
     """:func:`cumulative_chart` (``"top_p"``) or :func:`min_p_chart` (``"min_p"``) with a slider.
 

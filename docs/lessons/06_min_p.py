@@ -68,10 +68,15 @@ def kept(step, config) -> int:
 candidates = {p: cap(p) for p in ["The capital of France is", "My name is"]}
 confident, uncertain = sorted(candidates, key=lambda p: candidates[p].entropy(base))
 sure, unsure = candidates[confident], candidates[uncertain]
-rows = ["| prompt | entropy (nats) | top token | p_max | floor, min_p = 0.1 |", "|---|---:|---|---:|---:|"]
-for p, s in ((confident, sure), (uncertain, unsure)):
-    top_id, _, p_max = s.top(1, base)[0]
-    rows.append(f"| `{p}` | {s.entropy(base):.2f} | `{label(top_id)}` | {p_max:.3f} | {0.1 * p_max:.4f} |")
+tops = {p: s.top(1, base)[0] for p, s in ((confident, sure), (uncertain, unsure))}
+rows = [
+    f"| | “{confident}” | “{uncertain}” |",
+    "|---|---:|---:|",
+    f"| entropy (nats) | {sure.entropy(base):.2f} | {unsure.entropy(base):.2f} |",
+    f"| top token | `{label(tops[confident][0])}` | `{label(tops[uncertain][0])}` |",
+    f"| p_max | {tops[confident][2]:.3f} | {tops[uncertain][2]:.3f} |",
+    f"| floor at min_p = 0.1 | {0.1 * tops[confident][2]:.4f} | {0.1 * tops[uncertain][2]:.4f} |",
+]
 display(Markdown("\n".join(rows)))
 display(Markdown(f"The model is more confident after “{confident}” (lower entropy), less after “{uncertain}”."))
 
