@@ -191,8 +191,8 @@ display(
     )
 )
 
-# %% tags=["hide"]
-# Hidden checks: the captured scores equal generate()'s for the sampling configuration too.
+# %% tags=["hide-input"]
+# Hidden checks (input hidden, still executed): the captured scores equal generate()'s for the sampling configuration too.
 check = model.generate(
     **tokenizer("The sky is", return_tensors="pt").to(lm.device),
     max_new_tokens=1,
