@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import html
-
 import plotly.graph_objects as go
 import torch
 
 from ..capture import NextToken
 from ..strategies import DecodingConfig, probabilities
-from ..tokens import hover_text, html_label
+from ..tokens import escape, hover_text, html_label
 from .theme import COLORS, style
 
 
@@ -97,7 +95,7 @@ def token_chart(step: NextToken, config: DecodingConfig | None = None, k: int = 
     pad = max(1.0, 0.1 * (hi - lo))
     n_kept = int(torch.isfinite(scores).sum())
     default_title = (
-        f"Top {k} tokens after “{_short(step.text)}”<br><sup>{html.escape(config.describe())}: "
+        f"Top {k} tokens after “{_short(step.text)}”<br><sup>{escape(config.describe())}: "
         f"{n_kept:,} of {scores.shape[-1]:,} tokens kept</sup>"
     )
     style(fig, title if title is not None else default_title)
@@ -113,6 +111,6 @@ def token_chart(step: NextToken, config: DecodingConfig | None = None, k: int = 
 
 def _short(text: str, width: int = 40) -> str:
     text = text if len(text) <= width else "…" + text[-width:]
-    return html.escape(text.replace("\n", "↵"))
+    return escape(text.replace("\n", "↵"))
 
 
