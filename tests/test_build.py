@@ -1,0 +1,173 @@
+"""Robust builds: a failing or hung cell fails the build by name and leaves site/ alone; the
+notebook cache follows the model, the module and the packages; builds are deterministic."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import build_site, make_in, notebook, plotly_charts
+
+FAILING = notebook(
+    [
+        "md:# A lesson that fails\n\nIts third cell divides by zero.",
+        "x = 1",
+        "y = x + 1\nvalue = y / 0\nprint(value)",
+        "print('never reached')",
+    ]
+)
+HANGING = notebook(["md:# A lesson that hangs", "import time\ntime.sleep(600)"])
+FINE = notebook(["md:# A lesson that works\n\nIt prints a number.", "print(6 * 7)"])
+
+
+def test_a_failing_cell_fails_make_docs_by_name_and_keeps_the_previous_site(make_project):
+    project = make_project({"01_fine": FINE})
+    first = make_in(project, "docs")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    page = project / "site" / "lessons" / "01_fine" / "index.html"
+    before = page.read_text()
+    assert "42" in before
+
+    (project / "docs" / "lessons" / "02_failing.py").write_text(FAILING)
+    failed = make_in(project, "docs")
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "docs/lessons/02_failing.py" in output, output[-3000:]
+    assert "failed at cell 3 of 4 (line 19: `value = y / 0`): ZeroDivisionError" in output, output[-3000:]
+    assert "the previous site/ is untouched" in output
+    assert page.read_text() == before
+    assert not (project / "site" / "lessons" / "02_failing").exists()
+    assert not list(project.glob(".site-build*")), "the failed build's directory was left behind"
+
+
+def test_a_hung_cell_is_stopped_by_the_per_cell_timeout(make_project):
+    project = make_project({"01_hanging": HANGING})
+    result = build_site(project / "out", {"DECODING_LESSONS_CELL_TIMEOUT": "4"}, project=project)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "docs/lessons/01_hanging.py" in output and "timed out" in output, output[-3000:]
+    assert "cell 2 of 2" in output and "time.sleep(600)" in output, output[-3000:]
+
+
+CHART_LESSON = notebook(
+    [
+        "md:# A lesson with a chart",
+        "import decoding_lessons as dl\nimport torch\n\nlm, cap = dl.lesson_setup()",
+        "step = cap('The sky is')\ndl.token_chart(step, k=8).show()",
+        # sampling draws: the same on every build only if everything is seeded
+        "out = lm.model.generate(**lm.tokenizer('The sky is', return_tensors='pt'), do_sample=True, max_new_tokens=8,\n"
+        "                        pad_token_id=lm.tokenizer.pad_token_id)\nprint(out[0].tolist())",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory, lm):
+    """A tiny random Llama with the embedded model's tokenizer, saved as a local model directory."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    path = tmp_path_factory.mktemp("tiny-llama")
+    torch.manual_seed(1234)
+    config = LlamaConfig(
+        vocab_size=len(lm.tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
+        bos_token_id=lm.tokenizer.bos_token_id, eos_token_id=lm.tokenizer.eos_token_id, pad_token_id=lm.tokenizer.pad_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(path)
+    lm.tokenizer.save_pretrained(path)
+    return path
+
+
+def page_parts(site: Path) -> tuple[str, list, str]:
+    html = (site / "lessons" / "01_chart" / "index.html").read_text()
+    info = re.search(r'<div class="dl-build-info">.*?</div>', html, re.S).group(0)
+    (chart,) = plotly_charts(html)
+    draws = re.search(r"\[(\d+(?:, \d+)*)\]", html[html.index("do_sample"):]).group(0)
+    return info, chart[1], draws
+
+
+def test_the_cache_follows_the_model_and_builds_are_deterministic(make_project, tiny_model, tmp_path):
+    project = make_project({"01_chart": CHART_LESSON})
+
+    first = build_site(tmp_path / "a", project=project)
+    assert first.returncode == 0, first.stderr[-3000:]
+    info_a, data_a, draws_a = page_parts(tmp_path / "a")
+    assert "SmolLM2" in info_a
+
+    # another model: the cached page must not be served
+    second = build_site(tmp_path / "b", {"DECODING_LESSONS_MODEL": str(tiny_model)}, project=project)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Cache hit" not in second.stderr
+    info_b, data_b, draws_b = page_parts(tmp_path / "b")
+    assert str(tiny_model) in info_b and "SmolLM2" not in info_b
+    assert data_b != data_a
+
+    # the same model again: served from the cache, unchanged
+    third = build_site(tmp_path / "c", {"DECODING_LESSONS_MODEL": str(tiny_model)}, project=project)
+    assert "Cache hit" in third.stderr
+    assert page_parts(tmp_path / "c") == (info_b, data_b, draws_b)
+
+    # determinism: a second clean build (its own empty cache) gives identical chart data and draws
+    fourth = build_site(tmp_path / "d", project=project, cache_dir=tmp_path / "fresh-cache")
+    assert fourth.returncode == 0, fourth.stderr[-3000:]
+    assert "Cache hit" not in fourth.stderr
+    assert page_parts(tmp_path / "d") == (info_a, data_a, draws_a)
+
+
+def load_hook():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_hook_under_test", Path(__file__).resolve().parent.parent / "hooks" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_cache_key_covers_model_module_packages_and_environment(tmp_path, monkeypatch):
+    import shutil
+
+    hook = load_hook()
+    monkeypatch.setenv("DECODING_LESSONS_MODEL", "embedded")
+    monkeypatch.setenv("DECODING_LESSONS_DEVICE", "cpu")
+    monkeypatch.delenv("DECODING_LESSONS_RENDERER", raising=False)
+    base, _ = hook.fingerprint()
+    assert hook.fingerprint()[0] == base  # stable
+
+    monkeypatch.setenv("DECODING_LESSONS_MODEL", "some-org/another-model")
+    assert hook.fingerprint()[0] != base
+    monkeypatch.setenv("DECODING_LESSONS_MODEL", "embedded")
+
+    # a local model directory: a changed file is another model
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text("{}")
+    monkeypatch.setenv("DECODING_LESSONS_MODEL", str(model_dir))
+    local, _ = hook.fingerprint()
+    (model_dir / "model.safetensors").write_bytes(b"weights")
+    assert hook.fingerprint()[0] != local
+    monkeypatch.setenv("DECODING_LESSONS_MODEL", "embedded")
+
+    # the module's source (a copy of the package with one byte changed)
+    copy = tmp_path / "repo"
+    shutil.copytree(hook.ROOT / "decoding_lessons", copy / "decoding_lessons", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(hook, "ROOT", copy)
+    assert hook.fingerprint()[0] == base
+    capture = copy / "decoding_lessons" / "capture.py"
+    capture.write_text(capture.read_text() + "\n# changed\n")
+    assert hook.fingerprint()[0] != base
+    monkeypatch.setattr(hook, "ROOT", hook.ROOT.__class__(__file__).resolve().parent.parent)
+
+    # package versions
+    import decoding_lessons.loading as loading
+
+    real = loading.package_versions
+    monkeypatch.setattr(loading, "package_versions", lambda names: {**real(names), "transformers": "99.0"})
+    assert hook.fingerprint()[0] != base
+    monkeypatch.setattr(loading, "package_versions", real)
+
+    # an environment variable that changes the output
+    monkeypatch.setenv("DECODING_LESSONS_RENDERER", "notebook")
+    assert hook.fingerprint()[0] != base
