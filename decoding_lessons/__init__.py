@@ -9,6 +9,7 @@ The data flows one way, and each module is one step::
 * :mod:`.strategies` — ``DecodingConfig`` and ``logits_processors()`` in ``generate()``'s order.
 * :mod:`.tokens` — readable token labels (visible whitespace, partial UTF-8 as bytes, HTML-safe).
 * :mod:`.sampling` — draws from one step, whole generations step by step, processor orders.
+* :mod:`.search` — beam, diverse beam and contrastive search, recorded step by step.
 * :mod:`.plotting` — Plotly figures (token bars, sliders, top-p/min-p cut-offs) and the site renderer.
 * :mod:`.site` — ``lesson_setup()`` for the lesson notebooks.
 """
@@ -17,8 +18,12 @@ from .capture import LogitCapture, NextToken
 from .loading import LanguageModel, ModelLoadError, load_model, resolve_choice
 from .plotting import (
     SliderFrame,
+    beam_tree,
+    contrastive_chart,
+    contrastive_map,
     cumulative_chart,
     cutoff_slider,
+    measures_chart,
     min_p_chart,
     slider_chart,
     slider_frames,
@@ -42,6 +47,7 @@ from .sampling import (
     trace_chart,
     tv_bound,
 )
+from .search import beam_search, contrastive_search, distinct_ngrams, diverse_beam_search, sequence_logprob
 from .site import lesson_setup, seed_everything
 from .strategies import DecodingConfig, apply_processors, entropy, logits_processors, probabilities
 from .tokens import decode_visible, token_label
@@ -76,14 +82,23 @@ __all__ = [
     "ModelLoadError",
     "NextToken",
     "apply_processors",
+    "beam_search",
+    "beam_tree",
+    "contrastive_chart",
+    "contrastive_map",
+    "contrastive_search",
     "decode_visible",
+    "distinct_ngrams",
+    "diverse_beam_search",
     "entropy",
     "lesson_setup",
     "load_model",
     "logits_processors",
+    "measures_chart",
     "probabilities",
     "resolve_choice",
     "seed_everything",
+    "sequence_logprob",
     "token_chart",
     "token_label",
     "use_site_renderer",

@@ -1,0 +1,375 @@
+"""Figures of searches: the beam-search tree, and contrastive search's two terms.
+
+* :func:`beam_tree` — every candidate a beam search (plain or diverse) looked at, as a tree.
+* :func:`contrastive_chart` — one step at a time (slider): each candidate's confidence and
+  degeneration terms, side by side.
+* :func:`contrastive_map` — the whole contrastive search at a glance: candidates × steps.
+* :func:`measures_chart` — a few measures against a setting (e.g. distinct-n against the diversity penalty).
+"""
+
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+
+from ..search.beam import BeamSearchResult
+from ..search.contrastive import ContrastiveResult
+from .theme import COLORS, QUALITATIVE, style
+
+PRUNED = "rgba(148, 148, 148, 0.45)"
+PRUNED_TEXT = "rgba(148, 148, 148, 0.9)"
+
+
+def _clip(label: str, width: int) -> str:
+    """Shorten an (HTML-escaped) label to ``width`` visible characters."""
+    raw = html.unescape(label)
+    return label if len(raw) <= width else html.escape(raw[: width - 1]) + "…"
+
+
+def _tail(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else "…" + text[-width:]
+
+
+def group_color(group: int, groups: int) -> str:
+    """Group colours: the first group takes the theme's blue, then the qualitative palette."""
+    return QUALITATIVE[group % len(QUALITATIVE)] if groups > 1 else COLORS["logit"]
+
+
+def _spread(desired: list[float], gap: float = 1.0) -> list[float]:
+    """Positions as close as possible (least squares) to ``desired``, in the same order, at least
+    ``gap`` apart: isotonic regression (pool adjacent violators) on ``desired[i] - i·gap``."""
+    blocks: list[list[float]] = []  # [mean, weight]
+    for i, d in enumerate(desired):
+        blocks.append([d - i * gap, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            (m2, w2), (m1, w1) = blocks.pop(), blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2])
+    out: list[float] = []
+    for mean, weight in blocks:
+        out += [mean] * int(weight)
+    return [z + i * gap for i, z in enumerate(out)]
+
+
+def _tree_layout(result: BeamSearchResult) -> dict[int | None, float]:
+    """y for every candidate (larger = higher on the chart). Within a step the candidates are ordered
+    by group, then by their parent's position, then by rank, so that no two edges cross; each one
+    sits as close to its parent as the spacing allows (then the column is centred on 0), so that a
+    beam that lives on runs nearly straight."""
+    y: dict[int | None, float] = {None: 0.0}
+    for step in result.steps:
+        cands = [result.candidates[i] for i in step.candidates]
+        cands.sort(key=lambda c: (c.group, -y[c.parent], c.rank))
+        siblings: dict[int | None, list] = {}
+        for c in cands:
+            siblings.setdefault((c.group, c.parent), []).append(c)
+        desired = []
+        for c in cands:
+            family = siblings[(c.group, c.parent)]
+            j = family.index(c)
+            desired.append(-(y[c.parent] - (j - (len(family) - 1) / 2)))  # top to bottom: negate
+        positions = _spread(desired)
+        # recentre the column, so the tree does not drift off as the best beams climb
+        centre = (positions[0] + positions[-1]) / 2
+        for c, pos in zip(cands, positions):
+            y[c.id] = centre - pos
+    return y
+
+
+def beam_tree(
+    result: BeamSearchResult,
+    label_width: int = 9,
+    pruned_labels: bool | None = None,
+    title: str | None = None,
+    height: int | None = None,
+) -> go.Figure:
+    """The search tree of a beam search: what it looked at, kept, pruned and returned.
+
+    Columns are steps; each node is a candidate (a live beam plus one token), joined to the beam it
+    extends. Hover a node for its token, log-probability, the score the search added and the
+    cumulative score, its rank and fate, and the text of its beam so far.
+
+    * **kept** candidates (live beams at the next step) are drawn in colour, one colour per group
+      for diverse beam search; **pruned** ones are small grey dots with grey edges;
+    * **finished hypotheses** (they ended with EOS or at the length limit and entered the pool) are
+      stars; the returned ones are labelled ``#1``, ``#2``, … (best first) and the paths leading to
+      them are drawn thickest.
+
+    Legible at 4–8 beams and 10–15 steps: labels are clipped to ``label_width`` characters (the full
+    token is in the hover) and the height grows with the number of candidates per step.
+
+    Args:
+        result: from :func:`~decoding_lessons.search.beam_search` or
+            :func:`~decoding_lessons.search.diverse_beam_search`.
+        label_width: characters of a token label shown on the chart.
+        pruned_labels: write the tokens of pruned candidates too (default: only when a beam group
+            has at most 4 beams, i.e. at most 8 candidates per group and step; above that they
+            crowd the kept ones, and the hover still names them).
+        title: chart title (default: derived from the settings).
+        height: pixels (default: from the number of candidates per step).
+
+    Example:
+        >>> beam_tree(beam_search(lm, "The sky is", num_beams=4, max_new_tokens=10)).show()  # doctest: +SKIP
+    """
+    cands = result.candidates
+    groups = result.settings.get("num_beam_groups", 1)
+    y = _tree_layout(result)
+    labels = result.labels
+    on_returned_path: dict[int, int] = {}
+    for h in result.returned:
+        for node in result.path(h.node):
+            on_returned_path.setdefault(node, h.rank)
+    penalised = any(c.diversity_penalty for c in cands)
+
+    def beam_text(node: int | None) -> str:
+        return "".join(html.unescape(labels[cands[i].token_id]) for i in result.path(node))
+
+    prompt = html.escape(_tail(result.prompt_text, 40))
+
+    def hover(c) -> str:
+        if c.status == "kept":
+            fate = f"kept: live beam {c.next_slot + 1} at step {c.step + 2}"
+        elif c.status == "finished":
+            fate = "finished: entered the pool of hypotheses"
+        else:
+            fate = "pruned"
+        if c.status == "pruned" and c.ended:
+            fate = f"pruned: ended ({'EOS' if c.ended == 'eos' else 'length limit'}) but not among the finished kept"
+        lines = [
+            result.hovers.get(c.token_id, labels[c.token_id]),
+            f"step {c.step + 1}" + (f", group {c.group + 1}" if groups > 1 else "") + f", rank {c.rank + 1} of its step",
+            f"log p(token): {c.logprob:.3f}",
+        ]
+        if penalised:
+            lines.append(f"diversity penalty: −{c.diversity_penalty:.3f}")
+        if abs(c.step_score - c.logprob + c.diversity_penalty) > 1e-6:
+            lines.append(f"added to the score: {c.step_score:.3f}")
+        lines.append(f"cumulative score: <b>{c.score:.3f}</b>")
+        lines.append(fate)
+        if c.hypothesis is not None:
+            h = result.finished[c.hypothesis]
+            lines.append(
+                f"length-penalised score: <b>{h.score:.4f}</b> = {h.sum_logprobs:.3f} / {h.length}^{result.settings['length_penalty']:g}"
+            )
+            if h.rank is not None:
+                lines.append(f"<b>returned #{h.rank + 1}</b>")
+            elif h.evicted_at is not None:
+                lines.append(f"pushed out of the pool at step {h.evicted_at + 1}")
+            else:
+                lines.append("not returned")
+        lines.append(f"beam: {prompt}<b>{html.escape(_tail(beam_text(c.id), 60))}</b>")
+        return "<br>".join(lines)
+
+    fig = go.Figure()
+    # edges: pruned (grey), kept (group colour), on a returned path (thick)
+    edge_sets: dict[tuple, list[int]] = {}
+    for c in cands:
+        if c.id in on_returned_path:
+            key = ("returned", c.group)
+        elif c.status == "pruned":
+            key = ("pruned", 0)
+        else:
+            key = ("kept", c.group)
+        edge_sets.setdefault(key, []).append(c.id)
+    for (kind, g), ids in sorted(edge_sets.items(), key=lambda kv: ["pruned", "kept", "returned"].index(kv[0][0])):
+        xs, ys = [], []
+        for i in ids:
+            c = cands[i]
+            xs += [c.step, c.step + 1, None]
+            ys += [y[c.parent], y[c.id], None]
+        color = PRUNED if kind == "pruned" else group_color(g, groups)
+        width = {"pruned": 1, "kept": 1.8, "returned": 4}[kind]
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", line=dict(color=color, width=width), hoverinfo="skip", showlegend=False,
+                opacity=1.0 if kind != "kept" else 0.75, legendgroup="pruned" if kind == "pruned" else f"group{g}",
+            )
+        )
+    # nodes
+    if pruned_labels is None:
+        pruned_labels = result.settings["num_beams"] // groups <= 4
+
+    def add_nodes(ids, name, symbol, size, color, text_color, group, legend=True, font_size=11, with_text=True):
+        if not ids:
+            return
+        texts = []
+        for i in ids:
+            c = cands[i]
+            t = _clip(labels[c.token_id], label_width)
+            if c.hypothesis is not None and result.finished[c.hypothesis].rank is not None:
+                t = f"{t} <b>#{result.finished[c.hypothesis].rank + 1}</b>"
+            texts.append(t)
+        fig.add_trace(
+            go.Scatter(
+                x=[cands[i].step + 1 for i in ids], y=[y[i] for i in ids], mode="markers+text" if with_text else "markers", name=name,
+                marker=dict(symbol=symbol, size=size, color=color, line=dict(width=0)),
+                text=texts, textposition="top center", textfont=dict(size=font_size, color=text_color),
+                hovertext=[hover(cands[i]) for i in ids], hoverinfo="text", showlegend=legend, cliponaxis=False,
+                legendgroup=group,
+            )
+        )
+
+    pruned = [c.id for c in cands if c.status == "pruned"]
+    add_nodes(pruned, "pruned", "circle", 5, PRUNED, PRUNED_TEXT, "pruned", font_size=9, with_text=pruned_labels)
+    for g in range(groups):
+        name = "kept" if groups == 1 else f"group {g + 1}"
+        kept = [c.id for c in cands if c.status == "kept" and c.group == g]
+        add_nodes(kept, name, "circle", 8, group_color(g, groups), None, f"group{g}")
+    first = True
+    for g in range(groups):
+        fin = [c.id for c in cands if c.status == "finished" and c.group == g]
+        add_nodes(fin, "finished hypothesis", "star", 13, group_color(g, groups), None, "finished", legend=first and bool(fin))
+        first = first and not fin
+    # the prompt
+    fig.add_trace(
+        go.Scatter(
+            x=[0], y=[0], mode="markers+text", marker=dict(symbol="square", size=11, color=COLORS["accent"]),
+            text=["prompt"], textposition="top center", hovertext=[f"prompt: {prompt}"], hoverinfo="text", showlegend=False,
+        )
+    )
+    s = result.settings
+    what = "Diverse beam search" if groups > 1 else "Beam search"
+    extra = f", {groups} groups, diversity_penalty={s['diversity_penalty']:g}" if groups > 1 else ""
+    default_title = (
+        f"{what}: {s['num_beams']} beams{extra}, {result.num_steps} steps after “{prompt}”"
+        f"<br><sup>length_penalty={s['length_penalty']:g}, early_stopping={s['early_stopping']}"
+        f"{', no_repeat_ngram_size=' + str(s['no_repeat_ngram_size']) if s['no_repeat_ngram_size'] else ''}: "
+        f"{len(cands)} candidates, {sum(c.status == 'kept' for c in cands)} kept, {len(result.finished)} finished; "
+        f"{result.forward_passes} forward passes</sup>"
+    )
+    span = max(y.values()) - min(y.values()) + 1.2
+    style(fig, title if title is not None else default_title, height=height or int(max(420, 27 * span + 150)))
+    fig.update_layout(margin=dict(l=20, r=20, t=90, b=50), legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"))
+    fig.update_xaxes(
+        tickmode="array", tickvals=list(range(result.num_steps + 1)), ticktext=["prompt"] + [str(i + 1) for i in range(result.num_steps)],
+        title="step", showgrid=False, zeroline=False, range=[-0.4, result.num_steps + 0.6],
+    )
+    fig.update_yaxes(visible=False, range=[min(y.values()) - 0.5, max(y.values()) + 0.7])
+    return fig
+
+
+def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go.Figure:
+    """Contrastive search, one step at a time: both terms of every candidate.
+
+    For the step chosen with the slider, each of the ``top_k`` candidates (most likely first) gets a
+    green bar to the right, its *model confidence* ``(1 − α)·p``, and a red bar to the left, its
+    *degeneration penalty* ``α·max cos(h_v, h_j)``; the diamond is their difference, the score. The
+    chosen candidate is marked ✓; when it is not the most likely one, the penalty flipped the choice.
+
+    Example:
+        >>> contrastive_chart(contrastive_search(lm, "The sky is")).show()  # doctest: +SKIP
+    """
+    alpha = result.settings["penalty_alpha"]
+    fig = go.Figure()
+    k = result.settings["top_k"]
+    ticks, titles = [], []
+    context = result.prompt_text  # the text so far, whitespace visible
+    for s in result.steps:
+        ys = list(range(len(s.candidates)))
+        hovers = []
+        for c in s.candidates:
+            hovers.append(
+                f"{result.hovers[c.token_id]}<br>p = {c.prob:.4f}<br>confidence (1−α)·p = <b>{c.confidence:.4f}</b>"
+                f"<br>max cos similarity = {c.max_similarity:.3f} (with position {c.most_similar + 1})"
+                f"<br>penalty α·max cos = <b>{c.degeneration:.4f}</b><br>score = <b>{c.score:.4f}</b>{'<br><b>chosen</b>' if c.chosen else ''}"
+            )
+        visible = s.step == 0
+        fig.add_trace(go.Bar(x=[c.confidence for c in s.candidates], y=ys, orientation="h", name="confidence (1−α)·p",
+                             marker_color=COLORS["kept"], hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="c", showlegend=s.step == 0))
+        fig.add_trace(go.Bar(x=[-c.degeneration for c in s.candidates], y=ys, orientation="h", name="degeneration penalty −α·max cos",
+                             marker_color=COLORS["prob"], hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="d", showlegend=s.step == 0))
+        fig.add_trace(go.Scatter(x=[c.score for c in s.candidates], y=ys, mode="markers", name="score",
+                                 marker=dict(symbol="diamond", size=11, color=COLORS["threshold"], line=dict(width=1, color="white")),
+                                 hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="s", showlegend=s.step == 0))
+        ticks.append([f"{'✓ ' if c.chosen else ''}{_clip(result.labels[c.token_id], 14)}{' (top p)' if i == 0 else ''}" for i, c in enumerate(s.candidates)])
+        flip = " — the penalty overruled the most likely token" if s.flipped else ""
+        titles.append(f"Step {s.step + 1}: after “{html.escape(_tail(context, 50))}”{flip}")
+        context += html.unescape(result.labels[s.chosen.token_id])
+    n = len(result.steps)
+    steps = []
+    for i in range(n):
+        vis = [False] * (3 * n)
+        vis[3 * i : 3 * i + 3] = [True, True, True]
+        steps.append(dict(method="update", label=str(i + 1), args=[{"visible": vis}, {"yaxis.ticktext": ticks[i], "title.text": _title(titles[i], alpha, k)}]))
+    lo = min(-c.degeneration for s in result.steps for c in s.candidates)
+    hi = max(c.confidence for s in result.steps for c in s.candidates)
+    style(fig, title if title is not None else _title(titles[0], alpha, k), height=max(360, 40 * k + 230))
+    fig.update_layout(
+        barmode="overlay", bargap=0.35,
+        sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="step "), pad=dict(t=40), len=1.0, x=0)],
+        margin=dict(l=140, r=30, t=80, b=40),
+        legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"),
+    )
+    fig.update_yaxes(tickmode="array", tickvals=list(range(k)), ticktext=ticks[0], autorange="reversed")
+    pad = 0.05 * (hi - lo + 1e-9)
+    fig.update_xaxes(range=[min(lo, 0) - pad, max(hi, 0) + pad], zeroline=True, zerolinewidth=2, title="← penalty      contribution to the score      confidence →")
+    return fig
+
+
+def _title(step_title: str, alpha: float, k: int) -> str:
+    return f"{step_title}<br><sup>contrastive search, penalty_alpha={alpha:g}, top_k={k}: score = (1−α)·p − α·max cos</sup>"
+
+
+def contrastive_map(result: ContrastiveResult, title: str | None = None) -> go.Figure:
+    """The whole contrastive search at a glance: steps across, candidates (most likely first) down.
+
+    Each cell is a candidate coloured by its score; the chosen one has a ring. Where the ring is not
+    in the top row, the degeneration penalty overruled greedy decoding. The x axis reads the
+    generated text. Hover a cell for both terms.
+
+    Example:
+        >>> contrastive_map(contrastive_search(lm, "The sky is", max_new_tokens=24)).show()  # doctest: +SKIP
+    """
+    k = result.settings["top_k"]
+    steps = result.steps
+    z = [[s.candidates[r].score if r < len(s.candidates) else None for s in steps] for r in range(k)]
+    text = [[html.unescape(result.labels[s.candidates[r].token_id]) for s in steps] for r in range(k)]
+    hover = [
+        [
+            f"{result.hovers[c.token_id]}<br>step {s.step + 1}, candidate {r + 1}<br>p = {c.prob:.4f}"
+            f"<br>confidence = {c.confidence:.4f}<br>penalty = {c.degeneration:.4f} (max cos {c.max_similarity:.3f})"
+            f"<br>score = <b>{c.score:.4f}</b>{'<br><b>chosen</b>' if c.chosen else ''}"
+            for s in steps
+            for c in [s.candidates[r]]
+        ]
+        for r in range(k)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=list(range(1, len(steps) + 1)), y=list(range(1, k + 1)), colorscale="Viridis", hovertext=hover, hoverinfo="text",
+            colorbar=dict(title="score", thickness=12), xgap=2, ygap=2,
+        )
+    )
+    chosen_x = [s.step + 1 for s in steps]
+    chosen_y = [next(r for r, c in enumerate(s.candidates) if c.chosen) + 1 for s in steps]
+    fig.add_trace(
+        go.Scatter(x=chosen_x, y=chosen_y, mode="markers", name="chosen", marker=dict(symbol="circle-open", size=16, line=dict(width=3), color=COLORS["accent"]),
+                   hoverinfo="skip")
+    )
+    flips = sum(s.flipped for s in steps)
+    default = (
+        f"Contrastive search, {len(steps)} steps: candidates by probability (1 = greedy's choice)"
+        f"<br><sup>penalty_alpha={result.settings['penalty_alpha']:g}, top_k={k}: the penalty overruled the most likely token at {flips} of {len(steps)} steps</sup>"
+    )
+    style(fig, title if title is not None else default, height=max(300, 34 * k + 220))
+    fig.update_layout(margin=dict(l=60, r=20, t=80, b=110), legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"))
+    fig.update_xaxes(tickmode="array", tickvals=chosen_x, ticktext=[_clip(result.labels[s.chosen.token_id], 10) for s in steps], tickangle=-60, showgrid=False)
+    fig.update_yaxes(title="candidate (by p)", autorange="reversed", tickmode="array", tickvals=list(range(1, k + 1)), showgrid=False)
+    return fig
+
+
+def measures_chart(x: list[float], series: dict[str, list[float]], x_title: str, y_title: str, title: str, percent: bool = False) -> go.Figure:
+    """A few measures against one setting, as lines with markers (e.g. distinct-1/2/3 of the returned
+    beams against ``diversity_penalty``).
+
+    Example:
+        >>> measures_chart([0, 1, 2], {"distinct-2": [0.4, 0.6, 0.8]}, "diversity_penalty", "distinct-n", "…").show()  # doctest: +SKIP
+    """
+    fig = go.Figure()
+    for name, values in series.items():
+        fig.add_trace(go.Scatter(x=x, y=values, mode="lines+markers", name=name, hovertemplate=f"{name}<br>{x_title}=%{{x}}<br>%{{y:.3f}}<extra></extra>"))
+    style(fig, title)
+    fig.update_layout(margin=dict(l=60, r=30, t=80, b=60), legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"))
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title, tickformat=".0%" if percent else None)
+    return fig

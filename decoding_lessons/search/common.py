@@ -1,0 +1,208 @@
+"""What the three searches share: a model that can be stepped row by row, argument checks, measures.
+
+A search never calls ``generate()``. It drives the model itself, one forward pass per step for all
+its rows at once, through a small *decoder* interface:
+
+* ``start(input_ids)`` — the prefill: one forward pass over the prompt rows ``(rows, length)``;
+* ``advance(rows, tokens)`` — one step: row ``i`` of the new batch continues old row ``rows[i]``
+  (its KV cache is copied there, so beams can be reordered, duplicated or dropped) with the new
+  token ``tokens[i]``.
+
+Both return a :class:`DecoderOutput`: the float32 next-token logits of every row and, when asked
+for, the last layer's hidden states (contrastive search needs them). :class:`ModelDecoder` does this
+for a transformers causal LM with its ``DynamicCache``, calling the model exactly as ``generate()``
+does; :class:`decoding_lessons.search.toy.BigramModel` does it for a hand-built table, so that
+tests and worked examples can be followed with pencil and paper.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..strategies import DecodingConfig, logits_processors
+from ..tokens import hover_text, html_label
+
+
+@dataclass
+class DecoderOutput:
+    """One forward pass: ``logits`` ``(rows, vocab)`` in float32, and ``hidden`` ``(rows, length, width)``
+    (the last layer's hidden states of the tokens fed in this pass) when the decoder was asked for them."""
+
+    logits: torch.Tensor
+    hidden: torch.Tensor | None = None
+
+
+class ModelDecoder:
+    """Steps a transformers causal LM with its KV cache, the way ``generate()`` does.
+
+    Every call is one forward pass over all rows; :attr:`forward_passes` counts them, so a result can
+    report "one pass per step, all beams together". The arguments match ``generate()``'s own calls
+    (``attention_mask`` of ones, ``logits_to_keep=1``, the cache passed as ``cache``), so the logits
+    are bit-identical to the ones ``generate()`` sees.
+
+    Args:
+        model: a transformers causal LM.
+        tokenizer: for readable token labels (optional).
+        hidden_states: also return the last layer's hidden states (contrastive search).
+    """
+
+    def __init__(self, model, tokenizer=None, hidden_states: bool = False):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.hidden_states = hidden_states
+        self.forward_passes = 0
+        self.generation_config = model.generation_config
+        eos = self.generation_config.eos_token_id
+        self.eos_token_ids: list[int] = [] if eos is None else ([int(eos)] if isinstance(eos, int) else [int(e) for e in eos])
+        pad = self.generation_config.pad_token_id
+        if pad is None and self.eos_token_ids:  # as generate() does ("Setting pad_token_id to eos_token_id")
+            pad = self.eos_token_ids[0]
+        self.pad_token_id: int | None = None if pad is None else int(pad)
+        self.device = next(model.parameters()).device
+        self._cache = None
+        self._length = 0
+
+    def _forward(self, input_ids: torch.Tensor) -> DecoderOutput:
+        self.forward_passes += 1
+        mask = torch.ones((input_ids.shape[0], self._length), dtype=torch.long, device=self.device)
+        extra = {"output_hidden_states": True} if self.hidden_states else {}
+        out = self.model(
+            input_ids=input_ids, attention_mask=mask, cache=self._cache, use_cache=True, logits_to_keep=1, return_dict=True, **extra
+        )
+        self._cache = out.cache
+        logits = out.logits[:, -1, :].to(copy=True, dtype=torch.float32)
+        hidden = out.hidden_states[-1] if self.hidden_states else None
+        return DecoderOutput(logits=logits, hidden=hidden)
+
+    @torch.inference_mode()
+    def start(self, input_ids: torch.Tensor) -> DecoderOutput:
+        """Prefill: ``input_ids`` ``(rows, length)``, a fresh cache."""
+        self._cache = None
+        self._length = input_ids.shape[1]
+        return self._forward(input_ids.to(self.device))
+
+    @torch.inference_mode()
+    def advance(self, rows: torch.Tensor, tokens: torch.Tensor) -> DecoderOutput:
+        """One step: new row ``i`` continues old row ``rows[i]`` with ``tokens[i]``."""
+        self._cache.reorder_cache(rows.to(self.device))  # index_select on every layer's keys and values
+        self._length += 1
+        return self._forward(tokens.to(self.device).reshape(-1, 1))
+
+    def label(self, token_id: int) -> str:
+        return html_label(self.tokenizer, token_id) if self.tokenizer is not None else str(token_id)
+
+    def hover(self, token_id: int) -> str:
+        return hover_text(self.tokenizer, token_id) if self.tokenizer is not None else f"id: {token_id}"
+
+    def decode(self, ids) -> str:
+        if self.tokenizer is None:
+            return " ".join(str(int(i)) for i in ids)
+        from ..tokens import decode_visible
+
+        return decode_visible(self.tokenizer, [int(i) for i in ids])
+
+
+def as_decoder(lm, hidden_states: bool = False):
+    """A decoder for ``lm``: a :class:`~decoding_lessons.LanguageModel`, a transformers model, or
+    anything that already has ``start`` and ``advance`` (such as the toy :class:`BigramModel`)."""
+    if hasattr(lm, "start") and hasattr(lm, "advance"):
+        lm.forward_passes = 0
+        return lm
+    if hasattr(lm, "model") and hasattr(lm, "tokenizer"):  # a LanguageModel
+        return ModelDecoder(lm.model, lm.tokenizer, hidden_states=hidden_states)
+    return ModelDecoder(lm, None, hidden_states=hidden_states)
+
+
+def prompt_ids(decoder, prompt) -> torch.Tensor:
+    """The prompt as a ``(1, length)`` tensor of token ids: encoded when it is a string."""
+    if isinstance(prompt, str):
+        tokenizer = getattr(decoder, "tokenizer", None)
+        if tokenizer is None:
+            raise ValueError("`prompt` has to be token ids for a model without a tokenizer, but is a string")
+        ids = tokenizer(prompt, return_tensors="pt").input_ids
+    else:
+        ids = torch.as_tensor(prompt, dtype=torch.long).reshape(1, -1)
+    if ids.shape[1] == 0:
+        raise ValueError("`prompt` must hold at least one token, but it is empty")
+    return ids.to(getattr(decoder, "device", "cpu"))
+
+
+def processors(decoder, no_repeat_ngram_size: int = 0, repetition_penalty: float = 1.0):
+    """``generate()``'s processors for a search: repetition penalty, then n-gram blocking (no sampling
+    warpers; a search is deterministic). Unset knobs follow the model's ``generation_config``."""
+    config = DecodingConfig(do_sample=False, no_repeat_ngram_size=no_repeat_ngram_size, repetition_penalty=repetition_penalty)
+    return logits_processors(config, getattr(decoder, "generation_config", None))
+
+
+# --------------------------------------------------------------------------------------------
+# argument checks, in strategies.py's message style
+# --------------------------------------------------------------------------------------------
+
+
+def check_int(name: str, value, low: int, high: int | None = None) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high)
+    if not ok:
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"`{name}` has to be an integer {allowed}, but is {value!r}")
+
+
+def check_float(name: str, value, low: float = -math.inf, high: float = math.inf) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and low <= value <= high
+    if not ok:
+        if math.isinf(low) and math.isinf(high):
+            allowed = "a finite float"
+        elif math.isinf(high):
+            allowed = f"a float >= {low:g}"
+        else:
+            allowed = f"a float in the [{low:g}, {high:g}] interval"
+        raise ValueError(f"`{name}` has to be {allowed}, but is {value!r}")
+
+
+def check_early_stopping(value) -> None:
+    if value not in (True, False, "never") or (not isinstance(value, bool) and value != "never"):
+        raise ValueError(f'`early_stopping` has to be True, False or "never", but is {value!r}')
+
+
+# --------------------------------------------------------------------------------------------
+# measures
+# --------------------------------------------------------------------------------------------
+
+
+def distinct_ngrams(sequences, n: int = 2) -> float:
+    """distinct-n: unique n-grams divided by all n-grams, pooled over ``sequences`` (lists of ids).
+
+    1.0 means no n-gram occurs twice anywhere; lower values mean the outputs repeat themselves or
+    each other. Diverse beam search is judged by it (Vijayakumar et al. 2016, Li et al. 2016), and
+    for one sequence ``1 - distinct_ngrams([seq], n)`` is its repetition rate.
+
+    Example:
+        >>> distinct_ngrams([[1, 2, 3], [1, 2, 4]], n=2)   # (1,2) twice, (2,3), (2,4): 3 of 4
+        0.75
+    """
+    check_int("n", n, 1)
+    grams = [tuple(seq[i : i + n]) for seq in sequences for i in range(len(seq) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 1.0
+
+
+@torch.inference_mode()
+def sequence_logprob(lm, prompt, continuation) -> float:
+    """log p(continuation | prompt) under the model: the sum of each token's log-probability, from one
+    forward pass over prompt + continuation. ``exp`` of it is the joint probability of the output.
+
+    Example:
+        >>> sequence_logprob(lm, "The sky is", lm.encode(" blue")[0])   # doctest: +SKIP
+        -3.2...
+    """
+    decoder = as_decoder(lm)
+    ids = prompt_ids(decoder, prompt)
+    cont = torch.as_tensor(continuation, dtype=torch.long).reshape(1, -1).to(ids.device)
+    if cont.shape[1] == 0:
+        return 0.0
+    full = torch.cat([ids, cont], dim=1)
+    model = decoder.model
+    logits = model(input_ids=full, attention_mask=torch.ones_like(full)).logits[0, ids.shape[1] - 1 : -1].float()
+    logp = torch.log_softmax(logits, dim=-1)
+    return float(logp.gather(-1, cont[0].unsqueeze(-1)).sum())

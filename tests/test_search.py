@@ -1,0 +1,431 @@
+"""Beam, diverse beam and contrastive search: equal to generate() where transformers still has the
+algorithm, equal to a hand-worked answer where it does not, and recorded consistently."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+import decoding_lessons as dl
+from decoding_lessons.search import (
+    BigramModel,
+    beam_search,
+    contrastive_search,
+    degeneration_scores,
+    distinct_ngrams,
+    diverse_beam_search,
+    hamming_penalty,
+    sequence_logprob,
+)
+
+EOS = 3
+PAD = 2  # not 0: transformers 5 pads beam outputs with `pad_token_id or eos_token_id` (see the test below)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A tiny random Llama: 24 tokens, EOS = 3, pad = 2, weights large enough that EOS wins early at times."""
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=24, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, bos_token_id=1, eos_token_id=EOS, pad_token_id=PAD, initializer_range=0.5,
+        max_position_embeddings=128,
+    )
+    model = LlamaForCausalLM(config).eval()
+    model.generation_config.eos_token_id = EOS
+    model.generation_config.pad_token_id = PAD
+    return model
+
+
+def generate_beams(model, ids, pad_token_id, **kw):
+    ids = torch.as_tensor(ids).reshape(1, -1)
+    out = model.generate(
+        ids, attention_mask=torch.ones_like(ids), num_return_sequences=kw.get("num_beams"), output_scores=True,
+        return_dict_in_generate=True, do_sample=False, pad_token_id=pad_token_id, **kw,
+    )
+    return out.sequences.cpu(), out.sequences_scores.cpu()
+
+
+def assert_same_as_generate(result, sequences, scores):
+    assert torch.equal(result.sequences, sequences)
+    assert torch.allclose(result.sequences_scores, scores, atol=1e-4, rtol=0)
+
+
+# --------------------------------------------------------------------------------------------
+# beam search == generate(num_beams=...)
+# --------------------------------------------------------------------------------------------
+
+EMBEDDED_GRID = [
+    ("The sky is", dict(num_beams=4, max_new_tokens=12)),
+    ("2 + 2 = ", dict(num_beams=3, max_new_tokens=10, length_penalty=0.0)),
+    ("Once upon a time", dict(num_beams=5, max_new_tokens=8, early_stopping=True)),
+    ("Once upon a time", dict(num_beams=4, max_new_tokens=10, early_stopping="never", length_penalty=2.0)),
+    ("I like cats. I like", dict(num_beams=4, max_new_tokens=12, no_repeat_ngram_size=2)),
+    ("Q: What is the capital of France?\nA:", dict(num_beams=4, max_new_tokens=15)),  # an EOS hypothesis is returned
+    ("The best thing about", dict(num_beams=2, max_new_tokens=6, length_penalty=-1.0)),
+]
+
+
+@pytest.mark.parametrize("prompt,kw", EMBEDDED_GRID, ids=[f"{p[:12]}-{kw}" for p, kw in EMBEDDED_GRID])
+def test_beam_search_equals_generate_embedded(lm, prompt, kw):
+    sequences, scores = generate_beams(lm.model, lm.encode(prompt), lm.tokenizer.pad_token_id, **kw)
+    assert_same_as_generate(beam_search(lm, prompt, **kw), sequences, scores)
+
+
+TINY_PROMPTS = [[1, 5, 9], [1, 7], [1, 12, 4, 20, 8], [1, 2, 2, 2]]
+TINY_SETTINGS = [
+    dict(num_beams=4, max_new_tokens=12),
+    dict(num_beams=2, max_new_tokens=15, length_penalty=0.0),
+    dict(num_beams=5, max_new_tokens=12, early_stopping="never", length_penalty=2.0),
+    dict(num_beams=3, max_new_tokens=12, early_stopping=True),
+    dict(num_beams=6, max_new_tokens=10, early_stopping="never", length_penalty=-0.5),
+    dict(num_beams=4, max_new_tokens=14, no_repeat_ngram_size=2),
+    dict(num_beams=8, max_new_tokens=6, repetition_penalty=1.5),
+]
+
+
+@pytest.mark.parametrize("kw", TINY_SETTINGS, ids=str)
+@pytest.mark.parametrize("prompt", TINY_PROMPTS, ids=str)
+def test_beam_search_equals_generate_tiny(tiny, prompt, kw):
+    sequences, scores = generate_beams(tiny, prompt, PAD, **kw)
+    assert_same_as_generate(beam_search(tiny, prompt, **kw), sequences, scores)
+
+
+def test_a_zero_pad_id_pads_with_eos_as_generate_does(tiny):
+    tiny.generation_config.pad_token_id = 0
+    try:
+        sequences, scores = generate_beams(tiny, [1, 5, 9], 0, num_beams=4, max_new_tokens=12)
+        result = beam_search(tiny, [1, 5, 9], num_beams=4, max_new_tokens=12)
+    finally:
+        tiny.generation_config.pad_token_id = PAD
+    assert_same_as_generate(result, sequences, scores)
+    padded = [row for row, h in zip(sequences.tolist(), result.returned) if 3 + len(h.tokens) < sequences.shape[1]]
+    assert padded and all(row[3 + len(h.tokens) :] == [EOS] * (len(row) - 3 - len(h.tokens)) for row, h in zip(sequences.tolist(), result.returned))
+
+
+def test_tiny_grid_reaches_eos_early(tiny):
+    """The tiny grid exercises finished hypotheses that end with EOS before the length limit."""
+    early = 0
+    for prompt in TINY_PROMPTS:
+        result = beam_search(tiny, prompt, num_beams=4, max_new_tokens=12)
+        early += sum(h.eos and h.length < 12 for h in result.returned)
+    assert early >= 2
+
+
+def test_num_return_sequences_is_the_best_prefix(tiny):
+    full = beam_search(tiny, [1, 5, 9], num_beams=4, max_new_tokens=10)
+    two = beam_search(tiny, [1, 5, 9], num_beams=4, max_new_tokens=10, num_return_sequences=2)
+    ids = torch.tensor([[1, 5, 9]])
+    out = tiny.generate(ids, attention_mask=torch.ones_like(ids), num_beams=4, num_return_sequences=2, max_new_tokens=10,
+                        output_scores=True, return_dict_in_generate=True, do_sample=False, pad_token_id=PAD)
+    assert_same_as_generate(two, out.sequences, out.sequences_scores)
+    assert [h.tokens for h in two.returned] == [h.tokens for h in full.returned[:2]]
+
+
+def test_one_forward_pass_per_step_for_all_beams(tiny):
+    calls = []
+    hook = tiny.register_forward_hook(lambda module, args, kwargs, out: calls.append(kwargs["input_ids"].shape), with_kwargs=True)
+    try:
+        result = beam_search(tiny, [1, 5, 9], num_beams=5, max_new_tokens=9)
+    finally:
+        hook.remove()
+    assert result.forward_passes == len(calls) == result.num_steps <= 9
+    assert calls[0] == (5, 3)  # the prefill: the prompt, once per beam (as generate() does)
+    assert all(shape == (5, 1) for shape in calls[1:])  # then one new token per beam, with the KV cache
+
+
+def test_the_record_adds_up(tiny):
+    r = beam_search(tiny, [1, 7], num_beams=4, max_new_tokens=12, length_penalty=1.3)
+    cands = r.candidates
+    for step in r.steps:
+        here = [cands[i] for i in step.candidates]
+        assert len(here) == 2 * 4 and [c.rank for c in here] == list(range(8))
+        assert [c.score for c in here] == sorted((c.score for c in here), reverse=True)
+        for c in here:
+            parent = 0.0 if c.parent is None else cands[c.parent].score
+            assert c.score == pytest.approx(parent + c.step_score, abs=1e-5)
+            assert c.step_score == pytest.approx(c.logprob, abs=1e-6)  # no processors here
+        kept = [c for c in here if c.status == "kept"]
+        assert len(kept) in (0, 4) and sorted(c.next_slot for c in kept) == ([0, 1, 2, 3] if kept else [])
+        if step.step + 1 < r.num_steps:  # the kept candidates are the next step's live beams
+            assert sorted(r.steps[step.step + 1].live) == sorted(c.id for c in kept)
+    for h in r.finished:
+        assert h.score == pytest.approx(h.sum_logprobs / h.length**1.3, rel=1e-5)
+        assert tuple(cands[i].token_id for i in r.path(h.node)) == h.tokens
+    assert [h.rank for h in r.returned] == [0, 1, 2, 3]
+    assert [h.score for h in r.returned] == pytest.approx(r.sequences_scores.tolist(), abs=1e-6)
+    assert all(c.status == "pruned" for c in cands if c.ended and c.rank >= 4)  # only the top num_beams may finish
+
+
+def test_scores_are_joint_log_probabilities(lm):
+    """With length_penalty=0 a hypothesis's score is log p(output | prompt), recomputed in one pass."""
+    r = beam_search(lm, "The sky is", num_beams=3, max_new_tokens=6, length_penalty=0.0)
+    for h in r.returned:
+        assert sequence_logprob(lm, "The sky is", list(h.tokens)) == pytest.approx(h.score, abs=1e-3)
+
+
+def test_no_repeat_ngram_blocks_repeats(lm):
+    r = beam_search(lm, "I like cats. I like cats. I like", num_beams=4, max_new_tokens=12, no_repeat_ngram_size=2)
+    for h in r.returned:  # no bigram that ends in a generated token occurs earlier, prompt included
+        full = r.prompt_ids + list(h.tokens)
+        grams = [tuple(full[i : i + 2]) for i in range(len(full) - 1)]
+        assert all(grams[i] not in grams[:i] for i in range(len(r.prompt_ids) - 1, len(grams)))
+
+
+# --------------------------------------------------------------------------------------------
+# diverse beam search
+# --------------------------------------------------------------------------------------------
+
+
+def eos_was_offered(result, group: int) -> bool:
+    """Did an EOS rank within the group's top group-size candidates at some step?"""
+    size = result.settings["num_beams"] // result.settings["num_beam_groups"]
+    return any(c.group == group and c.ended == "eos" and c.rank < size for c in result.candidates)
+
+
+def group_pool(result, group: int):
+    """The finished hypotheses a group holds at the end, best first."""
+    return sorted((h for h in result.finished if h.group == group and h.evicted_at is None), key=lambda h: -h.score)
+
+
+def pool_equals_generate(result, group: int, sequences, scores) -> bool:
+    pool = group_pool(result, group)
+    start = len(result.prompt_ids)
+    same_tokens = [list(h.tokens) for h in pool] == [row[start : start + len(h.tokens)] for row, h in zip(sequences.tolist(), pool)]
+    return same_tokens and len(pool) == len(scores) and torch.allclose(torch.tensor([h.score for h in pool]), scores, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("kw", TINY_SETTINGS[:6], ids=str)
+@pytest.mark.parametrize("prompt", TINY_PROMPTS[:3], ids=str)
+def test_one_group_is_plain_beam_search_tiny(tiny, prompt, kw):
+    sequences, scores = generate_beams(tiny, prompt, PAD, **kw)
+    assert_same_as_generate(diverse_beam_search(tiny, prompt, num_beam_groups=1, diversity_penalty=2.0, **kw), sequences, scores)
+
+
+@pytest.mark.parametrize("prompt,kw", EMBEDDED_GRID[:2], ids=[p[:12] for p, _ in EMBEDDED_GRID[:2]])
+def test_one_group_is_plain_beam_search_embedded(lm, prompt, kw):
+    sequences, scores = generate_beams(lm.model, lm.encode(prompt), lm.tokenizer.pad_token_id, **kw)
+    assert_same_as_generate(diverse_beam_search(lm, prompt, num_beam_groups=1, diversity_penalty=3.0, **kw), sequences, scores)
+
+
+ZERO_GRID = [(p, groups, kw) for p in TINY_PROMPTS for groups in (2, 3) for kw in TINY_SETTINGS[:3]]
+
+
+@pytest.mark.parametrize("prompt,groups,kw", ZERO_GRID, ids=[f"{p}-{g}-{kw}" for p, g, kw in ZERO_GRID])
+def test_zero_penalty_makes_every_group_plain_beam_search(tiny, prompt, groups, kw):
+    """λ = 0: every group runs the same beam search of `size` beams through 4.55's per-group scorer.
+
+    The groups must agree with one another exactly. Each must hold what ``generate(num_beams=size)``
+    returns, unless an EOS ranked within the group's top candidates at some step: from then on the
+    scorer's rules may differ from the vectorised search's (it judges "done" by the best candidate,
+    EOS included, and a done group drops its live beams), as they did in transformers itself."""
+    kw = dict(kw)
+    size = kw.pop("num_beams")
+    result = diverse_beam_search(tiny, prompt, num_beams=size * groups, num_beam_groups=groups, diversity_penalty=0.0, **kw)
+    pools = [group_pool(result, g) for g in range(groups)]
+    assert all([h.tokens for h in pool] == [h.tokens for h in pools[0]] for pool in pools)
+    assert all([h.score for h in pool] == pytest.approx([h.score for h in pools[0]], abs=1e-5) for pool in pools)
+    assert [h.tokens for h in result.returned] == [h.tokens for h in pools[0] for _ in range(groups)][: size * groups]
+    sequences, scores = generate_beams(tiny, prompt, PAD, num_beams=size, **kw)
+    assert pool_equals_generate(result, 0, sequences, scores) or eos_was_offered(result, 0)
+
+
+def test_zero_penalty_agrees_with_generate_on_most_of_the_tiny_grid(tiny):
+    """The tiny model offers EOS in nearly every search, yet the scorer's rules rarely change the result."""
+    same = []
+    for prompt, groups, kw in ZERO_GRID:
+        kw = dict(kw)
+        size = kw.pop("num_beams")
+        result = diverse_beam_search(tiny, prompt, num_beams=size * groups, num_beam_groups=groups, diversity_penalty=0.0, **kw)
+        same.append(pool_equals_generate(result, 0, *generate_beams(tiny, prompt, PAD, num_beams=size, **kw)))
+    assert sum(same) >= 0.85 * len(same)
+
+
+@pytest.mark.parametrize("prompt,kw", EMBEDDED_GRID[:2] + EMBEDDED_GRID[5:6], ids=[p[:12] for p, _ in EMBEDDED_GRID[:2] + EMBEDDED_GRID[5:6]])
+def test_zero_penalty_groups_equal_generate_embedded(lm, prompt, kw):
+    kw = dict(kw)
+    size = kw.pop("num_beams")
+    sequences, scores = generate_beams(lm.model, lm.encode(prompt), lm.tokenizer.pad_token_id, num_beams=size, **kw)
+    result = diverse_beam_search(lm, prompt, num_beams=2 * size, num_beam_groups=2, diversity_penalty=0.0, **kw)
+    for g in (0, 1):  # each group's pool holds exactly generate()'s hypotheses, with its scores
+        assert pool_equals_generate(result, g, sequences, scores)
+
+
+def test_group_zero_is_not_penalised(tiny):
+    a = diverse_beam_search(tiny, [1, 5, 9], num_beams=6, num_beam_groups=3, diversity_penalty=0.0, max_new_tokens=8)
+    b = diverse_beam_search(tiny, [1, 5, 9], num_beams=6, num_beam_groups=3, diversity_penalty=5.0, max_new_tokens=8)
+    first = lambda r: sorted((h.tokens, round(h.score, 6)) for h in r.finished if h.group == 0 and h.evicted_at is None)  # noqa: E731
+    assert first(a) == first(b)
+    assert all(c.diversity_penalty == 0 for c in b.candidates if c.group == 0)
+
+
+def toy_model():
+    """Worked by hand below: after <s>, A is likelier than B, and both prefer B next."""
+    return BigramModel(
+        ["<s>", "A", "B", "C", "<eos>"],
+        {
+            "<s>": {"A": 0.5, "B": 0.3, "C": 0.2},
+            "A": {"A": 0.1, "B": 0.6, "C": 0.3},
+            "B": {"A": 0.1, "B": 0.7, "C": 0.2},
+            "C": {"<eos>": 1.0},
+        },
+        eos="<eos>",
+    )
+
+
+@pytest.mark.parametrize("penalty", [0.0, 1.0, 2.0])
+def test_diverse_beam_search_by_hand(penalty):
+    """Two groups of one beam, two steps, length_penalty 0 (scores are plain sums).
+
+    Step 1. Group 1 takes A (log .5). Group 2 pays `penalty` for A: log .5 − λ against B's log .3,
+    so it takes B when λ > log(.5/.3) ≈ 0.51, else A.
+    Step 2. Group 1 continues A → B (log .6). Group 2, if on B, pays λ for B: log .7 − λ against
+    C's log .2, so B → B when λ < log(.7/.2) ≈ 1.25, else B → C.
+    """
+    toy = toy_model()
+    log = math.log
+    r = diverse_beam_search(toy, toy.ids("<s>"), num_beams=2, num_beam_groups=2, diversity_penalty=penalty, max_new_tokens=2, length_penalty=0.0)
+    expected = {
+        0.0: [("A", "B"), ("A", "B")],
+        1.0: [("A", "B"), ("B", "B")],
+        2.0: [("A", "B"), ("B", "C")],
+    }[penalty]
+    scores = {
+        0.0: [log(0.5) + log(0.6), log(0.5) + log(0.6)],
+        1.0: [log(0.5) + log(0.6), log(0.3) + log(0.7) - 1.0],
+        2.0: [log(0.5) + log(0.6), log(0.3) + log(0.2)],
+    }[penalty]
+    assert [tuple(toy.names(h.tokens)) for h in r.returned] == expected
+    assert r.sequences_scores.tolist() == pytest.approx(scores, abs=1e-6)
+    # equal scores (no penalty): 4.55 sorts the pooled hypotheses stably and pops the last, so group 2 first
+    assert [h.group for h in r.returned] == ([1, 0] if penalty == 0 else [0, 1])
+    assert r.forward_passes == 2
+    step2 = {toy.vocab[c.token_id]: c for c in r.candidates if c.group == 1 and c.step == 1}
+    if penalty == 1.0:  # the second group sits on B where the first group chose B: B pays once, and still wins
+        assert step2["B"].diversity_penalty == 1.0 and step2["B"].step_score == pytest.approx(log(0.7) - 1.0, abs=1e-6)
+        assert step2["B"].status == "finished" and step2["B"].ended == "length"  # the length limit ends it
+    if penalty == 2.0:  # B (log .7 − 2) falls below C (log .2) and A (log .1): not even among the 2 candidates
+        assert set(step2) == {"C", "A"} and step2["C"].diversity_penalty == 0.0
+
+
+def test_hamming_penalty_counts_earlier_groups():
+    scores = hamming_penalty(torch.zeros(2, 5), torch.tensor([4, 1, 4]), 0.25)
+    assert scores[0].tolist() == [0.0, -0.25, 0.0, 0.0, -0.5] and torch.equal(scores[0], scores[1])
+
+
+def test_diverse_returns_more_distinct_beams(lm):
+    plain = diverse_beam_search(lm, "The sky is", num_beams=4, num_beam_groups=2, diversity_penalty=0.0, max_new_tokens=8)
+    diverse = diverse_beam_search(lm, "The sky is", num_beams=4, num_beam_groups=2, diversity_penalty=2.0, max_new_tokens=8)
+    n_plain = distinct_ngrams([h.tokens for h in plain.returned], 2)
+    n_div = distinct_ngrams([h.tokens for h in diverse.returned], 2)
+    assert n_div > n_plain
+    assert diverse.forward_passes == diverse.num_steps  # one pass per step for all groups
+
+
+# --------------------------------------------------------------------------------------------
+# contrastive search
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prompt", ["The sky is", "Once upon a time", "I like cats. I like"])
+def test_contrastive_with_alpha_zero_is_greedy(lm, prompt):
+    ids = lm.encode(prompt)
+    greedy = lm.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=16, do_sample=False, pad_token_id=lm.tokenizer.pad_token_id)
+    result = contrastive_search(lm, prompt, penalty_alpha=0.0, top_k=4, max_new_tokens=16)
+    assert torch.equal(result.sequences, greedy.cpu())
+    assert result.forward_passes == result.sequences.shape[1] - ids.shape[1] + 1  # the prefill, then one per token
+
+
+@pytest.mark.parametrize("prompt", TINY_PROMPTS, ids=str)
+def test_contrastive_with_top_k_one_is_greedy(tiny, prompt):
+    ids = torch.tensor([prompt])
+    greedy = tiny.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=12, do_sample=False, pad_token_id=PAD)
+    assert torch.equal(contrastive_search(tiny, prompt, penalty_alpha=0.7, top_k=1, max_new_tokens=12).sequences, greedy)
+
+
+def flip_model():
+    """After <s>, A (p .6) would put the model back in <s>'s state (cosine 1); B (p .4) would not (cosine 0)."""
+    return BigramModel(["<s>", "A", "B"], {"<s>": {"A": 0.6, "B": 0.4}}, hidden={"<s>": [1.0, 0.0], "A": [2.0, 0.0], "B": [0.0, 1.0]})
+
+
+@pytest.mark.parametrize("alpha,winner", [(0.0, "A"), (0.1, "A"), (0.2, "B"), (0.5, "B"), (1.0, "B")])
+def test_degeneration_penalty_flips_the_choice_by_hand(alpha, winner):
+    """A scores (1 − α)·.6 − α·1, B scores (1 − α)·.4 − α·0: B wins once α > 1/6."""
+    toy = flip_model()
+    r = contrastive_search(toy, toy.ids("<s>"), penalty_alpha=alpha, top_k=2, max_new_tokens=1)
+    step = r.steps[0]
+    a, b = step.candidates  # by probability
+    assert toy.names([a.token_id, b.token_id]) == ["A", "B"]
+    assert a.confidence == pytest.approx((1 - alpha) * 0.6) and a.degeneration == pytest.approx(alpha * 1.0)
+    assert b.confidence == pytest.approx((1 - alpha) * 0.4) and b.degeneration == pytest.approx(0.0, abs=1e-7)
+    assert toy.names(r.tokens) == [winner]
+    assert step.flipped == (winner == "B")
+
+
+def test_contrastive_record(lm):
+    r = contrastive_search(lm, "The sky is", penalty_alpha=0.6, top_k=5, max_new_tokens=12)
+    assert len(r.steps) == 12 and r.forward_passes == 13
+    for s in r.steps:
+        probs = [c.prob for c in s.candidates]
+        assert len(s.candidates) == 5 and probs == sorted(probs, reverse=True)
+        for c in s.candidates:
+            assert c.confidence == pytest.approx(0.4 * c.prob, abs=1e-6)
+            assert c.degeneration == pytest.approx(0.6 * c.max_similarity, abs=1e-6)
+            assert c.score == pytest.approx(c.confidence - c.degeneration, abs=1e-6)
+            assert -1.0 - 1e-5 <= c.max_similarity <= 1.0 + 1e-5
+        assert s.chosen.score == max(c.score for c in s.candidates)
+    assert r.sequences[0, len(r.prompt_ids) :].tolist() == r.tokens
+
+
+def test_degeneration_scores_example():
+    score, sim, pos = degeneration_scores(torch.tensor([[1.0, 0.0], [0.0, 2.0]]), torch.tensor([[3.0, 0.0], [1.0, 1.0]]), torch.tensor([0.5, 0.5]), 0.5)
+    assert sim.tolist() == pytest.approx([1.0, math.sqrt(0.5)]) and pos.tolist()[0] == 0
+    assert score.tolist() == pytest.approx([0.25 - 0.5, 0.25 - 0.5 * math.sqrt(0.5)])
+
+
+# --------------------------------------------------------------------------------------------
+# measures and bad input
+# --------------------------------------------------------------------------------------------
+
+
+def test_distinct_ngrams():
+    assert distinct_ngrams([[1, 2, 3], [1, 2, 4]], 2) == 0.75
+    assert distinct_ngrams([[1, 1, 1, 1]], 1) == 0.25
+    assert distinct_ngrams([[1]], 2) == 1.0
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda m: beam_search(m, [1, 2], num_beams=0), r"`num_beams` has to be an integer >= 1, but is 0"),
+        (lambda m: beam_search(m, [1, 2], num_beams=2.5), r"`num_beams` has to be an integer >= 1, but is 2.5"),
+        (lambda m: beam_search(m, [1, 2], num_beams=2, num_return_sequences=3), r"`num_return_sequences` has to be an integer in \[1, 2\], but is 3"),
+        (lambda m: beam_search(m, [1, 2], max_new_tokens=0), r"`max_new_tokens` has to be an integer >= 1, but is 0"),
+        (lambda m: beam_search(m, [1, 2], early_stopping="sometimes"), r"`early_stopping` has to be True, False or \"never\", but is 'sometimes'"),
+        (lambda m: beam_search(m, [1, 2], length_penalty=float("nan")), r"`length_penalty` has to be a finite float, but is nan"),
+        (lambda m: diverse_beam_search(m, [1, 2], num_beams=0), r"`num_beams` has to be an integer >= 1, but is 0"),
+        (lambda m: diverse_beam_search(m, [1, 2], num_beams=4, num_beam_groups=3), r"`num_beam_groups` has to be an integer >= 1 that divides `num_beams` \(4\), but is 3"),
+        (lambda m: diverse_beam_search(m, [1, 2], num_beams=4, num_beam_groups=0), r"`num_beam_groups` .* but is 0"),
+        (lambda m: diverse_beam_search(m, [1, 2], diversity_penalty=-0.5), r"`diversity_penalty` has to be a float >= 0, but is -0.5"),
+        (lambda m: contrastive_search(m, [1, 2], penalty_alpha=1.5), r"`penalty_alpha` has to be a float in the \[0, 1\] interval, but is 1.5"),
+        (lambda m: contrastive_search(m, [1, 2], penalty_alpha=-0.1), r"`penalty_alpha` has to be a float in the \[0, 1\] interval, but is -0.1"),
+        (lambda m: contrastive_search(m, [1, 2], top_k=0), r"`top_k` has to be an integer >= 1, but is 0"),
+        (lambda m: beam_search(m, []), r"`prompt` must hold at least one token"),
+    ],
+)
+def test_bad_input_is_refused(tiny, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(tiny)
+
+
+def test_string_prompt_needs_a_tokenizer(tiny):
+    with pytest.raises(ValueError, match="`prompt` has to be token ids"):
+        beam_search(tiny, "hello")
+
+
+def test_public_api():
+    for name in ("beam_search", "diverse_beam_search", "contrastive_search", "beam_tree", "contrastive_chart", "contrastive_map", "distinct_ngrams", "sequence_logprob"):
+        assert hasattr(dl, name), name
