@@ -5,8 +5,8 @@
   serve stale pages. We point its ``cache_dir`` at a sub-directory named by a fingerprint of
   everything else an executed page depends on: the resolved model choice (and, for a local model
   directory, its files' sizes and times), the module's source, the versions of the packages that
-  produce the numbers or the HTML, and the environment variables that change the output. Old
-  fingerprints are pruned.
+  produce the numbers or the HTML, and the environment variables that change the output. The four
+  most recently used fingerprints are kept, older ones pruned.
 * **Timeout.** nbclient reads ``NotebookClient.timeout`` from ``jupyter_nbconvert_config.json`` on
   ``JUPYTER_CONFIG_PATH`` (mkdocs-jupyter overrides the ``ExecutePreprocessor`` section itself), so
   a hung cell fails the build after ``DECODING_LESSONS_CELL_TIMEOUT`` seconds (default 600).
@@ -117,6 +117,21 @@ def fingerprint() -> tuple[str, dict]:
     return hashlib.sha256(blob).hexdigest()[:16], parts
 
 
+KEEP_FINGERPRINTS = 4  # e.g. the embedded and the GPU model, before and after a module change
+
+
+def prune_fingerprints(base: Path, current: str, keep: int = KEEP_FINGERPRINTS) -> None:
+    """Delete all but the ``keep`` most recently used fingerprint directories (``current`` is one).
+
+    Keeping a few lets ``MODEL=`` switch back and forth without re-executing, and two builds with
+    different keys running at once do not delete each other's cache."""
+    (base / current).mkdir(parents=True, exist_ok=True)
+    os.utime(base / current)
+    others = sorted((p for p in base.glob("fp-*") if p.name != current), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in others[keep - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 # ------------------------------------------------------------------------------------------------
 # Configuration
 # ------------------------------------------------------------------------------------------------
@@ -174,10 +189,7 @@ def on_config(config):
             base = base.parent
         plugin.config["cache_dir"] = str(base / f"fp-{key}")
         log.info("notebook cache: %s (model %s on %s)", plugin.config["cache_dir"], parts["model"], parts["device"])
-        if base.is_dir():
-            for old in base.glob("fp-*"):
-                if old.name != f"fp-{key}":
-                    shutil.rmtree(old, ignore_errors=True)
+        prune_fingerprints(base, f"fp-{key}")
 
     # 3. the version selector only where mike deploys the site next to a versions.json
     if not os.environ.get("MIKE_DOCS_VERSION"):

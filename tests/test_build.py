@@ -171,3 +171,16 @@ def test_the_cache_key_covers_model_module_packages_and_environment(tmp_path, mo
     # an environment variable that changes the output
     monkeypatch.setenv("DECODING_LESSONS_RENDERER", "notebook")
     assert hook.fingerprint()[0] != base
+
+
+def test_only_the_most_recent_fingerprints_are_kept(tmp_path):
+    import os
+
+    hook = load_hook()
+    for age, name in enumerate(["fp-a", "fp-b", "fp-c", "fp-d", "fp-e"]):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (1_000_000 + age, 1_000_000 + age))  # fp-e is the most recent
+    hook.prune_fingerprints(tmp_path, "fp-a", keep=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fp-a", "fp-d", "fp-e"]
+    hook.prune_fingerprints(tmp_path, "fp-new", keep=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fp-a", "fp-e", "fp-new"]
