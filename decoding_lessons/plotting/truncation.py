@@ -139,16 +139,16 @@ def typicality_chart(step: NextToken, config: DecodingConfig, k: int = 30, title
     top_kept = bool(rule.keep[order[0]])
     default_title = (
         f"Typical-p = {mass:g} after “{_short(step.text)}”<br><sup>H = {h:.2f} nats; kept: surprisal in "
-        f"[{max(lo, 0.0):.2f}, {hi:.2f}] (the shaded band) → {n_kept:,} tokens, probability ranks {int(kept_ranks.min())}–{int(kept_ranks.max())}"
-        f"{'' if top_kept else ' (the most likely token is cut)'}</sup>"
+        f"[{max(lo, 0.0):.2f}, {hi:.2f}], the shaded band<br>{n_kept:,} tokens kept, probability ranks "
+        f"{int(kept_ranks.min())}–{int(kept_ranks.max())}{'' if top_kept else ': the most likely token is cut'}</sup>"
     )
-    style(fig, title if title is not None else default_title, height=460)
+    style(fig, title if title is not None else default_title, height=480)
     ymax = max(max(surprisal), hi) * 1.1 + 0.3
     fig.update_layout(
         showlegend=False,
-        margin=dict(t=85, r=95),
+        margin=dict(t=100, r=95),
         bargap=0.25,
-        xaxis=dict(tickmode="array", tickvals=list(range(k)), ticktext=[html_label(tok, i) for i in ids], tickangle=-45),
+        xaxis=dict(tickmode="array", tickvals=list(range(k)), ticktext=[html_label(tok, i) for i in ids], tickangle=-60),
         yaxis=dict(title="surprisal −log p (nats)", range=[0, ymax]),
         shapes=[
             dict(
@@ -262,12 +262,13 @@ def threshold_chart(step: NextToken, config: DecodingConfig, field: str | None =
         rule_text = f"ε = {value:g} (the entropy, {rule.entropy:.2f} nats, plays no part)"
         name = "ε-sampling"
     default_title = (
-        f"{name} after “{_short(step.text)}”<br><sup>{rule_text}: {n_kept:,} of {finite:,} tokens kept</sup>"
+        f"{name} after “{_short(step.text)}”<br><sup>{rule_text}<br>{n_kept:,} of {finite:,} tokens kept</sup>"
     )
-    style(fig, title if title is not None else default_title, height=460)
+    style(fig, title if title is not None else default_title, height=480)
     lowest = max(float(probs[order[-1]]), min(rule.threshold, float(probs[order[0]])) * 1e-4, 1e-30)
     fig.update_layout(
-        margin=dict(t=85, b=60),
+        margin=dict(t=100, b=60),
+        legend=dict(x=0.01, xanchor="left", y=0.02, yanchor="bottom", orientation="v"),
         xaxis=dict(type="log", title="rank (1 = most likely)"),
         yaxis=dict(type="log", title="p", exponentformat="power", range=[math.log10(lowest) - 0.2, 0.1]),
         shapes=shapes,
@@ -345,14 +346,14 @@ def top_h_chart(step: NextToken, config: DecodingConfig, k: int = 40, title: str
     )
     default_title = (
         f"Top-H = {top_h:g} after “{_short(step.text)}”<br><sup>H(q) over the top {rule.candidates.numel()} = "
-        f"{rule.entropy_candidates:.2f} nats, τ = {top_h:g} × H(q) = {rule.tau:.2f}: {rule.n_kept} token"
+        f"{rule.entropy_candidates:.2f} nats, τ = {top_h:g} × H(q) = {rule.tau:.2f}<br>{rule.n_kept} token"
         f"{'s' if rule.n_kept != 1 else ''} kept</sup>"
     )
-    style(fig, title if title is not None else default_title, height=460)
+    style(fig, title if title is not None else default_title, height=480)
     fig.update_layout(
-        margin=dict(t=85),
+        margin=dict(t=100),
         bargap=0.25,
-        legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"),
+        legend=dict(x=0.99, xanchor="right", y=0.3, yanchor="bottom", orientation="v", bgcolor="rgba(128, 128, 128, 0.08)"),
         xaxis=dict(tickmode="array", tickvals=list(range(k)), ticktext=[html_label(tok, i) for i in ids], tickangle=-60),
         yaxis=dict(title="−q log q (nats)", range=[0, max(max(terms), 1e-6) * 1.15]),
         yaxis2=dict(

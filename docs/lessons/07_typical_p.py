@@ -72,21 +72,21 @@ cfg = base.replace(typical_p=0.5)
 
 rule = typical_rule(scores_entering(step, cfg, "typical_p"), 0.5)
 probs = step.probs(base)
-rows = ["| token | p | surprisal −log p | typicality \\|−log p − H\\| | kept at typical_p = 0.5 |", "|---|---:|---:|---:|---|"]
+rows = ["| token (kept at 0.5?) | p | −log p | \\|−log p − H\\| |", "|---|---:|---:|---:|"]
 for token_id, _, p in step.top(8, base):
     rows.append(
-        f"| `{dl.token_label(tokenizer, token_id).display}` | {p:.4f} | {float(rule.surprisal[token_id]):.2f} | "
-        f"{float(rule.typicality[token_id]):.2f} | {'yes' if rule.keep[token_id] else '**no**'} |"
+        f"| `{dl.token_label(tokenizer, token_id).display}` {'✓' if rule.keep[token_id] else '✕ **cut**'} | {p:.4f} | "
+        f"{float(rule.surprisal[token_id]):.2f} | {float(rule.typicality[token_id]):.2f} |"
     )
 display(Markdown(f"Entropy of this step: **H = {rule.entropy:.2f} nats**.\n\n" + "\n".join(rows)))
 
 # %% [markdown]
-# The chart below shows the same thing for the 30 most likely tokens. Each bar is a token's
+# The chart below shows the same thing for the 25 most likely tokens. Each bar is a token's
 # surprisal. The solid line is $H$ and the shaded band is what typical-p = 0.5 keeps: green bars
 # end inside the band and are kept, grey hatched bars are cut. Hover a bar for its numbers.
 
 # %%
-typicality_chart(step, cfg, k=30).show()
+typicality_chart(step, cfg, k=25).show()
 
 # %%
 order = torch.argsort(step.logits, descending=True)
@@ -142,7 +142,7 @@ dl.token_chart(step, cfg, k=15).show()
 
 # %%
 grid = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.95, 0.99]
-rule_slider(step, "typical_p", grid, k=30, active=4).show()
+rule_slider(step, "typical_p", grid, k=25, active=4).show()
 
 # %%
 dl.slider_chart(step, "typical_p", grid + [1.0], k=20).show()

@@ -132,17 +132,22 @@ steps = {p: cap(p) for p in ("Once upon a time", "My name is")}
 by_entropy = sorted(steps, key=lambda p: steps[p].entropy(base))
 confident_prompt, uncertain_prompt = by_entropy[0], by_entropy[-1]
 
-rows = ["| prompt | H (nats) | η = 2e-3 floor | active term | kept by η | kept by ε = 2e-3 |", "|---|---:|---:|---|---:|---:|"]
 numbers = {}
 for p in (confident_prompt, uncertain_prompt):
     s = steps[p]
     r_eta = eta_rule(scores_entering(s, eta_cfg, "eta_cutoff"), eta)
     r_eps = epsilon_rule(scores_entering(s, base.replace(epsilon_cutoff=eta), "epsilon_cutoff"), eta)
     numbers[p] = (r_eta, r_eps)
-    active = "η" if r_eta.threshold >= eta * (1 - 1e-6) else "√η·e^(−H)"
-    rows.append(
-        f"| “{p}” | {r_eta.entropy:.2f} | {r_eta.threshold:.2e} | {active} | {int(r_eta.keep.sum()):,} | {int(r_eps.keep.sum()):,} |"
-    )
+columns = (confident_prompt, uncertain_prompt)
+table = {
+    "entropy H (nats)": [f"{numbers[p][0].entropy:.2f}" for p in columns],
+    "η floor, η = 2e-3": [f"{numbers[p][0].threshold:.2e}" for p in columns],
+    "the min is": ["η" if numbers[p][0].threshold >= eta * (1 - 1e-6) else "√η·e^(−H)" for p in columns],
+    "kept by η = 2e-3": [f"{int(numbers[p][0].keep.sum()):,}" for p in columns],
+    "kept by ε = 2e-3": [f"{int(numbers[p][1].keep.sum()):,}" for p in columns],
+}
+rows = [f"| | confident: “{columns[0]}” | uncertain: “{columns[1]}” |", "|---|---:|---:|"]
+rows += [f"| {name} | {a} | {b} |" for name, (a, b) in table.items()]
 display(Markdown("\n".join(rows)))
 
 # %%

@@ -88,7 +88,7 @@ print("\nTopHLogitsWarper(top_h=0.5).top_n =", TopHLogitsWarper(top_h=0.5).top_n
 prompt = "The sky is"
 step = cap(prompt)
 cfg = base.replace(top_h=0.5)
-top_h_chart(step, cfg, k=40).show()
+top_h_chart(step, cfg, k=30).show()
 
 # %%
 rule = top_h_rule(scores_entering(step, cfg, "top_h"), 0.5)
@@ -156,7 +156,7 @@ dl.token_chart(step, cfg, k=15).show()
 
 # %%
 grid = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-rule_slider(step, "top_h", grid, k=40, active=5).show()
+rule_slider(step, "top_h", grid, k=30, active=5).show()
 
 # %%
 dl.slider_chart(step, "top_h", grid, k=20).show()
@@ -170,14 +170,14 @@ dl.slider_chart(step, "top_h", grid, k=20).show()
 
 # %%
 prompts = ["Once upon a time", "The sky is", "My name is", "2 + 2 = "]
-rows = ["| prompt | H full (nats) | H(q), top 100 | kept at top_h = 0.5 | kept at top_h = 1 |", "|---|---:|---:|---:|---:|"]
+rows = ["| prompt | H, full (nats) | H(q), top 100 | kept at top_h = 0.5 / 1 |", "|---|---:|---:|---:|"]
 at_one = {}
 for p in prompts:
     s = cap(p)
     r_half = top_h_rule(scores_entering(s, base.replace(top_h=0.5), "top_h"), 0.5)
     r_one = top_h_rule(scores_entering(s, base.replace(top_h=1.0), "top_h"), 1.0)
     at_one[p] = r_one.n_kept
-    rows.append(f"| “{p}” | {s.entropy(base):.2f} | {r_half.entropy_candidates:.2f} | {r_half.n_kept} | {r_one.n_kept} |")
+    rows.append(f"| “{p}” | {s.entropy(base):.2f} | {r_half.entropy_candidates:.2f} | {r_half.n_kept} / {r_one.n_kept} |")
 display(Markdown("\n".join(rows)))
 short = [p for p, n in at_one.items() if n < TOP_H_CANDIDATES]
 display(

@@ -84,20 +84,20 @@ assert torch.equal(ours, processor) and torch.equal(ours, step.scores(cfg))
 # %% [markdown]
 # Every distinct token of the context, before and after a penalty of 1.5. The "seed's formula"
 # column is what dividing by the penalty would give; it differs from transformers exactly where
-# the logit is negative.
+# the logit is negative (⚠).
 
 # %%
 rows = repetition_table(step.logits, step.input_ids, penalty)
 table = [
-    "| token | count in context | logit | transformers: penalised | seed's formula | p before | p after |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    "| token (× in context) | logit → transformers | seed's formula | p before → after |",
+    "|---|---:|---:|---:|",
 ]
 for r in rows:
     seed_value = r.logit / penalty
     mark = " ⚠" if abs(seed_value - r.penalized) > 1e-6 else ""
     table.append(
-        f"| {show(r.token_id)} | {r.count} | {r.logit:.2f} | {r.penalized:.2f} | {seed_value:.2f}{mark} | "
-        f"{r.p_before:.4f} | {r.p_after:.4f} |"
+        f"| {show(r.token_id)} × {r.count} | {r.logit:.2f} → {r.penalized:.2f} | {seed_value:.2f}{mark} | "
+        f"{r.p_before:.4f} → {r.p_after:.4f} |"
     )
 display(Markdown("\n".join(table)))
 

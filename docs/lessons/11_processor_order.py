@@ -133,7 +133,7 @@ assert torch.equal(generate_scores(temp_only), step.scores(temp_only))
 # %%
 min_p = 0.1
 temperatures = [0.5, 0.8, 1.0, 1.5, 2.0, 3.0]
-rows = ["| T | kept: temperature → min-p (generate) | kept: min-p → temperature | effective min_p^T |", "|---:|---:|---:|---:|"]
+rows = ["| T | kept: T, then min-p (generate) | kept: min-p, then T | min_p^T |", "|---:|---:|---:|---:|"]
 after, before = {}, {}
 for t in temperatures:
     cfg = dl.DecodingConfig(do_sample=True, top_k=0, temperature=t, min_p=min_p)
@@ -192,14 +192,14 @@ print("llama.cpp:   ", " → ".join(dl.LLAMA_CPP_ORDER))
 
 # %%
 orders = {"transformers order": dl.HF_ORDER, "llama.cpp order": dl.LLAMA_CPP_ORDER}
-order_rows = ["| temperature | kept (transformers order) | kept (llama.cpp order) | entropy (transformers) | entropy (llama.cpp) |", "|---:|---:|---:|---:|---:|"]
+order_rows = ["| T | kept: transformers / llama.cpp order | entropy (nats): transformers / llama.cpp |", "|---:|---:|---:|"]
 order_results = {}
 for t in (0.8, 1.5):
     cfg = dl.DecodingConfig(do_sample=True, temperature=t, top_k=40, top_p=0.95, min_p=0.05)
     hf, cpp = dl.apply_in_order(step, cfg, dl.HF_ORDER), dl.apply_in_order(step, cfg, dl.LLAMA_CPP_ORDER)
     order_results[t] = (int(torch.isfinite(hf).sum()), int(torch.isfinite(cpp).sum()))
     order_rows.append(
-        f"| {t:g} | {order_results[t][0]} | {order_results[t][1]} | {float(dl.entropy(hf)):.2f} | {float(dl.entropy(cpp)):.2f} |"
+        f"| {t:g} | {order_results[t][0]} / {order_results[t][1]} | {float(dl.entropy(hf)):.2f} / {float(dl.entropy(cpp)):.2f} |"
     )
 display(Markdown("\n".join(order_rows)))
 
