@@ -78,7 +78,7 @@ def _tree_layout(result: BeamSearchResult) -> dict[int | None, float]:
 
 def beam_tree(
     result: BeamSearchResult,
-    label_width: int = 9,
+    label_width: int = 8,
     pruned_labels: bool | None = None,
     title: str | None = None,
     height: int | None = None,
@@ -189,7 +189,7 @@ def beam_tree(
     if pruned_labels is None:
         pruned_labels = result.settings["num_beams"] // groups <= 4
 
-    def add_nodes(ids, name, symbol, size, color, text_color, group, legend=True, font_size=11, with_text=True):
+    def add_nodes(ids, name, symbol, size, color, text_color, group, legend=True, font_size=10, with_text=True):
         if not ids:
             return
         texts = []
@@ -210,7 +210,7 @@ def beam_tree(
         )
 
     pruned = [c.id for c in cands if c.status == "pruned"]
-    add_nodes(pruned, "pruned", "circle", 5, PRUNED, PRUNED_TEXT, "pruned", font_size=9, with_text=pruned_labels)
+    add_nodes(pruned, "pruned", "circle", 5, PRUNED, PRUNED_TEXT, "pruned", font_size=8, with_text=pruned_labels)
     for g in range(groups):
         name = "kept" if groups == 1 else f"group {g + 1}"
         kept = [c.id for c in cands if c.status == "kept" and c.group == g]
@@ -229,20 +229,29 @@ def beam_tree(
     )
     s = result.settings
     what = "Diverse beam search" if groups > 1 else "Beam search"
-    extra = f", {groups} groups, diversity_penalty={s['diversity_penalty']:g}" if groups > 1 else ""
-    default_title = (
-        f"{what}: {s['num_beams']} beams{extra}, {result.num_steps} steps after “{prompt}”"
-        f"<br><sup>length_penalty={s['length_penalty']:g}, early_stopping={s['early_stopping']}"
-        f"{', no_repeat_ngram_size=' + str(s['no_repeat_ngram_size']) if s['no_repeat_ngram_size'] else ''}: "
+    extra = f" in {groups} groups, diversity_penalty={s['diversity_penalty']:g}" if groups > 1 else ""
+    settings = f"length_penalty={s['length_penalty']:g}, early_stopping={s['early_stopping']}" + (
+        f", no_repeat_ngram_size={s['no_repeat_ngram_size']}" if s["no_repeat_ngram_size"] else ""
+    )
+    counts = (
         f"{len(cands)} candidates, {sum(c.status == 'kept' for c in cands)} kept, {len(result.finished)} finished; "
-        f"{result.forward_passes} forward passes</sup>"
+        f"{result.forward_passes} forward passes"
+    )
+    # short lines: the chart is often no wider than a page's text column
+    default_title = (
+        f"{what}: {s['num_beams']} beams{extra}<br><sup>after “{prompt}”, {result.num_steps} steps; {settings}"
+        f"<br>{counts}</sup>"
     )
     span = max(y.values()) - min(y.values()) + 1.2
-    style(fig, title if title is not None else default_title, height=height or int(max(420, 27 * span + 150)))
-    fig.update_layout(margin=dict(l=20, r=20, t=90, b=50), legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"))
+    style(fig, title if title is not None else default_title, height=height or int(max(420, 27 * span + 170)))
+    fig.update_layout(
+        margin=dict(l=10, r=10, t=115, b=60),
+        title=dict(y=1, yref="container", yanchor="top", pad=dict(t=14)),
+        legend=dict(orientation="h", y=-0.06, yanchor="top", x=0.5, xanchor="center"),
+    )
     fig.update_xaxes(
-        tickmode="array", tickvals=list(range(result.num_steps + 1)), ticktext=["prompt"] + [str(i + 1) for i in range(result.num_steps)],
-        title="step", showgrid=False, zeroline=False, range=[-0.4, result.num_steps + 0.6],
+        tickmode="array", tickvals=list(range(result.num_steps + 1)), ticktext=["step"] + [str(i + 1) for i in range(result.num_steps)],
+        showgrid=False, zeroline=False, range=[-0.75, result.num_steps + 0.6],
     )
     fig.update_yaxes(visible=False, range=[min(y.values()) - 0.5, max(y.values()) + 0.7])
     return fig
@@ -275,15 +284,15 @@ def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go
             )
         visible = s.step == 0
         fig.add_trace(go.Bar(x=[c.confidence for c in s.candidates], y=ys, orientation="h", name="confidence (1−α)·p",
-                             marker_color=COLORS["kept"], hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="c", showlegend=s.step == 0))
+                             marker_color=COLORS["kept"], hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="c"))
         fig.add_trace(go.Bar(x=[-c.degeneration for c in s.candidates], y=ys, orientation="h", name="degeneration penalty −α·max cos",
-                             marker_color=COLORS["prob"], hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="d", showlegend=s.step == 0))
+                             marker_color=COLORS["prob"], hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="d"))
         fig.add_trace(go.Scatter(x=[c.score for c in s.candidates], y=ys, mode="markers", name="score",
                                  marker=dict(symbol="diamond", size=11, color=COLORS["threshold"], line=dict(width=1, color="white")),
-                                 hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="s", showlegend=s.step == 0))
+                                 hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="s"))
         ticks.append([f"{'✓ ' if c.chosen else ''}{_clip(result.labels[c.token_id], 14)}{' (top p)' if i == 0 else ''}" for i, c in enumerate(s.candidates)])
-        flip = " — the penalty overruled the most likely token" if s.flipped else ""
-        titles.append(f"Step {s.step + 1}: after “{html.escape(_tail(context, 50))}”{flip}")
+        flip = "the penalty overrules the most likely token" if s.flipped else ""
+        titles.append(f"Step {s.step + 1} of {len(result.steps)}, after “{html.escape(_tail(context, 30))}”<br><sup>{flip or 'the most likely token wins'}</sup>")
         context += html.unescape(result.labels[s.chosen.token_id])
     n = len(result.steps)
     steps = []
@@ -293,12 +302,13 @@ def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go
         steps.append(dict(method="update", label=str(i + 1), args=[{"visible": vis}, {"yaxis.ticktext": ticks[i], "title.text": _title(titles[i], alpha, k)}]))
     lo = min(-c.degeneration for s in result.steps for c in s.candidates)
     hi = max(c.confidence for s in result.steps for c in s.candidates)
-    style(fig, title if title is not None else _title(titles[0], alpha, k), height=max(360, 40 * k + 230))
+    style(fig, title if title is not None else _title(titles[0], alpha, k), height=max(400, 40 * k + 280))
     fig.update_layout(
         barmode="overlay", bargap=0.35,
-        sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="step "), pad=dict(t=40), len=1.0, x=0)],
-        margin=dict(l=140, r=30, t=80, b=40),
-        legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"),
+        sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="step "), pad=dict(t=55), len=1.0, x=0)],
+        margin=dict(l=130, r=20, t=130, b=40),
+        title=dict(y=1, yref="container", yanchor="top", pad=dict(t=14)),
+        legend=dict(y=1.02, yanchor="bottom", x=0, xanchor="left"),
     )
     fig.update_yaxes(tickmode="array", tickvals=list(range(k)), ticktext=ticks[0], autorange="reversed")
     pad = 0.05 * (hi - lo + 1e-9)
@@ -307,7 +317,7 @@ def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go
 
 
 def _title(step_title: str, alpha: float, k: int) -> str:
-    return f"{step_title}<br><sup>contrastive search, penalty_alpha={alpha:g}, top_k={k}: score = (1−α)·p − α·max cos</sup>"
+    return f"{step_title}<br><sup>penalty_alpha={alpha:g}, top_k={k}: score = (1−α)·p − α·max cos</sup>"
 
 
 def contrastive_map(result: ContrastiveResult, title: str | None = None) -> go.Figure:
@@ -343,16 +353,16 @@ def contrastive_map(result: ContrastiveResult, title: str | None = None) -> go.F
     chosen_x = [s.step + 1 for s in steps]
     chosen_y = [next(r for r, c in enumerate(s.candidates) if c.chosen) + 1 for s in steps]
     fig.add_trace(
-        go.Scatter(x=chosen_x, y=chosen_y, mode="markers", name="chosen", marker=dict(symbol="circle-open", size=16, line=dict(width=3), color=COLORS["accent"]),
+        go.Scatter(x=chosen_x, y=chosen_y, mode="markers", name="chosen", marker=dict(symbol="circle-open", size=11, line=dict(width=2.5), color=COLORS["accent"]),
                    hoverinfo="skip")
     )
     flips = sum(s.flipped for s in steps)
     default = (
-        f"Contrastive search, {len(steps)} steps: candidates by probability (1 = greedy's choice)"
-        f"<br><sup>penalty_alpha={result.settings['penalty_alpha']:g}, top_k={k}: the penalty overruled the most likely token at {flips} of {len(steps)} steps</sup>"
+        f"Contrastive search, step by step<br><sup>candidates by probability (1 = greedy's choice), ring = chosen;"
+        f"<br>penalty_alpha={result.settings['penalty_alpha']:g}, top_k={k}: the penalty overruled the most likely token at {flips} of {len(steps)} steps</sup>"
     )
-    style(fig, title if title is not None else default, height=max(300, 34 * k + 220))
-    fig.update_layout(margin=dict(l=60, r=20, t=80, b=110), legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"))
+    style(fig, title if title is not None else default, height=max(330, 34 * k + 250))
+    fig.update_layout(margin=dict(l=60, r=10, t=115, b=110), showlegend=False, title=dict(y=1, yref="container", yanchor="top", pad=dict(t=14)))
     fig.update_xaxes(tickmode="array", tickvals=chosen_x, ticktext=[_clip(result.labels[s.chosen.token_id], 10) for s in steps], tickangle=-60, showgrid=False)
     fig.update_yaxes(title="candidate (by p)", autorange="reversed", tickmode="array", tickvals=list(range(1, k + 1)), showgrid=False)
     return fig
@@ -369,7 +379,7 @@ def measures_chart(x: list[float], series: dict[str, list[float]], x_title: str,
     for name, values in series.items():
         fig.add_trace(go.Scatter(x=x, y=values, mode="lines+markers", name=name, hovertemplate=f"{name}<br>{x_title}=%{{x}}<br>%{{y:.3f}}<extra></extra>"))
     style(fig, title)
-    fig.update_layout(margin=dict(l=60, r=30, t=80, b=60), legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"))
+    fig.update_layout(margin=dict(l=60, r=20, t=100, b=60), legend=dict(y=1.02, yanchor="bottom", x=1, xanchor="right"))
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title=y_title, tickformat=".0%" if percent else None)
     return fig

@@ -1,0 +1,241 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Diverse beam search
+#
+# Beam search returns its `num_beams` best hypotheses, and they are usually one sentence in a few
+# variations: the beams share a prefix because the best continuations of a good prefix outscore
+# everything else. *Diverse beam search* splits the beams into `num_beam_groups` groups. At every
+# step the groups take turns; each group runs an ordinary beam search, except that a token loses
+# `diversity_penalty` for every time an **earlier group already chose it at this step**:
+#
+# $$\text{score}_g(v) = \log p(v \mid \text{beam}) - \lambda \cdot \#\{\text{beams of groups } < g \text{ that chose } v \text{ at this step}\}$$
+#
+# (a *Hamming diversity* term). The first group is plain beam search; the later ones are pushed
+# away from the tokens already taken. The penalty stays in the beams' scores.
+#
+# - **In transformers:** `generate(num_beams=N, num_beam_groups=G, diversity_penalty=λ)` until
+#   4.56; since then it lives in a Hub repository that needs `trust_remote_code=True` and network
+#   access. `decoding_lessons.diverse_beam_search` follows the last in-core implementation
+#   (transformers 4.55: `_group_beam_search`, one `BeamSearchScorer` per group,
+#   `HammingDiversityLogitsProcessor`) and records every step.
+# - **Paper:** Vijayakumar et al., *Diverse Beam Search: Decoding Diverse Solutions from Neural
+#   Sequence Models* (2016, [arXiv:1610.02424](https://arxiv.org/abs/1610.02424)).
+# - **Typical use:** when several different outputs are wanted (captions, paraphrases, candidate
+#   answers to rerank): 2–4 groups, λ around 0.5–2 (log-probability units: λ = 1 costs as much as a
+#   token *e* ≈ 2.7 times less likely).
+
+# %%
+import torch
+from IPython.display import Markdown, display
+
+import decoding_lessons as dl
+
+lm, cap = dl.lesson_setup()
+tokenizer = lm.tokenizer
+
+
+def show(ids) -> str:
+    return "`" + dl.decode_visible(tokenizer, ids).replace("|", "\\|").replace("`", "'") + "`"
+
+
+def table(result) -> str:
+    rows = ["| # | group | output | score |", "|---:|---:|---|---:|"]
+    for h in result.returned:
+        rows.append(f"| {h.rank + 1} | {h.group + 1} | {show(h.tokens)} | {h.score:.3f} |")
+    return "\n".join(rows)
+
+
+# %% [markdown]
+# ## Plain beam search returns near-copies
+#
+# Six beams, 12 new tokens, all six hypotheses returned:
+
+# %%
+prompt = "The sky is"
+NEW, BEAMS, GROUPS = 12, 6, 3
+plain = dl.beam_search(lm, prompt, num_beams=BEAMS, max_new_tokens=NEW)
+display(Markdown(table(plain)))
+
+# %% [markdown]
+# ## Three groups of two beams
+#
+# The same search split into 3 groups with `diversity_penalty = 1.0`. In the tree each group has
+# its own colour; hover a node to see its log-probability, the diversity penalty it paid and the
+# score the search added.
+
+# %%
+diverse = dl.diverse_beam_search(lm, prompt, num_beams=BEAMS, num_beam_groups=GROUPS, diversity_penalty=1.0, max_new_tokens=NEW)
+dl.beam_tree(diverse).show()
+
+# %%
+display(Markdown(table(diverse)))
+
+# %%
+d_plain = dl.distinct_ngrams([h.tokens for h in plain.returned], 2)
+d_div = dl.distinct_ngrams([h.tokens for h in diverse.returned], 2)
+firsts_plain = len({h.tokens[0] for h in plain.returned})
+firsts_div = len({h.tokens[0] for h in diverse.returned})
+display(
+    Markdown(
+        f"Across the six returned outputs, **{d_div:.0%}** of the bigrams are distinct with groups, against "
+        f"{d_plain:.0%} without; they start with {firsts_div} different first tokens against {firsts_plain}. "
+        f"Both searches ran one forward pass per step for all six beams ({diverse.forward_passes} and "
+        f"{plain.forward_passes} passes)."
+    )
+)
+
+# %% [markdown]
+# ### The penalty at one step
+#
+# The first step, group by group. Group 1 sees the model's log-probabilities unchanged. Group 2
+# pays λ for each token group 1 chose; group 3 pays for the tokens of groups 1 and 2. (All groups
+# start from the same prompt, so without the penalty they would choose the same tokens.)
+
+# %%
+first = [c for c in diverse.candidates if c.step == 0]
+rows = ["| group | candidate | log p | penalty | score | fate |", "|---:|---|---:|---:|---:|---|"]
+for c in sorted(first, key=lambda c: (c.group, c.rank)):
+    label = dl.token_label(tokenizer, c.token_id).display.replace("|", "\\|")
+    rows.append(f"| {c.group + 1} | `{label}` | {c.logprob:.2f} | {c.diversity_penalty:.1f} | {c.score:.2f} | {c.status} |")
+display(Markdown("\n".join(rows)))
+
+# %%
+kept_first = {g: [c.token_id for c in first if c.group == g and c.status == "kept"] for g in range(GROUPS)}
+
+
+def tokens(ids) -> str:
+    return ", ".join("`" + dl.token_label(tokenizer, t).display + "`" for t in ids) or "none"
+
+
+shared = [t for t in kept_first[1] if t in kept_first[0]]
+dropped = [t for t in kept_first[0] if t not in kept_first[1]]
+display(
+    Markdown(
+        f"Group 1 kept {tokens(kept_first[0])}. Group 2 kept {tokens(kept_first[1])}: "
+        + (f"it paid the penalty and still kept {tokens(shared)}, whose lead was larger than λ, " if shared else "")
+        + (f"and gave up {tokens(dropped)}." if dropped else "and gave up none of group 1's tokens.")
+        + f" Group 3 kept {tokens(kept_first[2])}."
+    )
+)
+
+# %% tags=["hide-input"]
+# Hidden checks: the record adds up, and one group is plain beam search (generate()).
+for c in first:
+    assert abs(c.step_score - (c.logprob - c.diversity_penalty)) < 1e-4
+one = dl.diverse_beam_search(lm, prompt, num_beams=4, num_beam_groups=1, diversity_penalty=1.0, max_new_tokens=NEW)
+ids = lm.encode(prompt)
+ref = lm.model.generate(ids, attention_mask=torch.ones_like(ids), num_beams=4, num_return_sequences=4, max_new_tokens=NEW,
+                        output_scores=True, return_dict_in_generate=True, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+assert torch.equal(ref.sequences.cpu(), one.sequences)
+assert torch.allclose(ref.sequences_scores.cpu(), one.sequences_scores, atol=1e-4)
+
+# %% [markdown]
+# ## How much the outputs differ as the penalty grows
+#
+# distinct-n counts the different n-grams among all n-grams of the six returned outputs (1 = no
+# n-gram appears twice). The price is likelihood: we also measure, under the model alone (no
+# penalty), the mean log-probability per token of the outputs.
+
+# %%
+penalties = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]
+sweep = {
+    lam: dl.diverse_beam_search(lm, prompt, num_beams=BEAMS, num_beam_groups=GROUPS, diversity_penalty=lam, max_new_tokens=NEW)
+    for lam in penalties
+}
+series = {f"distinct-{n}": [dl.distinct_ngrams([h.tokens for h in r.returned], n) for r in sweep.values()] for n in (1, 2, 3)}
+dl.measures_chart(
+    penalties, series, "diversity_penalty", "distinct n-grams",
+    f"Distinct n-grams of the {BEAMS} outputs<br><sup>diverse beam search, {BEAMS} beams in {GROUPS} groups, after “{prompt}”</sup>",
+    percent=True,
+).show()
+
+# %%
+rows = ["| diversity_penalty | distinct-2 | mean log p per token (all outputs) | best output |", "|---:|---:|---:|---|"]
+fluency = {}
+for lam, r in sweep.items():
+    per_token = [dl.sequence_logprob(lm, prompt, h.tokens) / len(h.tokens) for h in r.returned]
+    fluency[lam] = sum(per_token) / len(per_token)
+    rows.append(f"| {lam:g} | {series['distinct-2'][penalties.index(lam)]:.0%} | {fluency[lam]:.2f} | {show(r.returned[0].tokens)} |")
+display(Markdown("\n".join(rows)))
+
+# %%
+d2 = series["distinct-2"]
+trend = "rises" if d2[-1] > d2[0] else "does not rise"
+lowest = min(fluency, key=fluency.get)
+display(
+    Markdown(
+        f"From λ = 0 to λ = {penalties[-1]:g}, distinct-2 {trend}: {d2[0]:.0%} → {d2[-1]:.0%}"
+        + (f" (highest, {max(d2):.0%}, at λ = {penalties[d2.index(max(d2))]:g})" if max(d2) > d2[-1] else "")
+        + ". At λ = 0 every group runs the same search, so the six outputs are three copies of two hypotheses. "
+        + (
+            f"The price is paid in likelihood: the model's mean log-probability per token over the six outputs is "
+            f"{fluency[0.0]:.2f} at λ = 0 and drops to {fluency[lowest]:.2f} at λ = {lowest:g}."
+            if fluency[lowest] < fluency[0.0] - 0.01
+            else f"Here the diversity costs no likelihood: the model's mean log-probability per token over the six "
+            f"outputs stays at {fluency[0.0]:.2f} or above."
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+# λ = 0: every group is the same beam search, so each hypothesis comes back once per group.
+zero = sweep[0.0]
+assert [h.tokens for h in zero.returned] == [h.tokens for h in zero.returned[::GROUPS] for _ in range(GROUPS)]
+assert d2[0] < max(d2)
+
+# %% [markdown]
+# ## A case small enough to check by hand
+#
+# A toy "model" whose next-token probabilities depend only on the last token, written down as a
+# table (`dl.search.BigramModel`). Two groups of one beam, two steps, `length_penalty = 0` so that
+# scores are plain sums:
+#
+# | after | A | B | C | ⟨eos⟩ |
+# |---|---:|---:|---:|---:|
+# | ⟨s⟩ | 0.5 | 0.3 | 0.2 | 0 |
+# | A | 0.1 | 0.6 | 0.3 | 0 |
+# | B | 0.1 | 0.7 | 0.2 | 0 |
+#
+# Step 1: group 1 takes A (log 0.5). Group 2 pays λ for A, so it takes B once
+# log 0.5 − λ < log 0.3, i.e. λ > log(0.5/0.3) ≈ 0.51. Step 2: group 1 goes on with B (log 0.6);
+# group 2, on B, pays λ for B: it stays with B while log 0.7 − λ > log 0.2, i.e. λ < log 3.5 ≈ 1.25,
+# and switches to C above.
+
+# %%
+toy = dl.search.BigramModel(
+    ["<s>", "A", "B", "C", "<eos>"],
+    {"<s>": {"A": 0.5, "B": 0.3, "C": 0.2}, "A": {"A": 0.1, "B": 0.6, "C": 0.3}, "B": {"A": 0.1, "B": 0.7, "C": 0.2}},
+    eos="<eos>",
+)
+rows = ["| λ | group 1 | group 2 | group 2's score |", "|---:|---|---|---:|"]
+toy_runs = {}
+for lam in (0.0, 0.4, 1.0, 2.0):
+    r = dl.diverse_beam_search(toy, toy.ids("<s>"), num_beams=2, num_beam_groups=2, diversity_penalty=lam, max_new_tokens=2, length_penalty=0.0)
+    by_group = {h.group: h for h in r.returned}
+    rows.append(f"| {lam:g} | {' '.join(toy.names(by_group[0].tokens))} | {' '.join(toy.names(by_group[1].tokens))} | {by_group[1].score:.3f} |")
+    toy_runs[lam] = [" ".join(toy.names(by_group[g].tokens)) for g in (0, 1)]
+display(Markdown("\n".join(rows)))
+
+# %% tags=["hide-input"]
+# Hidden check: the table is the hand-worked answer (group 2 switches to B above λ ≈ 0.51, then to C above λ ≈ 1.25).
+assert toy_runs == {0.0: ["A B", "A B"], 0.4: ["A B", "A B"], 1.0: ["A B", "B B"], 2.0: ["A B", "B C"]}, toy_runs
+
+# %% [markdown]
+# ## Takeaways
+#
+# - Groups take turns; each is a beam search whose scores pay `diversity_penalty` for every token an
+#   earlier group chose at the same step. One group is plain beam search; λ = 0 makes every group
+#   the same plain beam search.
+# - The penalty pushes the groups to different tokens; the returned list ranks all groups'
+#   hypotheses together by score, penalties included.

@@ -1,0 +1,218 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Contrastive search
+#
+# Greedy decoding and beam search maximise probability, and on open-ended text that leads them into
+# loops. Sampling avoids the loops but can wander off. *Contrastive search* stays deterministic and
+# adds a look-ahead. Among the `top_k` most likely next tokens $V^{(k)}$ it picks
+#
+# $$x_t = \arg\max_{v \in V^{(k)}} \Big[ (1-\alpha)\, p(v \mid x_{<t}) \;-\; \alpha \max_{j < t} \cos\!\big(h_v, h_{x_j}\big) \Big]$$
+#
+# The first term is the **model confidence**. The second, the **degeneration penalty**, compares
+# $h_v$ — the hidden state the model computes for $v$ at the new position (its last layer) — with
+# the hidden states of every token so far: a candidate that would put the model back into a state
+# it has been in, the signature of repetition, is penalised. $\alpha$ = `penalty_alpha`; 0 is
+# greedy decoding.
+#
+# - **In transformers:** `generate(penalty_alpha=α, top_k=k)` until 4.55; since then it lives in a
+#   Hub repository that needs `trust_remote_code=True` and network access.
+#   `decoding_lessons.contrastive_search` follows the last in-core implementation (`_contrastive_search`
+#   and `_ranking_fast`) and records both terms of every candidate.
+# - **Paper:** Su et al., *A Contrastive Framework for Neural Text Generation* (NeurIPS 2022,
+#   [arXiv:2202.06417](https://arxiv.org/abs/2202.06417)).
+# - **Typical use:** open-ended generation with a deterministic result; the paper's settings are
+#   α = 0.6 with k = 4 (or 5–10 for some models).
+
+# %%
+from IPython.display import Markdown, display
+
+import decoding_lessons as dl
+
+lm, cap = dl.lesson_setup()
+tokenizer = lm.tokenizer
+
+
+def label(token_id: int) -> str:
+    return "`" + dl.token_label(tokenizer, token_id).display.replace("|", "\\|").replace("`", "'") + "`"
+
+
+def show(ids) -> str:
+    return "`" + dl.decode_visible(tokenizer, ids).replace("|", "\\|").replace("`", "'") + "`"
+
+
+# %% [markdown]
+# ## One search, both terms
+#
+# `penalty_alpha = 0.6`, `top_k = 4`, 32 new tokens. Move the slider to go through the steps: for
+# each of the four candidates (most likely first), the green bar is its confidence
+# $(1-\alpha)\,p$, the red bar its penalty $\alpha \max\cos$, and the diamond their difference. ✓
+# marks the chosen candidate.
+
+# %%
+prompt = "The sky is"
+NEW, ALPHA, K = 32, 0.6, 4
+cs = dl.contrastive_search(lm, prompt, penalty_alpha=ALPHA, top_k=K, max_new_tokens=NEW)
+print(prompt + tokenizer.decode(cs.tokens, skip_special_tokens=True))
+dl.contrastive_chart(cs).show()
+
+# %%
+flips = [s for s in cs.steps if s.flipped]
+sims = [c.max_similarity for s in cs.steps for c in s.candidates]
+text = (
+    f"At **{len(flips)}** of {len(cs.steps)} steps the penalty overruled the most likely token. "
+    f"The cosine similarities range from {min(sims):.2f} to {max(sims):.2f}, so with α = {ALPHA} the penalty "
+    f"term spans {ALPHA * min(sims):.2f}–{ALPHA * max(sims):.2f}, against confidences of at most "
+    f"{max(c.confidence for s in cs.steps for c in s.candidates):.2f}: "
+)
+spread_penalty = max(max(c.degeneration for c in s.candidates) - min(c.degeneration for c in s.candidates) for s in cs.steps)
+spread_conf = max(max(c.confidence for c in s.candidates) - min(c.confidence for c in s.candidates) for s in cs.steps)
+text += (
+    "what decides is how the terms differ between the candidates of a step, up to "
+    f"{spread_penalty:.2f} for the penalty and {spread_conf:.2f} for the confidence."
+)
+display(Markdown(text))
+if flips:
+    s = flips[0]
+    top, chosen = s.candidates[0], s.chosen
+    display(
+        Markdown(
+            f"The first time, at step {s.step + 1}: greedy would take {label(top.token_id)} (p = {top.prob:.4f}, "
+            f"max cos = {top.max_similarity:.3f}, score {top.score:.3f}); contrastive search takes {label(chosen.token_id)} "
+            f"(p = {chosen.prob:.4f}, max cos = {chosen.max_similarity:.3f}, score {chosen.score:.3f})."
+        )
+    )
+
+# %% [markdown]
+# The whole search at a glance: steps across (the chosen token below each column), candidates by
+# probability down, colour = score. The ring marks the chosen candidate; wherever it is not in the
+# top row, contrastive search left greedy's path.
+
+# %%
+dl.contrastive_map(cs).show()
+
+# %% [markdown]
+# ### The cost
+#
+# To know $h_v$, the model must run on each candidate. Contrastive search does that for all `top_k`
+# candidates in one forward pass (the KV cache copied `top_k` times), then keeps the chosen row:
+# its pass also gave the next step's logits.
+
+# %%
+display(
+    Markdown(
+        f"{len(cs.steps)} tokens took **{cs.forward_passes}** forward passes (the prompt, then one per token) of "
+        f"{K} rows each; greedy decoding needs {len(cs.steps)} passes of one row."
+    )
+)
+
+# %% tags=["hide-input"]
+# Hidden checks: with α = 0 every step takes the most likely candidate (greedy decoding; the tests
+# also compare the tokens with generate()'s), and the recorded terms add up.
+assert not any(s.flipped for s in dl.contrastive_search(lm, prompt, penalty_alpha=0.0, top_k=K, max_new_tokens=8).steps)
+for s in cs.steps:
+    assert s.chosen.score == max(c.score for c in s.candidates)
+    for c in s.candidates:
+        assert abs(c.score - ((1 - ALPHA) * c.prob - ALPHA * c.max_similarity)) < 1e-5
+assert cs.forward_passes == len(cs.steps) + 1
+
+# %% [markdown]
+# ## Against greedy decoding and sampling
+#
+# The same prompt, 64 new tokens, three ways: greedy decoding, sampling (`top_p = 0.95`, seeded),
+# and contrastive search (α = 0.6, k = 4). We measure repetition (the longest stretch repeated
+# within the output, and distinct-2, the share of different bigrams) and how likely the model finds
+# the text (mean log-probability per token).
+
+# %%
+LONG = 64
+outputs = {
+    "greedy": dl.generate_with_trace(lm, prompt, dl.DecodingConfig(do_sample=False), max_new_tokens=LONG).token_ids,
+    "sampling (top_p=0.95)": dl.generate_with_trace(lm, prompt, dl.DecodingConfig(do_sample=True, top_p=0.95, top_k=0), max_new_tokens=LONG, seed=0).token_ids,
+    f"contrastive (α={ALPHA}, k={K})": dl.contrastive_search(lm, prompt, penalty_alpha=ALPHA, top_k=K, max_new_tokens=LONG).tokens,
+}
+rows = ["| decoding | output | longest repeat | distinct-2 | mean log p |", "|---|---|---:|---:|---:|"]
+measures = {}
+for name, toks in outputs.items():
+    rep = dl.longest_repetition(toks, tokenizer)
+    measures[name] = (rep, dl.distinct_ngrams([toks], 2), dl.sequence_logprob(lm, prompt, toks) / len(toks))
+    rep_text = f"{len(rep.ngram)} tokens × {rep.count}" if rep else "none"
+    rows.append(f"| {name} | {show(toks)} | {rep_text} | {measures[name][1]:.0%} | {measures[name][2]:.2f} |")
+display(Markdown("\n".join(rows)))
+
+# %%
+names = list(outputs)
+d2 = {n: measures[n][1] for n in names}
+lp = {n: measures[n][2] for n in names}
+g, smp, con = names
+display(
+    Markdown(
+        f"distinct-2: greedy {d2[g]:.0%}, sampling {d2[smp]:.0%}, contrastive {d2[con]:.0%}. "
+        + (
+            "Contrastive search repeats itself less than greedy decoding"
+            if d2[con] > d2[g]
+            else "On this prompt contrastive search does not repeat itself less than greedy decoding"
+        )
+        + (
+            f", while the model finds its text more likely than the sampled one (mean log p {lp[con]:.2f} against {lp[smp]:.2f})."
+            if lp[con] > lp[smp]
+            else f"; the sampled text is the more likely one here (mean log p {lp[smp]:.2f} against {lp[con]:.2f})."
+        )
+    )
+)
+
+# %% [markdown]
+# ## Turning α
+#
+# α = 0 is greedy decoding; α = 1 ignores the model's confidence among the top-k and picks the
+# candidate least like anything before. Four settings, 32 tokens each:
+
+# %%
+alphas = [0.0, 0.3, 0.6, 0.9]
+runs = {a: (cs if a == ALPHA else dl.contrastive_search(lm, prompt, penalty_alpha=a, top_k=K, max_new_tokens=NEW)) for a in alphas}
+series = {
+    "distinct-2": [dl.distinct_ngrams([r.tokens], 2) for r in runs.values()],
+    "share of steps overruling greedy": [sum(s.flipped for s in r.steps) / len(r.steps) for r in runs.values()],
+}
+dl.measures_chart(
+    alphas, series, "penalty_alpha", "share",
+    f"Contrastive search as α grows<br><sup>top_k={K}, {NEW} tokens after “{prompt}”</sup>", percent=True,
+).show()
+
+# %%
+rows = ["| penalty_alpha | output | mean log p |", "|---:|---|---:|"]
+mean_lp = {}
+for a, r in runs.items():
+    mean_lp[a] = dl.sequence_logprob(lm, prompt, r.tokens) / len(r.tokens)
+    rows.append(f"| {a:g} | {show(r.tokens)} | {mean_lp[a]:.2f} |")
+display(Markdown("\n".join(rows)))
+worst = min(mean_lp, key=mean_lp.get)
+if worst == 0.0:
+    verdict = f"Greedy's own output is the least likely of the four here (mean log p {mean_lp[0.0]:.2f})."
+else:
+    verdict = (
+        f"The model finds the α = {worst:g} output the least likely (mean log p {mean_lp[worst]:.2f}, against "
+        f"{mean_lp[0.0]:.2f} for greedy's)"
+        + (": the larger the penalty, the further the choice strays from what the model expects." if worst == max(alphas) else ".")
+    )
+display(Markdown(verdict))
+
+# %% [markdown]
+# ## Takeaways
+#
+# - Contrastive search re-ranks the `top_k` most likely tokens by confidence minus a penalty for
+#   hidden-state similarity with the text so far; it is deterministic, and α = 0 is greedy.
+# - It costs a forward pass over `top_k` candidates per step.
+# - It was designed to avoid greedy decoding's loops while staying among the model's likely tokens
+#   (only the top-k can be chosen), where sampling can pick from the tail; the tables above measure
+#   how that went on this page's model.
