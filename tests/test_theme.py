@@ -1,0 +1,71 @@
+"""The page JSON of a chart: compacted without changing what the chart shows."""
+
+import json
+import math
+import re
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from decoding_lessons.plotting.theme import SIGNIFICANT_DIGITS, _round_floats, compact_figure, figure_html, style
+
+
+def _figure() -> go.Figure:
+    fig = go.Figure(
+        [
+            go.Bar(x=["a", "b", "c"], y=[0.1234567890123, 1e-9 / 3, -13.403312683105469], hovertext=["0.123456789"] * 3),
+            go.Scatter(x=[1, 2, 3], y=[float("nan"), 2 / 3, 7], mode="lines"),
+        ],
+        frames=[go.Frame(data=[go.Heatmap(z=[[1 / 3, 2 / 3]])])],
+    )
+    return style(fig, "title")
+
+
+def _numbers(value):
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _numbers(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _numbers(v)
+
+
+def test_numbers_keep_six_significant_digits_and_strings_are_untouched():
+    fig = _figure()
+    full = json.loads(fig.to_json())
+    small = compact_figure(fig)
+    before, after = list(_numbers(full["data"])), list(_numbers(small["data"]))
+    assert len(before) == len(after)
+    for a, b in zip(before, after):
+        if math.isnan(a):
+            assert math.isnan(b)
+        else:
+            assert b == pytest.approx(a, rel=5e-6, abs=0)
+    assert small["data"][0]["y"][0] == 0.123457
+    assert small["data"][0]["hovertext"] == ["0.123456789"] * 3
+    assert small["data"][0]["x"] == ["a", "b", "c"]
+
+
+def test_template_keeps_its_layout_and_the_defaults_of_used_trace_types_only():
+    small = compact_figure(_figure())
+    template = small["layout"]["template"]
+    assert set(template["data"]) == {"bar", "scatter", "heatmap"}
+    reference = json.loads(_figure().to_json())["layout"]["template"]
+    assert len(reference["data"]) > 20  # Plotly's default template: defaults for 24 trace types
+    rounded = _round_floats(reference, SIGNIFICANT_DIGITS)
+    assert template["layout"] == rounded["layout"]
+    assert all(template["data"][k] == rounded["data"][k] for k in template["data"])
+
+
+def test_the_page_fragment_is_smaller_and_deterministic():
+    fig = _figure()
+    plain = pio.to_html(fig, include_plotlyjs=False, full_html=False)
+    ours = figure_html(fig)
+    assert len(ours) < len(plain) - 3000
+    assert "cdn" not in ours.lower()
+    # the div id holds the chart's position in the run, then a digest of the figure: the rest is identical
+    position = re.compile(r"dl-plot-\d+-")
+    assert position.sub("dl-plot-", ours) == position.sub("dl-plot-", figure_html(_figure()))
