@@ -56,6 +56,7 @@ def base_env(**extra) -> dict:
 
 CONVERTING = re.compile(r"Converting notebook \(execute=True\): (\S+)")
 WRITTEN = re.compile(r"Cache miss, writing: (\S+)")
+EXECUTED = re.compile(r"executed (\S+\.py) in ([\d.]+) s")  # lessons executed side by side (hooks/build.py)
 
 
 def timed_build(workdir: Path, site: Path, stats_dir: Path) -> dict:
@@ -73,6 +74,9 @@ def timed_build(workdir: Path, site: Path, stats_dir: Path) -> dict:
         if m := CONVERTING.search(line):
             opened[Path(m.group(1)).stem] = now
             log(f"  executing {Path(m.group(1)).name}")
+        elif m := EXECUTED.search(line):
+            lessons[Path(m.group(1)).stem] = float(m.group(2))
+            log(f"  executed {m.group(1)} in {m.group(2)} s")
         elif m := WRITTEN.search(line):
             name = Path(m.group(1)).stem
             if name in opened:
@@ -187,6 +191,65 @@ def seed_way_measurements(prompt: str = "2 + 2 = ", repeats: int = 3) -> dict:
         "speedup": round(seed_s / capture_s, 1),
         "scores_identical": identical,
     }
+
+
+# ------------------------------------------------------------------------------------------------
+# The search strategies on the embedded model, against generate() where it still implements them
+# ------------------------------------------------------------------------------------------------
+
+def search_measurements(prompt: str = "The sky is", repeats: int = 3) -> dict:
+    """Time per search with the lessons' settings, forward passes against steps x beams, and
+    ``generate(num_beams=4)`` timed on the same search (its output compared with ours)."""
+    import torch
+
+    import decoding_lessons as dl
+
+    lm = dl.load_model("embedded", device="cpu")
+    ids = lm.encode(prompt)
+
+    def median_time(fn):
+        fn()  # warm-up
+        times, out = [], None
+        for _ in range(repeats):
+            t = time.perf_counter(); out = fn(); times.append(time.perf_counter() - t)
+        return round(statistics.median(times), 3), out
+
+    runs = {
+        "greedy (generate_with_trace), 12 tokens": lambda: dl.generate_with_trace(lm, prompt, dl.DecodingConfig(do_sample=False), max_new_tokens=12),
+        "beam search, 4 beams, 12 tokens": lambda: dl.beam_search(lm, prompt, num_beams=4, max_new_tokens=12),
+        "diverse beam search, 6 beams in 3 groups, 12 tokens": lambda: dl.diverse_beam_search(
+            lm, prompt, num_beams=6, num_beam_groups=3, diversity_penalty=1.0, max_new_tokens=12),
+        "contrastive search, alpha 0.6, top_k 4, 32 tokens": lambda: dl.contrastive_search(
+            lm, prompt, penalty_alpha=0.6, top_k=4, max_new_tokens=32),
+    }
+    out: dict = {"prompt": prompt, "repeats": repeats, "searches": {}}
+    for name, fn in runs.items():
+        log(f"  {name} ...")
+        seconds, res = median_time(fn)
+        entry = {"seconds": seconds}
+        if hasattr(res, "forward_passes"):
+            beams = res.settings.get("num_beams") or res.settings.get("top_k")  # rows per forward pass
+            steps = res.num_steps if hasattr(res, "num_steps") else len(res.steps)
+            entry.update({"forward_passes": res.forward_passes, "steps": steps, "rows_per_pass": beams, "steps_x_rows": steps * beams})
+        out["searches"][name] = entry
+
+    def hf_beam():
+        return lm.model.generate(
+            ids, attention_mask=torch.ones_like(ids), num_beams=4, num_return_sequences=4, max_new_tokens=12, do_sample=False,
+            output_scores=True, return_dict_in_generate=True, pad_token_id=lm.tokenizer.pad_token_id,
+        )
+
+    log("  generate(num_beams=4), 12 tokens ...")
+    seconds, ref = median_time(hf_beam)
+    ours = dl.beam_search(lm, prompt, num_beams=4, max_new_tokens=12)
+    out["generate_beam_4x12"] = {
+        "seconds": seconds,
+        "sequences_equal": bool(torch.equal(ref.sequences.cpu(), ours.sequences)),
+        "max_score_difference": float((ref.sequences_scores.cpu() - ours.sequences_scores).abs().max()),
+    }
+    ours_s = out["searches"]["beam search, 4 beams, 12 tokens"]["seconds"]
+    out["generate_beam_4x12"]["ours_over_generate"] = round(ours_s / seconds, 2) if seconds else None
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -307,6 +370,15 @@ def table(results: dict) -> str:
         extra.append(
             f"| `notebook` renderer, {r['lesson']} body | {r['notebook_renderer']['bytes'] / 1024:.0f} KB | ours: {r['site_renderer']['bytes'] / 1024:.0f} KB | {r['ratio']}× lighter |"
         )
+    if "search" in results:
+        g = results["search"]["generate_beam_4x12"]
+        for name, e in results["search"]["searches"].items():
+            passes = f", {e['forward_passes']} passes for {e['steps']} steps x {e['rows_per_pass']} rows" if "forward_passes" in e else ""
+            extra.append(f"| {name} | {e['seconds']} s{passes} | — | — |")
+        extra.append(
+            f"| `generate(num_beams=4)`, 12 tokens | {g['seconds']} s | ours / generate: {g['ours_over_generate']}× | "
+            f"{'same sequences' if g['sequences_equal'] else 'DIFFERENT sequences'} |"
+        )
     if "model_load" in results:
         extra.append(f"| embedded model cold load (dequantize GGUF) | {results['model_load']['cold']['load_s']:.1f} s | — | — |")
     if "pages" in results:
@@ -347,6 +419,8 @@ def main() -> int:
         results["model_load"] = load_measurements()
         log("seed's way vs capture once ...")
         results["seed_way"] = seed_way_measurements()
+        log("search strategies on the embedded model ...")
+        results["search"] = search_measurements()
         results["pages"] = page_measurements(site)
         lesson = ROOT / "docs" / "lessons" / f"{args.lesson}.py"
         if not lesson.exists():

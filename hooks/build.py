@@ -210,6 +210,133 @@ _state: dict = {}
 
 
 # ------------------------------------------------------------------------------------------------
+# Executing the lessons side by side
+# ------------------------------------------------------------------------------------------------
+
+# One lesson = one fresh kernel: start it, import torch and transformers, load the model, run the
+# cells. The first three are a fixed cost of ~8 s per lesson and mostly single-threaded, so lessons
+# executed side by side finish sooner even on two cores. mkdocs-jupyter executes pages one at a
+# time while it renders them, so we execute the lessons its cache lacks beforehand, in parallel, and
+# write its cache entries; its render then finds them. A lesson that fails here is left out of the
+# cache: mkdocs-jupyter runs it again, and the failure is reported as for any build.
+BUILD_JOBS_ENV = "DECODING_LESSONS_BUILD_JOBS"
+
+PRE_EXECUTE = r"""
+import json, os, sys, time
+from pathlib import Path
+from mkdocs_jupyter import convert
+from mkdocs_jupyter.plugin import _get_nb_toc_tokens
+src, target, options = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+toc_depth = options.pop("toc_depth")
+try:
+    body = convert.nb2html(src, execute=True, **options)
+except Exception as error:  # a failing or timed-out cell: hand nbclient's report to the build
+    target.with_name(target.name + ".error").write_text(str(error), encoding="utf-8")
+    sys.exit(3)
+toc_tokens, title = _get_nb_toc_tokens(src, toc_depth)
+tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+tmp.write_text(json.dumps({"content": body, "toc_tokens": toc_tokens, "title": title}), encoding="utf-8")
+os.replace(tmp, target)
+"""
+PRE_EXECUTE_OPTIONS = (
+    "kernel_name", "theme", "allow_errors", "show_input", "no_input", "no_prompt", "remove_tag_config",
+    "highlight_extra_classes", "include_requirejs", "custom_mathjax_url", "toc_depth",
+)
+
+
+def build_jobs(pending: int) -> int:
+    """How many lessons execute at once: ``$DECODING_LESSONS_BUILD_JOBS``, else one per CPU core
+    (at least 2: the fixed cost per kernel is mostly single-threaded), never more than are pending."""
+    value = os.environ.get(BUILD_JOBS_ENV, "").strip()
+    if value:
+        try:
+            jobs = int(value)
+        except ValueError:
+            jobs = 0
+        if jobs < 1:
+            raise PluginError(f"`{BUILD_JOBS_ENV}` has to be an integer >= 1, but is {value!r}")
+    else:
+        jobs = max(2, os.cpu_count() or 1)
+    return max(1, min(jobs, pending))
+
+
+def on_files(files, config):
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if plugin is None or not plugin.config.get("execute") or not plugin.config.get("cache"):
+        return files
+    from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path
+
+    pending = []
+    for file in files:
+        if not plugin.should_include(file):
+            continue
+        path = file.abs_src_path
+        if any(Path(path).match(pattern) for pattern in plugin.config.get("execute_ignore") or []):
+            continue
+        target = _get_cache_path(plugin.config["cache_dir"], _compute_cache_key(path, plugin.config, True))
+        if not target.exists():
+            pending.append((path, target))
+    jobs = build_jobs(len(pending)) if pending else 0
+    if jobs < 2:  # nothing to do, or one at a time: mkdocs-jupyter does that itself
+        return files
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    options = json.dumps({k: plugin.config[k] for k in PRE_EXECUTE_OPTIONS})
+    log.info("executing %d notebooks, %d at a time (%s)", len(pending), jobs, BUILD_JOBS_ENV)
+    started = time.perf_counter()
+
+    running: dict[str, subprocess.Popen] = {}
+    failed = threading.Event()
+
+    def run(item):
+        path, target = item
+        if failed.is_set():
+            return path, None, 0.0
+        target.parent.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        target.with_name(target.name + ".error").unlink(missing_ok=True)
+        # a session of its own, so that a kill takes the kernel it starts along
+        proc = subprocess.Popen([sys.executable, "-c", PRE_EXECUTE, path, str(target), options],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        running[path] = proc
+        proc.wait()
+        running.pop(path, None)
+        return path, proc.returncode, time.perf_counter() - t
+
+    failure = None
+    by_path = {file.abs_src_path: file for file in files}
+    targets = dict(pending)
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = [pool.submit(run, item) for item in pending]
+        for done, future in enumerate(as_completed(futures), 1):
+            path, rc, seconds = future.result()
+            name = Path(path).name
+            report = targets[path].with_name(targets[path].name + ".error")
+            if rc == 0:
+                log.info("  [%d/%d] executed %s in %.1f s", done, len(pending), name, seconds)
+            elif rc is not None and report.exists() and failure is None:
+                failure = describe_failure(by_path[path].src_uri, path, RuntimeError(report.read_text(encoding="utf-8")))
+                report.unlink()
+                failed.set()  # stop: the lessons not started are skipped, the running ones killed
+                for proc in list(running.values()):
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            elif rc is not None and failure is None:  # the worker itself broke: let mkdocs-jupyter run it
+                log.info("  [%d/%d] %s: worker exited with %s; the build runs it again", done, len(pending), name, rc)
+    if failure:
+        raise PluginError(failure)
+    log.info("executed %d notebooks in %.1f s", len(pending), time.perf_counter() - started)
+    return files
+
+
+# ------------------------------------------------------------------------------------------------
 # Pages
 # ------------------------------------------------------------------------------------------------
 

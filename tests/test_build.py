@@ -4,6 +4,7 @@ notebook cache follows the model, the module and the packages; builds are determ
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,39 @@ def test_a_hung_cell_is_stopped_by_the_per_cell_timeout(make_project):
     assert result.returncode != 0
     assert "docs/lessons/01_hanging.py" in output and "timed out" in output, output[-3000:]
     assert "cell 2 of 2" in output and "time.sleep(600)" in output, output[-3000:]
+
+
+def test_lessons_execute_side_by_side_and_a_failure_still_names_its_cell(make_project):
+    project = make_project({"01_fine": FINE, "02_failing": FAILING, "03_fine": FINE.replace("6 * 7", "6 * 9")})
+    result = build_site(project / "out", {"DECODING_LESSONS_BUILD_JOBS": "2"}, project=project)
+    output = result.stdout + result.stderr
+    assert "executing 3 notebooks, 2 at a time" in output, output[-3000:]
+    assert result.returncode != 0
+    assert "notebook docs/lessons/02_failing.py failed at cell 3 of 4 (line 19: `value = y / 0`): ZeroDivisionError" in output, output[-3000:]
+    assert not list((project / ".cache").rglob("*.error")), "a worker's error report was left behind"
+
+
+def test_side_by_side_and_one_at_a_time_give_the_same_pages(make_project):
+    project = make_project({"01_fine": FINE, "02_fine": FINE.replace("6 * 7", "6 * 9")})
+    parallel = build_site(project / "parallel", {"DECODING_LESSONS_BUILD_JOBS": "2"}, project=project)
+    assert parallel.returncode == 0 and "executing 2 notebooks, 2 at a time" in parallel.stderr, parallel.stderr[-3000:]
+    assert "Cache hit" in parallel.stderr  # mkdocs-jupyter rendered from what the workers wrote
+    shutil.rmtree(project / ".cache")
+    serial = build_site(project / "serial", {"DECODING_LESSONS_BUILD_JOBS": "1"}, project=project)
+    assert serial.returncode == 0 and "at a time" not in serial.stderr, serial.stderr[-3000:]
+    cell_ids = re.compile(r'cell-id="?[0-9a-f-]+')  # jupytext gives a .py notebook's cells random ids
+    for stem, answer in (("01_fine", "42"), ("02_fine", "54")):
+        page = (project / "parallel" / "lessons" / stem / "index.html").read_text()
+        assert answer in page
+        assert cell_ids.sub("", page) == cell_ids.sub("", (project / "serial" / "lessons" / stem / "index.html").read_text())
+
+
+@pytest.mark.parametrize("value", ["0", "two"])
+def test_a_bad_number_of_build_jobs_is_refused_by_name(make_project, value):
+    project = make_project({"01_fine": FINE})
+    result = build_site(project / "out", {"DECODING_LESSONS_BUILD_JOBS": value}, project=project)
+    assert result.returncode != 0
+    assert f"`DECODING_LESSONS_BUILD_JOBS` has to be an integer >= 1, but is '{value}'" in result.stdout + result.stderr
 
 
 CHART_LESSON = notebook(

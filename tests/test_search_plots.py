@@ -94,6 +94,10 @@ def test_contrastive_chart_shows_both_terms_per_step(tiny):
         assert list(score.x) == pytest.approx([c.score for c in s.candidates])
         ticks = fig.layout.sliders[0].steps[i].args[1]["yaxis.ticktext"]
         assert sum(t.startswith("✓") for t in ticks) == 1 and ticks[[c.chosen for c in s.candidates].index(True)].startswith("✓")
+        # one hover box per row: the bars add their value, the diamond carries both terms and the score
+        assert fig.layout.hovermode == "y unified" and conf.hovertext is None and pen.hovertext is None
+        for c, h in zip(s.candidates, score.hovertext):
+            assert f"<b>{c.confidence:.4f}</b>" in h and f"<b>{c.degeneration:.4f}</b>" in h and f"<b>{c.score:.4f}</b>" in h
     assert [d.visible for d in fig.data[:3]] == [True, True, True] and not any(d.visible for d in fig.data[3:])
 
 

@@ -69,3 +69,18 @@ def test_the_page_fragment_is_smaller_and_deterministic():
     # the div id holds the chart's position in the run, then a digest of the figure: the rest is identical
     position = re.compile(r"dl-plot-\d+-")
     assert position.sub("dl-plot-", ours) == position.sub("dl-plot-", figure_html(_figure()))
+
+
+def test_script_json_keeps_its_value_with_fewer_escapes():
+    from conftest import plotly_charts
+
+    text = ["<b>␣the</b><br>p = 0.5", "α·max cos", "a\\u003cb literal backslash-u", "</script><!--", "\u2028", "😀"]
+    fig = go.Figure(go.Bar(x=[1, 2, 3, 4, 5, 6], y=[1, 2, 3, 4, 5, 6], hovertext=text, name="<i>x</i>"))
+    plain = pio.to_html(fig, include_plotlyjs=False, full_html=False)
+    ours = figure_html(fig)
+    (_, data, layout), = plotly_charts(ours)
+    assert data[0]["hovertext"] == text and data[0]["name"] == "<i>x</i>"
+    assert "<b>␣the<\\/b><br>" in ours and "α" in ours  # written as themselves
+    assert ours.count("</script>") == 1 and ours.count("<!--") == 0  # the text cannot end the script
+    assert "\\u2028" in ours and "\\ud83d" in ours  # JS line separator and surrogate pairs stay escaped
+    assert len(ours.encode()) < len(plain.encode())

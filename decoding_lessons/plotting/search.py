@@ -283,10 +283,14 @@ def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go
                 f"<br>penalty α·max cos = <b>{c.degeneration:.4f}</b><br>score = <b>{c.score:.4f}</b>{'<br><b>chosen</b>' if c.chosen else ''}"
             )
         visible = s.step == 0
+        # The candidate's whole story rides on the diamond; the bars add their value to the same
+        # row's hover box (hovermode "y unified"), so the text is stored once, not three times.
         fig.add_trace(go.Bar(x=[c.confidence for c in s.candidates], y=ys, orientation="h", name="confidence (1−α)·p",
-                             marker_color=COLORS["kept"], hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="c"))
+                             marker_color=COLORS["kept"], hovertemplate="confidence (1−α)·p: %{x:.4f}<extra></extra>",
+                             visible=visible, legendgroup="c"))
         fig.add_trace(go.Bar(x=[-c.degeneration for c in s.candidates], y=ys, orientation="h", name="degeneration penalty −α·max cos",
-                             marker_color=COLORS["prob"], hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="d"))
+                             marker_color=COLORS["prob"], hovertemplate="penalty −α·max cos: %{x:.4f}<extra></extra>",
+                             visible=visible, legendgroup="d"))
         fig.add_trace(go.Scatter(x=[c.score for c in s.candidates], y=ys, mode="markers", name="score",
                                  marker=dict(symbol="diamond", size=11, color=COLORS["threshold"], line=dict(width=1, color="white")),
                                  hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="s"))
@@ -304,7 +308,7 @@ def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go
     hi = max(c.confidence for s in result.steps for c in s.candidates)
     style(fig, title if title is not None else _title(titles[0], alpha, k), height=max(400, 40 * k + 280))
     fig.update_layout(
-        barmode="overlay", bargap=0.35,
+        barmode="overlay", bargap=0.35, hovermode="y unified",
         sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="step "), pad=dict(t=55), len=1.0, x=0)],
         margin=dict(l=130, r=20, t=130, b=40),
         title=dict(y=1, yref="container", yanchor="top", pad=dict(t=14)),

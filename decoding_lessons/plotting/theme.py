@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -97,14 +98,41 @@ def figure_html(fig: go.Figure) -> str:
     fig = compact_figure(fig)
     fig_json = json.dumps(fig, sort_keys=True)
     digest = hashlib.sha1(fig_json.encode()).hexdigest()[:10]
-    return pio.to_html(
-        fig,
-        include_plotlyjs=False,
-        include_mathjax=False,
-        full_html=False,
-        div_id=f"dl-plot-{next(_counter)}-{digest}",
-        config={"displaylogo": False, "responsive": True},
+    return unescape_script_json(
+        pio.to_html(
+            fig,
+            include_plotlyjs=False,
+            include_mathjax=False,
+            full_html=False,
+            div_id=f"dl-plot-{next(_counter)}-{digest}",
+            config={"displaylogo": False, "responsive": True},
+        )
     )
+
+
+# Plotly writes the figure's JSON into a <script> with every non-ASCII character, "<", ">" and "/"
+# as a six-byte \uXXXX escape: a hover's "<br>" costs 16 bytes, a visible space "␣" 6. Only "</"
+# could end the script early, so we write characters as UTF-8 and the tags hover text uses as
+# themselves, with "</" kept as "<\/" (the same string to JSON and JavaScript).
+_ESCAPE = re.compile(r"(\\\\)|\\u003c(\\u002f)?(br|b|i|sup|sub|em)\\u003e|\\u([0-9a-fA-F]{4})")
+
+
+def _unescape(match: re.Match) -> str:
+    backslash, closing, tag, code = match.groups()
+    if backslash:  # an escaped backslash: consumed whole, so the text after it is not read as an escape
+        return backslash
+    if tag:
+        return "<\\/" + tag + ">" if closing else "<" + tag + ">"
+    value = int(code, 16)
+    if value < 0x80 or 0xD800 <= value <= 0xDFFF or value in (0x2028, 0x2029):
+        return match.group(0)  # ASCII escapes (<, >, /, &), surrogate halves, JS line separators
+    return chr(value)
+
+
+def unescape_script_json(html: str) -> str:
+    """Undo Plotly's needless ``\\uXXXX`` escapes in a figure's script (see above); the JSON it
+    holds decodes to the same value."""
+    return _ESCAPE.sub(_unescape, html)
 
 
 class SiteRenderer(pio.base_renderers.MimetypeRenderer):
