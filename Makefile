@@ -10,6 +10,7 @@
 #                  two clean builds (every lesson runs twice) must give identical chart data
 #
 # MODEL=auto|embedded|<hub id>|<dir>   DEVICE=auto|cpu|cuda   (default: auto, auto)
+# JOBS=N   lessons executed at once (default: one per CPU core, at least 2; JOBS=1: one at a time)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -28,6 +29,9 @@ HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/
 
 export DECODING_LESSONS_MODEL := $(MODEL)
 export DECODING_LESSONS_DEVICE := $(DEVICE)
+ifdef JOBS
+export DECODING_LESSONS_BUILD_JOBS := $(JOBS)
+endif
 export NO_MKDOCS_2_WARNING := 1
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_DISABLE_TELEMETRY := 1

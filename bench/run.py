@@ -228,7 +228,8 @@ def search_measurements(prompt: str = "The sky is", repeats: int = 3) -> dict:
         seconds, res = median_time(fn)
         entry = {"seconds": seconds}
         if hasattr(res, "forward_passes"):
-            beams = res.settings.get("num_beams") or res.settings.get("top_k")  # rows per forward pass
+            settings = getattr(res, "settings", {})
+            beams = settings.get("num_beams") or settings.get("top_k") or 1  # rows per forward pass
             steps = res.num_steps if hasattr(res, "num_steps") else len(res.steps)
             entry.update({"forward_passes": res.forward_passes, "steps": steps, "rows_per_pass": beams, "steps_x_rows": steps * beams})
         out["searches"][name] = entry

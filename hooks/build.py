@@ -96,18 +96,69 @@ def _hub_revision(name: str) -> str | None:
     return ref.read_text().strip() if ref.is_file() else None
 
 
-def fingerprint() -> tuple[str, dict]:
-    """A hash of what executed pages depend on besides their own source."""
-    from decoding_lessons.loading import package_versions, resolve_choice
+def installed_versions(names) -> dict[str, str]:
+    """Installed versions of ``names`` (``"-"`` for a missing one), read from package metadata."""
+    import importlib.metadata
 
-    choice = resolve_choice()
+    out = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "-"
+    return out
+
+
+def _choice_inputs() -> dict:
+    """Everything :func:`decoding_lessons.loading.resolve_choice` reads: the environment, the GPU
+    device nodes (whether torch can see a GPU), torch's version and the resolver's source."""
+    import glob
+
+    return {
+        "env": {k: os.environ.get(k) for k in ("DECODING_LESSONS_MODEL", "DECODING_LESSONS_DEVICE", "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES")},
+        "gpu_nodes": sorted(glob.glob("/dev/nvidia*") + glob.glob("/dev/kfd")),
+        "torch": installed_versions(["torch"])["torch"],
+        "resolver": hashlib.sha256((ROOT / "decoding_lessons" / "loading.py").read_bytes()).hexdigest(),
+    }
+
+
+def resolved_choice(memo: Path | None = None) -> dict:
+    """The model choice the lessons will load, as ``{"name", "device", "dtype"}``.
+
+    Resolving ``auto`` asks torch whether CUDA is available, and importing torch and the package
+    takes ~2.7 s, half of a rebuild with nothing to execute; so the answer is kept in ``memo`` with
+    what it was computed from, and reused while that is unchanged."""
+    inputs = _choice_inputs()
+    if memo is not None:
+        try:
+            saved = json.loads(memo.read_text())
+            if saved["inputs"] == inputs:
+                return saved["choice"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    from decoding_lessons.loading import resolve_choice
+
+    resolved = resolve_choice()
+    choice = {"name": resolved.name, "device": resolved.device, "dtype": str(resolved.dtype)}
+    if memo is not None:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(f".{memo.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({"inputs": inputs, "choice": choice}))
+        os.replace(tmp, memo)
+    return choice
+
+
+def fingerprint(memo: Path | None = None) -> tuple[str, dict]:
+    """A hash of what executed pages depend on besides their own source (``memo``: see
+    :func:`resolved_choice`)."""
+    choice = resolved_choice(memo)
     parts = {
-        "model": choice.name,
-        "model_files": _model_files(choice.name),
-        "model_revision": _hub_revision(choice.name),
-        "device": choice.device,
-        "dtype": str(choice.dtype),
-        "packages": package_versions(FINGERPRINT_PACKAGES),
+        "model": choice["name"],
+        "model_files": _model_files(choice["name"]),
+        "model_revision": _hub_revision(choice["name"]),
+        "device": choice["device"],
+        "dtype": choice["dtype"],
+        "packages": installed_versions(FINGERPRINT_PACKAGES),
         "env": {k: os.environ.get(k) for k in FINGERPRINT_ENV},
         "module": {},
     }
@@ -183,10 +234,10 @@ def on_config(config):
     # 2. a cache key that covers model, module and packages
     plugin = config.plugins.get("mkdocs-jupyter")
     if plugin is not None and plugin.config.get("cache"):
-        key, parts = fingerprint()
         base = Path(plugin.config["cache_dir"])
         if base.name.startswith("fp-"):  # already set (mkdocs serve rebuilds, mike's own config load)
             base = base.parent
+        key, parts = fingerprint(memo=base / "model-choice.json")
         plugin.config["cache_dir"] = str(base / f"fp-{key}")
         log.info("notebook cache: %s (model %s on %s)", plugin.config["cache_dir"], parts["model"], parts["device"])
         prune_fingerprints(base, f"fp-{key}")
@@ -287,7 +338,13 @@ def on_files(files, config):
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     options = json.dumps({k: plugin.config[k] for k in PRE_EXECUTE_OPTIONS})
-    log.info("executing %d notebooks, %d at a time (%s)", len(pending), jobs, BUILD_JOBS_ENV)
+    # The cores are shared out: torch's OpenMP threads spin while they wait, and two kernels with a
+    # thread per core each ran 8x slower than one at a time (measured on 2 cores).
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    env = dict(os.environ)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, str(threads))
+    log.info("executing %d notebooks, %d at a time (%s), %d thread(s) each", len(pending), jobs, BUILD_JOBS_ENV, threads)
     started = time.perf_counter()
 
     running: dict[str, subprocess.Popen] = {}
@@ -301,7 +358,7 @@ def on_files(files, config):
         t = time.perf_counter()
         target.with_name(target.name + ".error").unlink(missing_ok=True)
         # a session of its own, so that a kill takes the kernel it starts along
-        proc = subprocess.Popen([sys.executable, "-c", PRE_EXECUTE, path, str(target), options],
+        proc = subprocess.Popen([sys.executable, "-c", PRE_EXECUTE, path, str(target), options], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         running[path] = proc
         proc.wait()

@@ -3,6 +3,8 @@ notebook cache follows the model, the module and the packages; builds are determ
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -75,6 +77,16 @@ def test_side_by_side_and_one_at_a_time_give_the_same_pages(make_project):
         page = (project / "parallel" / "lessons" / stem / "index.html").read_text()
         assert answer in page
         assert cell_ids.sub("", page) == cell_ids.sub("", (project / "serial" / "lessons" / stem / "index.html").read_text())
+
+
+def test_lessons_side_by_side_share_the_cores_out(make_project):
+    threads = notebook(["md:# Threads", "import torch\nprint('threads:', torch.get_num_threads())"])
+    project = make_project({"01_a": threads, "02_b": threads})
+    result = build_site(project / "out", {"DECODING_LESSONS_BUILD_JOBS": "2"}, project=project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = max(1, (os.cpu_count() or 1) // 2)
+    for stem in ("01_a", "02_b"):
+        assert f"threads: {expected}" in (project / "out" / "lessons" / stem / "index.html").read_text()
 
 
 @pytest.mark.parametrize("value", ["0", "two"])
@@ -195,16 +207,34 @@ def test_the_cache_key_covers_model_module_packages_and_environment(tmp_path, mo
     monkeypatch.setattr(hook, "ROOT", hook.ROOT.__class__(__file__).resolve().parent.parent)
 
     # package versions
-    import decoding_lessons.loading as loading
-
-    real = loading.package_versions
-    monkeypatch.setattr(loading, "package_versions", lambda names: {**real(names), "transformers": "99.0"})
+    real = hook.installed_versions
+    monkeypatch.setattr(hook, "installed_versions", lambda names: {**real(names), "transformers": "99.0"})
     assert hook.fingerprint()[0] != base
-    monkeypatch.setattr(loading, "package_versions", real)
+    monkeypatch.setattr(hook, "installed_versions", real)
 
     # an environment variable that changes the output
     monkeypatch.setenv("DECODING_LESSONS_RENDERER", "notebook")
     assert hook.fingerprint()[0] != base
+
+
+def test_the_model_choice_is_remembered_while_what_decides_it_is_unchanged(tmp_path, monkeypatch):
+    hook = load_hook()
+    memo = tmp_path / "model-choice.json"
+    monkeypatch.setenv("DECODING_LESSONS_MODEL", "auto")
+    monkeypatch.setenv("DECODING_LESSONS_DEVICE", "cpu")
+    first = hook.fingerprint(memo)
+    assert json.loads(memo.read_text())["choice"] == {"name": "embedded", "device": "cpu", "dtype": "torch.float32"}
+    assert hook.fingerprint(memo) == first == hook.fingerprint()  # remembered, and the same as resolving
+    # a remembered answer is used only for the inputs it was computed from
+    saved = json.loads(memo.read_text())
+    saved["choice"]["name"] = "remembered"
+    memo.write_text(json.dumps(saved))
+    assert hook.fingerprint(memo)[1]["model"] == "remembered"
+    monkeypatch.setenv("DECODING_LESSONS_MODEL", "some-org/another-model")
+    assert hook.fingerprint(memo)[1]["model"] == "some-org/another-model"
+    memo.write_text("not json")
+    monkeypatch.setenv("DECODING_LESSONS_MODEL", "embedded")
+    assert hook.fingerprint(memo)[0] == first[0]
 
 
 def test_only_the_most_recent_fingerprints_are_kept(tmp_path):
