@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import html as html_lib
+import itertools
 import json
 import logging
 import os
@@ -544,10 +545,23 @@ def on_page_content(html, page, config, files):
             _state["css_blocks"].setdefault(hashlib.sha256(block.encode()).hexdigest(), block)
         _state["css_pages"].add(page.file.src_uri)
         html = rewrite_notebook_links(html, page, files)
+        html = number_cells(html)
         page.toc = toc_from_headings(html, page.toc)
     if ":::" not in html and page.file.src_uri == "api.md":
         html = link_sphinx_roles(html)
     return html
+
+
+CELL_ID_RE = re.compile(r'id="cell-id=[^"]*"')
+
+
+def number_cells(html: str) -> str:
+    """jupytext gives a ``.py`` notebook's cells random ids, which mkdocs-jupyter writes into the
+    page (``id="cell-id=8bd9e9f9"``): every build would change every page (and every ``mike``
+    deployment every file). Number them instead: ``id="nb-cell-1"``, ``id="nb-cell-2"``, ...
+    (``cell-N`` is taken: mkdocs-jupyter's copy buttons find their text by those ids)."""
+    counter = itertools.count(1)
+    return CELL_ID_RE.sub(lambda _: f'id="nb-cell-{next(counter)}"', html)
 
 
 HEADING_RE = re.compile(r'<h([1-6])\b[^>]*\sid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)

@@ -36,6 +36,17 @@ def test_every_lesson_has_a_chart_with_data(lesson_pages):
             assert traces and any(len(t.get("x", t.get("y", t.get("values", t.get("z", []))))) for t in traces), f"{page}: chart {div_id} is empty"
 
 
+def test_element_ids_are_unique_and_the_same_on_every_build(lesson_pages):
+    """Duplicate ids break the copy buttons (they find their text by id); jupytext's random cell ids
+    would change every page on every build: the hook numbers them."""
+    for page in lesson_pages:
+        html = page.read_text()
+        ids = re.findall(r'\bid="([^"]+)"', html)
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        assert not duplicates, f"{page}: duplicate ids {duplicates[:5]}"
+        assert "cell-id=" not in html and 'id="nb-cell-1"' in html, page
+
+
 def test_no_error_output_in_pages(lesson_pages):
     for page in lesson_pages:
         html = page.read_text()
