@@ -47,7 +47,12 @@ def test_bad_dtype_is_refused():
 
 
 def test_unreachable_hub_model_gives_a_clear_error(monkeypatch):
+    import huggingface_hub.constants
+
+    # huggingface_hub reads HF_HUB_OFFLINE when it is imported (it already is): set both, or every
+    # request is retried against the unreachable Hub (46 s)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(dl.ModelLoadError) as err:
         dl.load_model("decoding-lessons/no-such-model", device="cpu")
     message = str(err.value)
