@@ -50,7 +50,7 @@ from .sampling import (
 from .search import beam_search, contrastive_search, distinct_ngrams, diverse_beam_search, sequence_logprob
 from .site import lesson_setup, seed_everything
 from .strategies import DecodingConfig, apply_processors, entropy, logits_processors, probabilities
-from .tokens import decode_visible, token_label
+from .tokens import decode_visible, markdown_text, token_label
 
 __version__ = "0.1.0"
 
@@ -88,6 +88,7 @@ __all__ = [
     "contrastive_map",
     "contrastive_search",
     "decode_visible",
+    "markdown_text",
     "distinct_ngrams",
     "diverse_beam_search",
     "entropy",

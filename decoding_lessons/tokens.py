@@ -156,3 +156,22 @@ def decode_visible(tokenizer, ids) -> str:
     """Decode a whole sequence (bytes joined first, so multi-byte characters come out whole)."""
     data = b"".join(token_bytes(tokenizer, i) or tokenizer.convert_ids_to_tokens(int(i)).encode() for i in ids)
     return bytes_to_display(data)
+
+
+_MARKDOWN_SPECIAL = "\\`*_[]{}()#+-!|~"
+
+
+def markdown_text(tokenizer, ids) -> str:
+    """A generated sequence as prose for a Markdown table cell: real spaces (so a long output wraps
+    at words, where :func:`decode_visible`'s ``␣`` would make one unbreakable word), a line break
+    shown as ``↵``, special tokens kept, and Markdown's and HTML's special characters escaped.
+
+    Example:
+        >>> markdown_text(tok, tok.encode(" a *bold* word"))  # doctest: +SKIP
+        'a \\*bold\\* word'
+    """
+    text = tokenizer.decode([int(i) for i in ids], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+    text = text.replace("\r\n", "\n").replace("\n", " ↵ ").replace("\t", " ")
+    text = html.escape(text, quote=False)
+    text = "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text)
+    return " ".join(text.split()) or "∅"

@@ -230,6 +230,21 @@ def set_scheme(page, scheme: str) -> None:
     assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == scheme
 
 
+TABLES_OVERFLOWING = """() => {
+  const content = document.querySelector('.md-content__inner').getBoundingClientRect();
+  return [...document.querySelectorAll('.md-content table')]
+    .filter(t => t.getBoundingClientRect().right > content.right + 1)
+    .map(t => `${Math.round(t.getBoundingClientRect().width)} px wide in ${Math.round(content.width)} px: ` +
+              t.innerText.split('\\n')[0].slice(0, 80));
+}"""
+
+
+def check_tables_fit(page, where: str) -> None:
+    """A table wider than the text column hides its last columns behind a scroll bar (at 1280 px)."""
+    overflowing = page.evaluate(TABLES_OVERFLOWING)
+    assert not overflowing, f"{where}: tables wider than the page: {overflowing}"
+
+
 def lesson_url(base_url: str, stem: str) -> str:
     return f"{base_url}lessons/{stem}/"
 
@@ -261,6 +276,7 @@ def test_lesson_page_in_the_browser(stem, reader, built_site, artifacts, seen):
 
     charts = check_charts_drawn(page, html, stem)
     assert charts, f"{stem}: no chart"
+    check_tables_fit(page, stem)
     seen["math"] += check_math(page, stem)
     check_legible(page, charts, stem, "light")
     page.evaluate("window.scrollTo(0, 0)")

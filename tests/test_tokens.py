@@ -71,3 +71,20 @@ def test_special_tokens_keep_their_name(lm):
     eos = lm.tokenizer.eos_token_id
     label = dl.token_label(lm.tokenizer, eos)
     assert label.data is None and label.display == lm.tokenizer.eos_token
+
+
+def test_markdown_text_wraps_at_words_and_renders_as_the_text(lm):
+    import html as html_lib
+    import re
+
+    import markdown
+
+    tok = lm.tokenizer
+    source = " a *bold* | pipe, <b>tag</b> & `code` [link](x) 2-1\nnext line"
+    cell = dl.markdown_text(tok, tok.encode(source) + [tok.eos_token_id])
+    assert "␣" not in cell and " ↵ " in cell and cell.startswith("a ")
+    # rendered in a table, the cell shows the text itself: no emphasis, link, code or extra column
+    html = markdown.markdown(f"| out |\n|---|\n| {cell} |", extensions=["tables"])
+    assert html.count("<td>") == 1 and "<em>" not in html and "<a " not in html and "<code>" not in html and "<b>" not in html
+    shown = re.sub(r"<[^>]+>", "", html.split("<td>")[1].split("</td>")[0])
+    assert html_lib.unescape(shown) == source.strip().replace("\n", " ↵ ") + tok.eos_token

@@ -49,8 +49,8 @@ tokenizer = lm.tokenizer
 
 
 def show(ids) -> str:
-    """A generated sequence, whitespace visible, for a Markdown table."""
-    return "`" + dl.decode_visible(tokenizer, ids).replace("|", "\\|").replace("`", "'") + "`"
+    """A generated sequence as text for a Markdown table (it wraps at words; ↵ is a line break)."""
+    return dl.markdown_text(tokenizer, ids)
 
 
 # %% [markdown]
@@ -66,14 +66,14 @@ NEW = 12
 greedy = dl.generate_with_trace(lm, prompt, dl.DecodingConfig(do_sample=False), max_new_tokens=NEW)
 beams = dl.beam_search(lm, prompt, num_beams=4, max_new_tokens=NEW)
 
-rows = ["| decoding | output | tokens | log p(output) | p(output) |", "|---|---|---:|---:|---:|"]
+rows = ["| decoding | output | log p(output) | p(output) |", "|---|---|---:|---:|"]
 greedy_lp = dl.sequence_logprob(lm, prompt, greedy.token_ids)
-rows.append(f"| greedy | {show(greedy.token_ids)} | {len(greedy.token_ids)} | {greedy_lp:.2f} | {torch.tensor(greedy_lp).exp():.2e} |")
+rows.append(f"| greedy | {show(greedy.token_ids)} | {greedy_lp:.2f} | {torch.tensor(greedy_lp).exp():.2e} |")
 beam_lps = []
 for h in beams.returned:
     lp = dl.sequence_logprob(lm, prompt, h.tokens)
     beam_lps.append(lp)
-    rows.append(f"| beam #{h.rank + 1} | {show(h.tokens)} | {len(h.tokens)} | {lp:.2f} | {torch.tensor(lp).exp():.2e} |")
+    rows.append(f"| beam #{h.rank + 1} | {show(h.tokens)} | {lp:.2f} | {torch.tensor(lp).exp():.2e} |")
 display(Markdown("\n".join(rows)))
 
 # %%
@@ -165,10 +165,10 @@ assert beams.forward_passes == beams.num_steps
 # %%
 qa = "Q: What is the capital of France?\nA:"
 runs = {lp: dl.beam_search(lm, qa, num_beams=4, max_new_tokens=15, length_penalty=lp) for lp in (-1.0, 0.0, 1.0, 2.0)}
-rows = ["| length_penalty | best output | length | log p (sum) | ranked by |", "|---:|---|---:|---:|---:|"]
+rows = ["| length_penalty | best output | tokens; sum of log p | ranked by |", "|---:|---|---:|---:|"]
 for lp, r in runs.items():
     h = r.returned[0]
-    rows.append(f"| {lp:g} | {show(h.tokens)} | {h.length} | {h.sum_logprobs:.2f} | {h.score:.3f} |")
+    rows.append(f"| {lp:g} | {show(h.tokens)} | {h.length}; {h.sum_logprobs:.2f} | {h.score:.3f} |")
 display(Markdown("\n".join(rows)))
 
 # %%
@@ -192,12 +192,9 @@ display(Markdown(msg))
 
 # %%
 pool = runs[1.0].finished
-rows = ["| hypothesis | length | sum | lp = 0 | lp = 1 | lp = 2 |", "|---|---:|---:|---:|---:|---:|"]
+rows = ["| hypothesis (tokens) | lp = 0: the sum | lp = 1 | lp = 2 |", "|---|---:|---:|---:|"]
 for h in sorted(pool, key=lambda h: h.step):
-    rows.append(
-        f"| {show(h.tokens)} | {h.length} | {h.sum_logprobs:.2f} | {h.sum_logprobs:.2f} | "
-        f"{h.sum_logprobs / h.length:.3f} | {h.sum_logprobs / h.length**2:.4f} |"
-    )
+    rows.append(f"| {show(h.tokens)} ({h.length}) | {h.sum_logprobs:.2f} | {h.sum_logprobs / h.length:.3f} | {h.sum_logprobs / h.length**2:.4f} |")
 display(Markdown("\n".join(rows)))
 
 # %% [markdown]
@@ -264,7 +261,7 @@ toy = dl.search.BigramModel(
     eos="<eos>",
 )
 toy_stops = {es: dl.beam_search(toy, toy.ids("<s>"), num_beams=2, max_new_tokens=6, early_stopping=es) for es in (True, False, "never")}
-rows = ["| early_stopping | steps | best output | its score | why it stopped |", "|---|---:|---|---:|---|"]
+rows = ["| early_stopping | steps | best output (score) | why it stopped |", "|---|---:|---|---|"]
 why = {
     True: "2 hypotheses finished",
     False: "the best live beam, scored at its current length, cannot beat the worst finished one",
@@ -272,7 +269,7 @@ why = {
 }
 for es, r in toy_stops.items():
     h = r.returned[0]
-    rows.append(f"| `{es!r}` | {r.num_steps} | {' '.join(toy.names(h.tokens))} | {h.score:.3f} | {why[es]} |")
+    rows.append(f"| `{es!r}` | {r.num_steps} | `{' '.join(toy.names(h.tokens))}` ({h.score:.3f}) | {why[es]} |")
 display(Markdown("\n".join(rows)))
 dl.beam_tree(toy_stops["never"], title="The toy's search with early_stopping=\"never\": 2 beams, up to 6 tokens").show()
 

@@ -46,7 +46,8 @@ tokenizer = lm.tokenizer
 
 
 def show(ids) -> str:
-    return "`" + dl.decode_visible(tokenizer, ids).replace("|", "\\|").replace("`", "'") + "`"
+    """A generated sequence as text for a Markdown table (it wraps at words; ↵ is a line break)."""
+    return dl.markdown_text(tokenizer, ids)
 
 
 def table(result) -> str:
@@ -104,10 +105,10 @@ display(
 
 # %%
 first = [c for c in diverse.candidates if c.step == 0]
-rows = ["| group | candidate | log p | penalty | score | fate |", "|---:|---|---:|---:|---:|---|"]
+rows = ["| group | candidate | log p − penalty = score | fate |", "|---:|---|---:|---|"]
 for c in sorted(first, key=lambda c: (c.group, c.rank)):
     label = dl.token_label(tokenizer, c.token_id).display.replace("|", "\\|")
-    rows.append(f"| {c.group + 1} | `{label}` | {c.logprob:.2f} | {c.diversity_penalty:.1f} | {c.score:.2f} | {c.status} |")
+    rows.append(f"| {c.group + 1} | `{label}` | {c.logprob:.2f} − {c.diversity_penalty:.1f} = **{c.score:.2f}** | {c.status} |")
 display(Markdown("\n".join(rows)))
 
 # %%
@@ -223,7 +224,7 @@ toy_runs = {}
 for lam in (0.0, 0.4, 1.0, 2.0):
     r = dl.diverse_beam_search(toy, toy.ids("<s>"), num_beams=2, num_beam_groups=2, diversity_penalty=lam, max_new_tokens=2, length_penalty=0.0)
     by_group = {h.group: h for h in r.returned}
-    rows.append(f"| {lam:g} | {' '.join(toy.names(by_group[0].tokens))} | {' '.join(toy.names(by_group[1].tokens))} | {by_group[1].score:.3f} |")
+    rows.append(f"| {lam:g} | `{' '.join(toy.names(by_group[0].tokens))}` | `{' '.join(toy.names(by_group[1].tokens))}` | {by_group[1].score:.3f} |")
     toy_runs[lam] = [" ".join(toy.names(by_group[g].tokens)) for g in (0, 1)]
 display(Markdown("\n".join(rows)))
 

@@ -48,7 +48,8 @@ def label(token_id: int) -> str:
 
 
 def show(ids) -> str:
-    return "`" + dl.decode_visible(tokenizer, ids).replace("|", "\\|").replace("`", "'") + "`"
+    """A generated sequence as text for a Markdown table (it wraps at words; ↵ is a line break)."""
+    return dl.markdown_text(tokenizer, ids)
 
 
 # %% [markdown]
@@ -141,13 +142,13 @@ outputs = {
     "sampling (top_p=0.95)": dl.generate_with_trace(lm, prompt, dl.DecodingConfig(do_sample=True, top_p=0.95, top_k=0), max_new_tokens=LONG, seed=0).token_ids,
     f"contrastive (α={ALPHA}, k={K})": dl.contrastive_search(lm, prompt, penalty_alpha=ALPHA, top_k=K, max_new_tokens=LONG).tokens,
 }
-rows = ["| decoding | output | longest repeat | distinct-2 | mean log p |", "|---|---|---:|---:|---:|"]
+rows = ["| decoding | output | longest repeat; distinct-2 | mean log p |", "|---|---|---:|---:|"]
 measures = {}
 for name, toks in outputs.items():
     rep = dl.longest_repetition(toks, tokenizer)
     measures[name] = (rep, dl.distinct_ngrams([toks], 2), dl.sequence_logprob(lm, prompt, toks) / len(toks))
     rep_text = f"{len(rep.ngram)} tokens × {rep.count}" if rep else "none"
-    rows.append(f"| {name} | {show(toks)} | {rep_text} | {measures[name][1]:.0%} | {measures[name][2]:.2f} |")
+    rows.append(f"| {name} | {show(toks)} | {rep_text}; {measures[name][1]:.0%} | {measures[name][2]:.2f} |")
 display(Markdown("\n".join(rows)))
 
 # %%
