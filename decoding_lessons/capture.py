@@ -1,10 +1,11 @@
 """Logit capture: one forward pass per distinct context, then any number of decoding configurations.
 
->>> cap = LogitCapture(load_model())                     # doctest: +SKIP
->>> step = cap("The sky is")                             # one forward pass
->>> step.scores(DecodingConfig(do_sample=True, top_p=0.9))   # no further pass
->>> cap.forward_passes
-1
+Examples:
+    >>> cap = LogitCapture(load_model())                     # doctest: +SKIP
+    >>> step = cap("The sky is")                             # one forward pass
+    >>> step.scores(DecodingConfig(do_sample=True, top_p=0.9))   # no further pass
+    >>> cap.forward_passes
+    1
 
 The raw logits are what ``generate(output_logits=True)`` reports; :meth:`NextToken.scores` is what
 ``generate(output_scores=True)`` reports for the same settings, because the processors are

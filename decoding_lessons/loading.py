@@ -254,7 +254,7 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
         ModelLoadError: the model cannot be fetched or read; the message names it and suggests
             ``MODEL=embedded``.
 
-    Example:
+    Examples:
         >>> lm = load_model("embedded")           # doctest: +SKIP
         >>> lm.vocab_size
         49152

@@ -6,10 +6,11 @@ Each function recomputes one processor's rule in plain Python so a lesson can sh
 the tests check it against transformers' ``RepetitionPenaltyLogitsProcessor`` and
 ``NoRepeatNGramLogitsProcessor``.
 
->>> step = cap("New York is in New York. New York")          # doctest: +SKIP
->>> torch.equal(repetition_penalty(step.logits, step.input_ids, 1.3),
-...             step.scores(DecodingConfig(repetition_penalty=1.3)))   # doctest: +SKIP
-True
+Examples:
+    >>> step = cap("New York is in New York. New York")          # doctest: +SKIP
+    >>> torch.equal(repetition_penalty(step.logits, step.input_ids, 1.3),
+    ...             step.scores(DecodingConfig(repetition_penalty=1.3)))   # doctest: +SKIP
+    True
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def repetition_penalty(logits: torch.Tensor, input_ids, penalty: float) -> torch
     Returns:
         The penalised logits, float32, same shape.
 
-    Example:
+    Examples:
         >>> repetition_penalty(torch.tensor([2.0, -2.0, 1.0]), [0, 1, 0], 2.0)
         tensor([ 1., -4.,  1.])
     """
@@ -85,7 +86,7 @@ def repetition_table(logits: torch.Tensor, input_ids, penalty: float) -> list[Pe
     after :func:`repetition_penalty` (no other processor). ``count`` is how often the token occurs
     in the context — shown to make the point that it does not matter.
 
-    Example:
+    Examples:
         >>> rows = repetition_table(step.logits, step.input_ids, 1.3)   # doctest: +SKIP
         >>> rows[0].penalized == rows[0].logit / 1.3                     # doctest: +SKIP
     """
@@ -119,7 +120,7 @@ def banned_ngram_tokens(input_ids, ngram_size: int) -> list[int]:
     Returns:
         The banned token ids, sorted, without duplicates (empty if the context is shorter than n).
 
-    Example:
+    Examples:
         >>> banned_ngram_tokens([5, 7, 9, 5], 2)       # the bigram (5, 7) occurred, the context ends in 5
         [7]
     """

@@ -13,9 +13,10 @@ Three questions a lesson asks once it has a distribution, each with a function a
   processors in another order (llama.cpp puts temperature *last*, ``generate()`` puts it first);
   :func:`order_chart` compares the results.
 
->>> result = draw(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0), n=10_000)   # doctest: +SKIP
->>> result.tv_distance < result.tv_bound                                                 # doctest: +SKIP
-True
+Examples:
+    >>> result = draw(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0), n=10_000)   # doctest: +SKIP
+    >>> result.tv_distance < result.tv_bound                                                 # doctest: +SKIP
+    True
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def tv_bound(probs: torch.Tensor, n: int, delta: float = TV_DELTA) -> float:
         n: number of draws, >= 1.
         delta: failure probability in (0, 1); default 1e-3.
 
-    Example:
+    Examples:
         >>> round(tv_bound(torch.tensor([0.5, 0.5]), 10_000), 4)
         0.0236
     """
@@ -134,7 +135,7 @@ def draw(step: NextToken, config: DecodingConfig | None, n: int, seed: int = 0) 
     Returns:
         A :class:`SampleResult` with the counts, the TV distance and its bound.
 
-    Example:
+    Examples:
         >>> r = draw(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0), n=20_000)  # doctest: +SKIP
         >>> int(r.counts.sum())                                                             # doctest: +SKIP
         20000
@@ -165,7 +166,7 @@ def histogram_chart(step: NextToken, config: DecodingConfig | None, result: Samp
         result: the output of :func:`draw`.
         k: number of tokens shown, >= 1.
 
-    Example:
+    Examples:
         >>> cfg = DecodingConfig(do_sample=True, top_k=0)
         >>> histogram_chart(step, cfg, draw(step, cfg, n=5_000)).show()     # doctest: +SKIP
     """
@@ -334,7 +335,7 @@ def generate_with_trace(
         A :class:`GenerationTrace`: ``.token_ids``, ``.text``, ``.steps`` (entropy, kept-set size,
         probability of the chosen token), ``.forward_passes``.
 
-    Example:
+    Examples:
         >>> trace = generate_with_trace(lm, "2 + 2 = ", DecodingConfig(), max_new_tokens=20)  # doctest: +SKIP
         >>> trace.text, round(trace.steps[0].entropy, 2)                                      # doctest: +SKIP
     """
@@ -438,7 +439,7 @@ def longest_repetition(token_ids: Sequence[int], tokenizer=None, min_length: int
     Returns:
         A :class:`Repetition`, or ``None`` when no n-gram of at least ``min_length`` tokens repeats.
 
-    Example:
+    Examples:
         >>> longest_repetition([5, 1, 2, 3, 1, 2, 3, 1, 2]).ngram
         (1, 2, 3)
     """
@@ -477,7 +478,7 @@ def trace_chart(traces: dict[str, GenerationTrace], metric: str = "entropy", tit
             log scale) or ``"prob"`` (probability of the chosen token).
         title: the chart title (default: derived from the metric).
 
-    Example:
+    Examples:
         >>> trace_chart({"greedy": generate_with_trace(lm, "Once", DecodingConfig(), 30)}).show()  # doctest: +SKIP
     """
     if metric not in _METRICS:
@@ -563,7 +564,7 @@ def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequen
     Returns:
         float32 scores, ``(vocab,)``; filtered tokens hold ``-inf``.
 
-    Example:
+    Examples:
         >>> cfg = DecodingConfig(do_sample=True, temperature=1.5, top_k=0, min_p=0.1)
         >>> hf = apply_in_order(step, cfg, HF_ORDER)                    # doctest: +SKIP
         >>> cpp = apply_in_order(step, cfg, LLAMA_CPP_ORDER)            # doctest: +SKIP
@@ -600,7 +601,7 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
         k: number of tokens shown, >= 1.
         title: chart title (default: derived from the config).
 
-    Example:
+    Examples:
         >>> order_chart(step, DecodingConfig(do_sample=True, temperature=2.0, min_p=0.1, top_k=0),
         ...             {"transformers": HF_ORDER, "llama.cpp": LLAMA_CPP_ORDER}).show()   # doctest: +SKIP
     """

@@ -1,6 +1,7 @@
 """Glue between a lesson notebook and the site: one call at the top of every lesson.
 
->>> lm, cap = lesson_setup()      # doctest: +SKIP
+Examples:
+    >>> lm, cap = lesson_setup()      # doctest: +SKIP
 
 It loads the model the build chose (``MODEL=`` / ``DEVICE=`` through the environment), routes
 ``fig.show()`` through the site renderer, seeds every random generator, and shows which model,

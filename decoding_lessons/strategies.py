@@ -95,7 +95,7 @@ class DecodingConfig:
             included): ``logit / p`` if positive, ``logit * p`` if negative; in (0, inf), 1 = off.
         no_repeat_ngram_size: forbid any n-gram of this size from occurring twice; >= 0, 0 = off.
 
-    Example:
+    Examples:
         >>> DecodingConfig(do_sample=True, temperature=0.7).resolved()["top_k"]
         50
         >>> DecodingConfig(min_p=1.3)
@@ -218,7 +218,7 @@ def build_processor(name: str, resolved: dict[str, Any], min_tokens_to_keep: int
         min_tokens_to_keep: what ``generate()`` passes to the truncating warpers (1, or
             ``eos_token_count + 1`` for beam sampling).
 
-    Example:
+    Examples:
         >>> type(build_processor("top_k", DecodingConfig(top_k=5).resolved())).__name__
         'TopKLogitsWarper'
         >>> build_processor("top_k", DecodingConfig(top_k=0).resolved()) is None

@@ -9,9 +9,10 @@ maps tokens back to their bytes and then to a label a reader can trust:
   its bytes, ``\\xe2\\x91``, never as ``'�'``;
 * :func:`html_label` escapes the label for charts, so a token such as ``<b>`` shows literally.
 
->>> label = token_label(tokenizer, 1232)       # doctest: +SKIP
->>> label.display, label.raw
-('␣+', 'Ġ+')
+Examples:
+    >>> label = token_label(tokenizer, 1232)       # doctest: +SKIP
+    >>> label.display, label.raw
+    ('␣+', 'Ġ+')
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def markdown_text(tokenizer, ids) -> str:
     at words, where :func:`decode_visible`'s ``␣`` would make one unbreakable word), a line break
     shown as ``↵``, special tokens kept, and Markdown's and HTML's special characters escaped.
 
-    Example:
+    Examples:
         >>> markdown_text(tok, tok.encode(" a *bold* word"))  # doctest: +SKIP
         'a \\*bold\\* word'
     """

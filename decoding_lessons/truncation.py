@@ -11,11 +11,12 @@ All functions take one distribution's ``scores`` (shape ``(vocab,)``): the score
 the warper inside ``generate()``'s chain. :func:`scores_entering` computes them from a captured step,
 so that temperature, top-k, … that come earlier in the chain are applied first.
 
->>> step = cap("The sky is")                                               # doctest: +SKIP
->>> cfg = DecodingConfig(do_sample=True, top_k=0, typical_p=0.5)
->>> rule = typical_rule(scores_entering(step, cfg, "typical_p"), 0.5)     # doctest: +SKIP
->>> torch.equal(rule.keep, torch.isfinite(step.scores(cfg)))              # doctest: +SKIP
-True
+Examples:
+    >>> step = cap("The sky is")                                               # doctest: +SKIP
+    >>> cfg = DecodingConfig(do_sample=True, top_k=0, typical_p=0.5)
+    >>> rule = typical_rule(scores_entering(step, cfg, "typical_p"), 0.5)     # doctest: +SKIP
+    >>> torch.equal(rule.keep, torch.isfinite(step.scores(cfg)))              # doctest: +SKIP
+    True
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def scores_entering(step, config: DecodingConfig, warper: str) -> torch.Tensor:
         warper: one of ``"temperature", "top_h", "top_k", "top_p", "min_p", "typical_p",
             "epsilon_cutoff", "eta_cutoff"``.
 
-    Example:
+    Examples:
         >>> cfg = DecodingConfig(do_sample=True, temperature=0.7, top_k=0, eta_cutoff=1e-3)
         >>> scores_entering(cap("The sky is"), cfg, "eta_cutoff")   # == logits / 0.7  # doctest: +SKIP
     """
@@ -120,7 +121,7 @@ def typical_rule(scores: torch.Tensor, typical_p: float, min_tokens_to_keep: int
         typical_p: the mass to keep, in (0, 1).
         min_tokens_to_keep: as the warper's argument (``generate()`` passes 1 unless beam sampling).
 
-    Example:
+    Examples:
         >>> rule = typical_rule(step.logits, 0.5)        # doctest: +SKIP
         >>> rule.entropy, rule.cutoff, int(rule.keep.sum())  # doctest: +SKIP
     """
@@ -164,7 +165,7 @@ def epsilon_rule(scores: torch.Tensor, epsilon: float, min_tokens_to_keep: int =
     the plausible tokens, on a peaked one it barely acts. Hewitt et al. (2022) suggest
     ``epsilon_cutoff`` between 3e-4 and 9e-4 (the docstring's "pro tip").
 
-    Example:
+    Examples:
         >>> epsilon_rule(step.logits, 3e-4).keep.sum()    # doctest: +SKIP
     """
     _check_float("epsilon_cutoff", epsilon, 0, 1, True, True)
@@ -183,7 +184,7 @@ def eta_threshold(entropy: float, eta: float) -> float:
     The switch happens where ``sqrt(η)·exp(-H) = η``, i.e. at ``H = -½ ln η`` (≈ 3.1 nats for
     η = 2e-3).
 
-    Example:
+    Examples:
         >>> eta_threshold(0.5, 2e-3), eta_threshold(6.0, 2e-3)
         (0.002, 0.00011085...)
     """
@@ -201,7 +202,7 @@ def eta_rule(scores: torch.Tensor, eta: float, min_tokens_to_keep: int = 1) -> T
     suggest ``eta_cutoff`` between 3e-4 and 4e-3 depending on the model's size (the warper's
     docstring; ``GenerationConfig``'s says 3e-4 to 2e-3).
 
-    Example:
+    Examples:
         >>> rule = eta_rule(step.logits, 2e-3)             # doctest: +SKIP
         >>> rule.threshold <= 2e-3                          # doctest: +SKIP
         True
@@ -263,7 +264,7 @@ def top_h_rule(scores: torch.Tensor, top_h: float) -> TopHRule:
     100 candidates. Typical values: 0.3–0.6 (``GenerationConfig``'s docstring); transformers
     accepts (0, 1].
 
-    Example:
+    Examples:
         >>> rule = top_h_rule(step.logits, 0.4)           # doctest: +SKIP
         >>> rule.n_kept, rule.tau                         # doctest: +SKIP
     """

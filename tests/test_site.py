@@ -183,6 +183,12 @@ def test_the_api_reference_documents_the_public_api(built_site):
         assert re.search(rf'id="decoding_lessons(\.\w+)*\.{name}"', api), f"{name} is missing from the API reference (no docstring?)"
     # docstrings teach: the strategy catalogue's example and its error message style are there
     assert "DecodingConfig" in api and "ValueError" in api
+    # examples are code (griffe reads `Examples:`; under `Example:` the >>> lines became nested quotes)
+    assert "<blockquote>" not in api and api.count('<span class="gp">&gt;&gt;&gt;') > 20
+    # each object once: the package's own names, then the modules it does not re-export
+    ids = re.findall(r'\bid="(decoding_lessons[^"]*)"', api)
+    assert len(ids) == len(set(ids))
+    assert 'id="decoding_lessons.truncation.typical_rule"' in api and 'id="decoding_lessons.search.beam.beam_search"' not in api
     # Sphinx roles are turned into links, not left as text
     assert not re.search(r":(class|func|mod|data|meth|attr):<code>", api)
     assert 'class="autorefs autorefs-internal" href="#decoding_lessons.' in api

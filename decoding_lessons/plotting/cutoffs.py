@@ -14,8 +14,9 @@ transformers' own ``TopPLogitsWarper`` / ``MinPLogitsWarper`` in ``generate()``'
 lines are drawn from the distribution *entering* the warper (after temperature and top-k). No
 forward pass.
 
->>> cumulative_chart(cap("My name is"), 0.9).show()                       # doctest: +SKIP
->>> cutoff_slider(cap("My name is"), "min_p", [0.01, 0.05, 0.1, 0.2]).show()  # doctest: +SKIP
+Examples:
+    >>> cumulative_chart(cap("My name is"), 0.9).show()                       # doctest: +SKIP
+    >>> cutoff_slider(cap("My name is"), "min_p", [0.01, 0.05, 0.1, 0.2]).show()  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def cumulative_chart(
         title: the chart title (default: derived from the step and ``top_p``).
         max_rank: draw ranks up to this one only (default: the whole vocabulary).
 
-    Example:
+    Examples:
         >>> cumulative_chart(cap("My name is"), 0.9).show()      # doctest: +SKIP
     """
     config = _base(base).replace(top_p=top_p)
@@ -175,7 +176,7 @@ def min_p_chart(
         title: the chart title (default: derived from the step and ``min_p``).
         log_y: logarithmic probability axis (default), so a floor of 0.001 is as visible as 0.1.
 
-    Example:
+    Examples:
         >>> min_p_chart(cap("My name is"), 0.1).show()      # doctest: +SKIP
     """
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -253,7 +254,7 @@ def cutoff_slider(
         k: bars shown (min-p).
         active: index of the position shown first; default the middle.
 
-    Example:
+    Examples:
         >>> cutoff_slider(cap("My name is"), "top_p", [0.5, 0.8, 0.9, 0.95]).show()   # doctest: +SKIP
     """
     if parameter not in ("top_p", "min_p"):

@@ -26,7 +26,7 @@ def token_chart(step: NextToken, config: DecodingConfig | None = None, k: int = 
         k: number of tokens to show, >= 1.
         title: chart title (default: derived from the config).
 
-    Example:
+    Examples:
         >>> token_chart(cap("The sky is"), DecodingConfig(do_sample=True, top_k=5)).show()  # doctest: +SKIP
     """
     if not isinstance(k, int) or k < 1:

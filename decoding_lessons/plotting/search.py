@@ -108,7 +108,7 @@ def beam_tree(
         title: chart title (default: derived from the settings).
         height: pixels (default: from the number of candidates per step).
 
-    Example:
+    Examples:
         >>> beam_tree(beam_search(lm, "The sky is", num_beams=4, max_new_tokens=10)).show()  # doctest: +SKIP
     """
     cands = result.candidates
@@ -265,7 +265,7 @@ def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go
     *degeneration penalty* ``α·max cos(h_v, h_j)``; the diamond is their difference, the score. The
     chosen candidate is marked ✓; when it is not the most likely one, the penalty flipped the choice.
 
-    Example:
+    Examples:
         >>> contrastive_chart(contrastive_search(lm, "The sky is")).show()  # doctest: +SKIP
     """
     alpha = result.settings["penalty_alpha"]
@@ -331,7 +331,7 @@ def contrastive_map(result: ContrastiveResult, title: str | None = None) -> go.F
     in the top row, the degeneration penalty overruled greedy decoding. The x axis reads the
     generated text. Hover a cell for both terms.
 
-    Example:
+    Examples:
         >>> contrastive_map(contrastive_search(lm, "The sky is", max_new_tokens=24)).show()  # doctest: +SKIP
     """
     k = result.settings["top_k"]
@@ -376,7 +376,7 @@ def measures_chart(x: list[float], series: dict[str, list[float]], x_title: str,
     """A few measures against one setting, as lines with markers (e.g. distinct-1/2/3 of the returned
     beams against ``diversity_penalty``).
 
-    Example:
+    Examples:
         >>> measures_chart([0, 1, 2], {"distinct-2": [0.4, 0.6, 0.8]}, "diversity_penalty", "distinct-n", "…").show()  # doctest: +SKIP
     """
     fig = go.Figure()

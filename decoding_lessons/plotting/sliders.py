@@ -5,10 +5,11 @@ A slider chart answers "what does this knob do?" by moving it. Every position of
 configuration changed. No frame re-runs the model, so a slider over 20 values costs 0 extra forward
 passes, and the figure is plain data: it works on a static page with no Python kernel behind it.
 
->>> frames = slider_frames(step, "top_p", [0.5, 0.9, 1.0])          # doctest: +SKIP
->>> frames[0].kept_count, round(frames[0].rest_mass, 3)              # doctest: +SKIP
-(3, 0.0)
->>> slider_chart(step, "temperature", [0.25, 0.5, 1.0, 1.5]).show()  # doctest: +SKIP
+Examples:
+    >>> frames = slider_frames(step, "top_p", [0.5, 0.9, 1.0])          # doctest: +SKIP
+    >>> frames[0].kept_count, round(frames[0].rest_mass, 3)              # doctest: +SKIP
+    (3, 0.0)
+    >>> slider_chart(step, "temperature", [0.25, 0.5, 1.0, 1.5]).show()  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def slider_frames(
     Returns:
         A list of :class:`SliderFrame`, one per value.
 
-    Example:
+    Examples:
         >>> frames = slider_frames(cap("The sky is"), "top_k", [1, 5, 50])   # doctest: +SKIP
         >>> [f.kept_count for f in frames]                                   # doctest: +SKIP
         [1, 5, 50]
@@ -167,7 +168,7 @@ def slider_chart(
             slider's current-value label).
         active: index of the position shown first; default the middle of the grid.
 
-    Example:
+    Examples:
         >>> slider_chart(cap("The sky is"), "top_p", [0.1, 0.3, 0.5, 0.7, 0.9, 1.0]).show()  # doctest: +SKIP
     """
     values = _check_grid(parameter, values, k)
@@ -312,7 +313,7 @@ def sweep_chart(
         title: the chart title (default: derived from the metric and parameter).
         log_x: logarithmic x axis (useful for min-p or ε grids).
 
-    Example:
+    Examples:
         >>> sweep_chart({"sky": cap("The sky is")}, "temperature", [0.1 * i for i in range(1, 31)]).show()  # doctest: +SKIP
     """
     if metric not in _SWEEP_METRICS:

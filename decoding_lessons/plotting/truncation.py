@@ -13,9 +13,10 @@ Where :func:`~decoding_lessons.plotting.token_chart` shows *what* a configuratio
 Every kept set drawn here comes from :mod:`decoding_lessons.truncation`, whose tests check it
 equals the set transformers' warper keeps. The charts work on captured logits: no forward pass.
 
->>> cfg = DecodingConfig(do_sample=True, top_k=0, typical_p=0.5)
->>> typicality_chart(cap("The sky is"), cfg).show()                               # doctest: +SKIP
->>> rule_slider(cap("My name is"), "eta_cutoff", [3e-4, 1e-3, 4e-3]).show()          # doctest: +SKIP
+Examples:
+    >>> cfg = DecodingConfig(do_sample=True, top_k=0, typical_p=0.5)
+    >>> typicality_chart(cap("The sky is"), cfg).show()                               # doctest: +SKIP
+    >>> rule_slider(cap("My name is"), "eta_cutoff", [3e-4, 1e-3, 4e-3]).show()          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def typicality_chart(step: NextToken, config: DecodingConfig, k: int = 30, title
         k: how many tokens to show, most likely first (typical 20–40).
         title: the chart title (default: derived from the step and the config).
 
-    Example:
+    Examples:
         >>> typicality_chart(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0, typical_p=0.5)).show()  # doctest: +SKIP
     """
     _check_k(k)
@@ -199,7 +200,7 @@ def threshold_chart(step: NextToken, config: DecodingConfig, field: str | None =
         field: ``"epsilon_cutoff"`` or ``"eta_cutoff"``; default: the one that is set (η if both).
         title: the chart title (default: derived from the step and the config).
 
-    Example:
+    Examples:
         >>> threshold_chart(cap("My name is"), DecodingConfig(do_sample=True, top_k=0, eta_cutoff=2e-3)).show()  # doctest: +SKIP
     """
     if field is None:
@@ -297,7 +298,7 @@ def top_h_chart(step: NextToken, config: DecodingConfig, k: int = 40, title: str
         k: how many candidates to show, at most 100 (typical 30–60).
         title: the chart title (default: derived from the step and the config).
 
-    Example:
+    Examples:
         >>> top_h_chart(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0, top_h=0.5)).show()  # doctest: +SKIP
     """
     _check_k(k)
@@ -465,7 +466,7 @@ def rule_slider(
         k: bars shown (typical-p and Top-H charts).
         active: index of the position shown first; default the middle.
 
-    Example:
+    Examples:
         >>> rule_slider(cap("My name is"), "epsilon_cutoff", [1e-4, 3e-4, 1e-3, 3e-3]).show()   # doctest: +SKIP
     """
     if parameter not in _CHARTS:

@@ -22,9 +22,10 @@ commits at the end. At each step (transformers' ``GenerationMixin._beam_search``
 the current length, cannot beat the worst finished one (a heuristic); ``"never"`` stops only when
 no improvement is possible at all (the canonical algorithm).
 
->>> result = beam_search(lm, "The sky is", num_beams=4, max_new_tokens=12)   # doctest: +SKIP
->>> result.sequences, result.sequences_scores   # == generate(num_beams=4, num_return_sequences=4, ...)
->>> result.forward_passes                        # one per step, all beams together
+Examples:
+    >>> result = beam_search(lm, "The sky is", num_beams=4, max_new_tokens=12)   # doctest: +SKIP
+    >>> result.sequences, result.sequences_scores   # == generate(num_beams=4, num_return_sequences=4, ...)
+    >>> result.forward_passes                        # one per step, all beams together
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ def beam_search(
         and ``result.sequences_scores`` its ``sequences_scores``; ``result.forward_passes`` is the
         number of steps (one batched pass per step, the first being the prompt's prefill).
 
-    Example:
+    Examples:
         >>> r = beam_search(lm, "The sky is", num_beams=4, max_new_tokens=8)   # doctest: +SKIP
         >>> [h.score for h in r.returned]              # best first
         >>> sum(c.status == "pruned" for c in r.candidates)

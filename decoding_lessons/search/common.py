@@ -178,7 +178,7 @@ def distinct_ngrams(sequences, n: int = 2) -> float:
     each other. Diverse beam search is judged by it (Vijayakumar et al. 2016, Li et al. 2016), and
     for one sequence ``1 - distinct_ngrams([seq], n)`` is its repetition rate.
 
-    Example:
+    Examples:
         >>> distinct_ngrams([[1, 2, 3], [1, 2, 4]], n=2)   # (1,2) twice, (2,3), (2,4): 3 of 4
         0.75
     """
@@ -192,7 +192,7 @@ def sequence_logprob(lm, prompt, continuation) -> float:
     """log p(continuation | prompt) under the model: the sum of each token's log-probability, from one
     forward pass over prompt + continuation. ``exp`` of it is the joint probability of the output.
 
-    Example:
+    Examples:
         >>> sequence_logprob(lm, "The sky is", lm.encode(" blue")[0])   # doctest: +SKIP
         -3.2...
     """

@@ -18,8 +18,9 @@ candidates at once (the KV cache copied ``top_k`` times), as in transformers; th
 candidate's pass also gives the next step's logits, so a search of ``T`` tokens takes ``T + 1``
 passes (the prefill, then one per token) of ``top_k`` rows each.
 
->>> r = contrastive_search(lm, "The sky is", penalty_alpha=0.6, top_k=4, max_new_tokens=32)  # doctest: +SKIP
->>> r.steps[0].candidates[0].confidence, r.steps[0].candidates[0].degeneration
+Examples:
+    >>> r = contrastive_search(lm, "The sky is", penalty_alpha=0.6, top_k=4, max_new_tokens=32)  # doctest: +SKIP
+    >>> r.steps[0].candidates[0].confidence, r.steps[0].candidates[0].degeneration
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def degeneration_scores(context_hidden: torch.Tensor, candidate_hidden: torch.Te
         ``(score, max_similarity, argmax position)``, each ``(k,)``;
         ``score = (1 − α)·probs − α·max_similarity``.
 
-    Example:
+    Examples:
         >>> h = torch.tensor([[1.0, 0.0]])                       # one earlier token
         >>> cand = torch.tensor([[2.0, 0.0], [0.0, 1.0]])        # a repeat, and something new
         >>> degeneration_scores(h, cand, torch.tensor([0.6, 0.4]), alpha=0.5)[0]
@@ -153,7 +154,7 @@ def contrastive_search(
         A :class:`ContrastiveResult`; ``result.sequences`` equals what transformers < 4.56 returned
         for ``generate(penalty_alpha=..., top_k=...)``.
 
-    Example:
+    Examples:
         >>> r = contrastive_search(lm, "The sky is", penalty_alpha=0.6, top_k=4)   # doctest: +SKIP
         >>> sum(s.flipped for s in r.steps)        # steps where the penalty overruled greedy
     """

@@ -26,7 +26,8 @@ in rare cases after an EOS, where the per-group scorer's rules differ from the v
 search's: the scorer judges "done" by the best candidate of the step (an EOS included) rather than
 the best live beam, and a done group drops its live beams at the end.
 
->>> r = diverse_beam_search(lm, "The sky is", num_beams=6, num_beam_groups=3, diversity_penalty=1.0)  # doctest: +SKIP
+Examples:
+    >>> r = diverse_beam_search(lm, "The sky is", num_beams=6, num_beam_groups=3, diversity_penalty=1.0)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def hamming_penalty(scores: torch.Tensor, earlier_tokens: torch.Tensor, diversit
     """Subtract ``diversity_penalty × count`` from every token that earlier groups chose at this step
     (transformers' ``HammingDiversityLogitsProcessor``).
 
-    Example:
+    Examples:
         >>> hamming_penalty(torch.zeros(1, 4), torch.tensor([2, 2, 0]), 0.5)
         tensor([[-0.5000,  0.0000, -1.0000,  0.0000]])
     """
@@ -138,7 +139,7 @@ def diverse_beam_search(
         A :class:`~decoding_lessons.search.beam.BeamSearchResult`; each candidate and hypothesis
         carries its ``group``, each candidate its ``diversity_penalty``.
 
-    Example:
+    Examples:
         >>> r = diverse_beam_search(lm, "The sky is", num_beams=4, num_beam_groups=2, diversity_penalty=1.0)  # doctest: +SKIP
         >>> [h.group for h in r.returned]
     """
