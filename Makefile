@@ -10,7 +10,7 @@
 #                  two clean builds (every lesson runs twice) must give identical chart data
 #
 # MODEL=auto|embedded|<hub id>|<dir>   DEVICE=auto|cpu|cuda   (default: auto, auto)
-# JOBS=N   lessons executed at once (default: one per CPU core, at least 2; JOBS=1: one at a time)
+# JOBS=N   lessons executed at once (default: one per CPU core, at least 2; 1 on a GPU; JOBS=1: one at a time)
 
 SHELL := /bin/bash
 PYTHON ?= python3

@@ -234,11 +234,13 @@ def on_config(config):
 
     # 2. a cache key that covers model, module and packages
     plugin = config.plugins.get("mkdocs-jupyter")
+    device = "cpu"
     if plugin is not None and plugin.config.get("cache"):
         base = Path(plugin.config["cache_dir"])
         if base.name.startswith("fp-"):  # already set (mkdocs serve rebuilds, mike's own config load)
             base = base.parent
         key, parts = fingerprint(memo=base / "model-choice.json")
+        device = parts["device"]
         plugin.config["cache_dir"] = str(base / f"fp-{key}")
         log.info("notebook cache: %s (model %s on %s)", plugin.config["cache_dir"], parts["model"], parts["device"])
         prune_fingerprints(base, f"fp-{key}")
@@ -254,7 +256,7 @@ def on_config(config):
         config.extra_javascript.append(NOTEBOOK_JS)
 
     _state.clear()
-    _state.update(css_blocks={}, css_pages=set())
+    _state.update(css_blocks={}, css_pages=set(), device=device)
     return config
 
 
@@ -296,9 +298,10 @@ PRE_EXECUTE_OPTIONS = (
 )
 
 
-def build_jobs(pending: int) -> int:
+def build_jobs(pending: int, device: str = "cpu") -> int:
     """How many lessons execute at once: ``$DECODING_LESSONS_BUILD_JOBS``, else one per CPU core
-    (at least 2: the fixed cost per kernel is mostly single-threaded), never more than are pending."""
+    (at least 2: the fixed cost per kernel is mostly single-threaded), never more than are pending.
+    On a GPU the default is 1: each kernel would hold its own copy of the model in GPU memory."""
     value = os.environ.get(BUILD_JOBS_ENV, "").strip()
     if value:
         try:
@@ -307,6 +310,8 @@ def build_jobs(pending: int) -> int:
             jobs = 0
         if jobs < 1:
             raise PluginError(f"`{BUILD_JOBS_ENV}` has to be an integer >= 1, but is {value!r}")
+    elif device.startswith("cuda"):
+        jobs = 1
     else:
         jobs = max(2, os.cpu_count() or 1)
     return max(1, min(jobs, pending))
@@ -328,7 +333,7 @@ def on_files(files, config):
         target = _get_cache_path(plugin.config["cache_dir"], _compute_cache_key(path, plugin.config, True))
         if not target.exists():
             pending.append((path, target))
-    jobs = build_jobs(len(pending)) if pending else 0
+    jobs = build_jobs(len(pending), _state.get("device", "cpu")) if pending else 0
     if jobs < 2:  # nothing to do, or one at a time: mkdocs-jupyter does that itself
         return files
     import signal

@@ -251,3 +251,20 @@ def test_only_the_most_recent_fingerprints_are_kept(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fp-a", "fp-d", "fp-e"]
     hook.prune_fingerprints(tmp_path, "fp-new", keep=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fp-a", "fp-e", "fp-new"]
+
+
+def test_how_many_lessons_execute_at_once(monkeypatch):
+    from mkdocs.exceptions import PluginError
+
+    hook = load_hook()
+    monkeypatch.delenv("DECODING_LESSONS_BUILD_JOBS", raising=False)
+    monkeypatch.setattr(hook.os, "cpu_count", lambda: 16)
+    assert hook.build_jobs(15) == 15 and hook.build_jobs(40) == 16 and hook.build_jobs(1) == 1
+    monkeypatch.setattr(hook.os, "cpu_count", lambda: 1)
+    assert hook.build_jobs(15) == 2  # the fixed cost per lesson is mostly single-threaded
+    assert hook.build_jobs(15, "cuda") == 1  # one model copy per kernel in GPU memory: not by default
+    monkeypatch.setenv("DECODING_LESSONS_BUILD_JOBS", "3")
+    assert hook.build_jobs(15, "cuda") == 3 and hook.build_jobs(2) == 2
+    monkeypatch.setenv("DECODING_LESSONS_BUILD_JOBS", "-1")
+    with pytest.raises(PluginError, match=r"`DECODING_LESSONS_BUILD_JOBS` has to be an integer >= 1, but is '-1'"):
+        hook.build_jobs(15)
