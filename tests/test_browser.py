@@ -151,8 +151,13 @@ def check_math(page, where: str) -> int:
     """Wait for MathJax where the page has math: every formula typeset, none failed, no display
     delimiters left as text. Returns the number of formulas."""
     article = "document.querySelector('article.md-content__inner')"
-    page.wait_for_function(f"() => ['typeset', 'none', 'failed'].includes({article}.getAttribute('data-dl-math'))")
-    state = page.evaluate(f"{article}.getAttribute('data-dl-math')")
+    # the state is read in the same evaluation that waits for it, and only on an article that is not
+    # the previous page's (instant navigation swaps the article after the URL has changed)
+    state = page.wait_for_function(
+        f"""() => {{ const a = {article};
+                    const s = a && !a.dataset.dlLeft && a.getAttribute('data-dl-math');
+                    return ['typeset', 'none', 'failed'].includes(s) ? s : null; }}"""
+    ).json_value()
     if state == "none":
         return 0
     assert state == "typeset", f"{where}: MathJax failed"
@@ -170,6 +175,12 @@ def check_math(page, where: str) -> int:
     assert result["errors"] == 0, f"{where}: MathJax could not typeset {result['errors']} formula(s)"
     assert result["raw"] == 0, f"{where}: {result['raw']} Markdown cell(s) still show $$, \\( or \\[ as text"
     return result["rendered"]
+
+
+def leave(page) -> None:
+    """Mark the page's article as left before following a link, so that checks after an instant
+    navigation wait for the next page's article instead of reading the old one."""
+    page.evaluate("document.querySelector('article.md-content__inner').dataset.dlLeft = '1'")
 
 
 def _luminance(rgb: list[float]) -> float:
@@ -309,6 +320,7 @@ def test_instant_navigation_between_lessons_draws_every_chart(reader, built_site
     page.evaluate("window.__dlNoReload = true")
     # "next" from the home page to the first lesson, then through all lessons
     for stem in LESSONS:
+        leave(page)
         page.locator("a.md-footer__link--next").click()
         page.wait_for_url(re.compile(rf"lessons/{re.escape(stem)}/$"))
         html = (built_site / "lessons" / stem / "index.html").read_text()
@@ -401,12 +413,15 @@ def test_instant_navigation_runs_charts_and_math(mini_reader, mini_site):
     page = mini_reader.page
     page.goto(mini_reader.base_url, wait_until="networkidle")  # Material reads sitemap.xml to know its pages
     page.evaluate("window.__dlNoReload = true")
+    leave(page)
     page.locator("a.md-footer__link--next").click()
     page.wait_for_url(re.compile(r"01_math/$"))
     assert check_math(page, "01_math (instant)") >= 3
+    leave(page)
     page.locator("a.md-footer__link--next").click()
     page.wait_for_url(re.compile(r"02_slider/$"))
     check_charts_drawn(page, (mini_site / "lessons/02_slider/index.html").read_text(), "02_slider (instant)")
+    leave(page)
     page.locator("a.md-footer__link--prev").click()
     page.wait_for_url(re.compile(r"01_math/$"))
     check_charts_drawn(page, (mini_site / "lessons/01_math/index.html").read_text(), "01_math (instant)")
