@@ -201,6 +201,7 @@ def search_measurements(prompt: str = "The sky is", repeats: int = 3) -> dict:
     """Time per search with the lessons' settings, forward passes against steps x beams, and
     ``generate(num_beams=4)`` timed on the same search (its output compared with ours)."""
     import torch
+    from device_check import timed  # bench/ is on sys.path when this script runs
 
     import decoding_lessons as dl
 
@@ -208,11 +209,8 @@ def search_measurements(prompt: str = "The sky is", repeats: int = 3) -> dict:
     ids = lm.encode(prompt)
 
     def median_time(fn):
-        fn()  # warm-up
-        times, out = [], None
-        for _ in range(repeats):
-            t = time.perf_counter(); out = fn(); times.append(time.perf_counter() - t)
-        return round(statistics.median(times), 3), out
+        seconds, out = timed(fn, repeats, sync=lambda: None)
+        return round(seconds, 3), out
 
     runs = {
         "greedy (generate_with_trace), 12 tokens": lambda: dl.generate_with_trace(lm, prompt, dl.DecodingConfig(do_sample=False), max_new_tokens=12),
@@ -223,9 +221,10 @@ def search_measurements(prompt: str = "The sky is", repeats: int = 3) -> dict:
             lm, prompt, penalty_alpha=0.6, top_k=4, max_new_tokens=32),
     }
     out: dict = {"prompt": prompt, "repeats": repeats, "searches": {}}
+    results = {}
     for name, fn in runs.items():
         log(f"  {name} ...")
-        seconds, res = median_time(fn)
+        seconds, res = results[name] = median_time(fn)
         entry = {"seconds": seconds}
         if hasattr(res, "forward_passes"):
             settings = getattr(res, "settings", {})
@@ -242,13 +241,12 @@ def search_measurements(prompt: str = "The sky is", repeats: int = 3) -> dict:
 
     log("  generate(num_beams=4), 12 tokens ...")
     seconds, ref = median_time(hf_beam)
-    ours = dl.beam_search(lm, prompt, num_beams=4, max_new_tokens=12)
+    ours_s, ours = results["beam search, 4 beams, 12 tokens"]
     out["generate_beam_4x12"] = {
         "seconds": seconds,
         "sequences_equal": bool(torch.equal(ref.sequences.cpu(), ours.sequences)),
         "max_score_difference": float((ref.sequences_scores.cpu() - ours.sequences_scores).abs().max()),
     }
-    ours_s = out["searches"]["beam search, 4 beams, 12 tokens"]["seconds"]
     out["generate_beam_4x12"]["ours_over_generate"] = round(ours_s / seconds, 2) if seconds else None
     return out
 

@@ -17,7 +17,6 @@ Makefile sets from ``MODEL=`` and ``DEVICE=``.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -297,13 +296,3 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
     _LOADED[choice] = lm
     return lm
 
-
-def package_versions(names=("torch", "transformers", "tokenizers", "plotly", "numpy", "gguf")) -> dict[str, str]:
-    """Installed versions of ``names`` (``"-"`` for a missing one)."""
-    out = {}
-    for name in names:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "-"
-    return out

@@ -271,21 +271,22 @@ _state: dict = {}
 # cells. The first three are a fixed cost of ~8 s per lesson and mostly single-threaded, so lessons
 # executed side by side finish sooner even on two cores. mkdocs-jupyter executes pages one at a
 # time while it renders them, so we execute the lessons its cache lacks beforehand, in parallel, and
-# write its cache entries; its render then finds them. A lesson that fails here is left out of the
-# cache: mkdocs-jupyter runs it again, and the failure is reported as for any build.
+# write its cache entries; its render then finds them. A failing cell stops the other workers and
+# fails the build with the same report as mkdocs-jupyter's own run would (describe_failure); only a
+# worker that breaks for another reason leaves its lesson to mkdocs-jupyter.
 BUILD_JOBS_ENV = "DECODING_LESSONS_BUILD_JOBS"
 
 PRE_EXECUTE = r"""
-import json, os, sys, time
+import json, os, sys
 from pathlib import Path
 from mkdocs_jupyter import convert
 from mkdocs_jupyter.plugin import _get_nb_toc_tokens
-src, target, options = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+src, target, options, report = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3]), Path(sys.argv[4])
 toc_depth = options.pop("toc_depth")
 try:
     body = convert.nb2html(src, execute=True, **options)
 except Exception as error:  # a failing or timed-out cell: hand nbclient's report to the build
-    target.with_name(target.name + ".error").write_text(str(error), encoding="utf-8")
+    report.write_text(str(error), encoding="utf-8")
     sys.exit(3)
 toc_tokens, title = _get_nb_toc_tokens(src, toc_depth)
 tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -296,6 +297,11 @@ PRE_EXECUTE_OPTIONS = (
     "kernel_name", "theme", "allow_errors", "show_input", "no_input", "no_prompt", "remove_tag_config",
     "highlight_extra_classes", "include_requirejs", "custom_mathjax_url", "toc_depth",
 )
+
+
+def _error_report(target: Path) -> Path:
+    """Where a worker leaves nbclient's report of a failing cell (next to the cache entry)."""
+    return target.with_name(target.name + ".error")
 
 
 def build_jobs(pending: int, device: str = "cpu") -> int:
@@ -362,9 +368,10 @@ def on_files(files, config):
             return path, None, 0.0
         target.parent.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
-        target.with_name(target.name + ".error").unlink(missing_ok=True)
+        report = _error_report(target)
+        report.unlink(missing_ok=True)
         # a session of its own, so that a kill takes the kernel it starts along
-        proc = subprocess.Popen([sys.executable, "-c", PRE_EXECUTE, path, str(target), options], env=env,
+        proc = subprocess.Popen([sys.executable, "-c", PRE_EXECUTE, path, str(target), options, str(report)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         running[path] = proc
         proc.wait()
@@ -379,7 +386,7 @@ def on_files(files, config):
         for done, future in enumerate(as_completed(futures), 1):
             path, rc, seconds = future.result()
             name = Path(path).name
-            report = targets[path].with_name(targets[path].name + ".error")
+            report = _error_report(targets[path])
             if rc == 0:
                 log.info("  [%d/%d] executed %s in %.1f s", done, len(pending), name, seconds)
             elif rc is not None and report.exists() and failure is None:
