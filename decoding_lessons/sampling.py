@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 import torch
 
 from .capture import NextToken
-from .loading import LanguageModel
+from .loading import LanguageModel, as_language_model
 from .strategies import PENALTY_ORDER, WARPER_ORDER, DecodingConfig, build_processor, entropy, logits_processors, probabilities
 from .tokens import decode_visible, escape, hover_text, html_label
 from .plotting.theme import COLORS, QUALITATIVE, style
@@ -343,6 +343,7 @@ def generate_with_trace(
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"`seed` has to be an integer, but is {seed!r}")
     config = config or DecodingConfig()
+    lm = as_language_model(lm)
     model = lm.model
     device = lm.device
     if isinstance(prompt, str):
@@ -351,6 +352,7 @@ def generate_with_trace(
         prompt_ids = torch.as_tensor(prompt, dtype=torch.long).reshape(1, -1)
         if prompt_ids.shape[1] == 0:
             raise ValueError("`prompt` must hold at least one token, but it is empty")
+    lm.check_length(prompt_ids.shape[1], max_new_tokens)
     prompt_ids = prompt_ids.to(device)
     processors = logits_processors(config, model.generation_config)
     do_sample = bool(config.resolved(model.generation_config)["do_sample"])

@@ -3,9 +3,11 @@
 Examples:
     >>> lm, cap = lesson_setup()      # doctest: +SKIP
 
-It loads the model the build chose (``MODEL=`` / ``DEVICE=`` through the environment), routes
-``fig.show()`` through the site renderer, seeds every random generator, and shows which model,
-device, dtype, torch and transformers built the page.
+It loads the model the build chose (``MODEL=`` / ``DEVICE=`` / ``DTYPE=`` through the environment),
+seeds every random generator, and shows which model, device, dtype, torch and transformers ran the
+page. Only when the site build executes the lesson (it sets ``DECODING_LESSONS_SITE_BUILD=1``) does
+``fig.show()`` go through the site renderer; anywhere else (JupyterLab, classic Notebook, VS Code,
+Colab) Plotly keeps its own renderer, whose JSON mime bundle those front ends draw.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .plotting.theme import use_site_renderer
 
 SEED = 0
 STATS_ENV = "DECODING_LESSONS_STATS_DIR"
+SITE_BUILD_ENV = "DECODING_LESSONS_SITE_BUILD"  # set by hooks/build.py for the kernels it starts
 _captures: list[LogitCapture] = []
 
 
@@ -43,8 +46,11 @@ def build_info_html(lm: LanguageModel) -> str:
 
 
 def lesson_setup(show_info: bool = True) -> tuple[LanguageModel, LogitCapture]:
-    """Load the build's model, use the site renderer, seed everything; return ``(lm, capture)``."""
-    use_site_renderer()
+    """Load the build's model, seed everything, show the build info; return ``(lm, capture)``.
+
+    In the site build (``$DECODING_LESSONS_SITE_BUILD``), figures also go through the site renderer."""
+    if os.environ.get(SITE_BUILD_ENV):
+        use_site_renderer()
     seed_everything()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     lm = load_model()

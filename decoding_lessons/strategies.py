@@ -152,6 +152,62 @@ class DecodingConfig:
         """A copy with ``changes`` applied (and validated)."""
         return replace(self, **changes)
 
+    @classmethod
+    def from_generation_config(cls, generation_config, explicit_only: bool = True) -> "DecodingConfig":
+        """The fields of a transformers ``GenerationConfig`` that shape the next-token distribution.
+
+        Args:
+            generation_config: a ``transformers.GenerationConfig`` (e.g. ``model.generation_config``).
+            explicit_only: keep only what differs from transformers' defaults (the rest stays
+                ``None``, "what ``generate()`` would use"), as ``GenerationConfig`` itself reports
+                with ``to_diff_dict()``. ``False`` copies every field's value.
+
+        Raises:
+            TypeError: ``generation_config`` is not a ``GenerationConfig``.
+
+        Examples:
+            >>> from transformers import GenerationConfig
+            >>> DecodingConfig.from_generation_config(GenerationConfig(do_sample=True, top_p=0.9))
+            DecodingConfig(do_sample=True, temperature=None, top_k=None, top_p=0.9, min_p=None, typical_p=None, epsilon_cutoff=None, eta_cutoff=None, top_h=None, repetition_penalty=None, no_repeat_ngram_size=None)
+        """
+        from transformers import GenerationConfig
+
+        if not isinstance(generation_config, GenerationConfig):
+            raise TypeError(
+                "`generation_config` has to be a transformers.GenerationConfig, "
+                f"but is a {type(generation_config).__name__}"
+            )
+        values = {}
+        for f in fields(cls):
+            value = getattr(generation_config, f.name, None)
+            if value is None or (explicit_only and value == GENERATE_DEFAULTS[f.name]):
+                continue
+            values[f.name] = value
+        return cls(**values)
+
+    def to_generation_config(self, base=None):
+        """A transformers ``GenerationConfig`` with this configuration's fields set: ``base`` (e.g.
+        the model's ``generation_config``, copied, not changed) updated with :meth:`explicit`, so
+        ``generate(generation_config=cfg.to_generation_config(model.generation_config))`` decodes
+        exactly as :meth:`~decoding_lessons.NextToken.scores` predicts.
+
+        Examples:
+            >>> DecodingConfig(do_sample=True, min_p=0.1).to_generation_config().min_p
+            0.1
+        """
+        import copy
+
+        from transformers import GenerationConfig
+
+        if base is None:
+            return GenerationConfig(**self.explicit())
+        if not isinstance(base, GenerationConfig):
+            raise TypeError(f"`base` has to be a transformers.GenerationConfig or None, but is a {type(base).__name__}")
+        out = copy.deepcopy(base)
+        for name, value in self.explicit().items():
+            setattr(out, name, value)
+        return out
+
     def explicit(self) -> dict[str, Any]:
         """Only the fields that were set: the keyword arguments to pass to ``generate()``."""
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -175,6 +231,18 @@ class DecodingConfig:
         return ", ".join(parts) if parts else "generate() defaults"
 
 
+def check_config(config) -> None:
+    """Refuse a configuration that is not a :class:`DecodingConfig` (or ``None``) by name."""
+    if config is None or isinstance(config, DecodingConfig):
+        return
+    hint = ""
+    if isinstance(config, dict):
+        hint = ": build one with DecodingConfig(**your_dict)"
+    elif type(config).__name__ == "GenerationConfig":
+        hint = ": convert it with DecodingConfig.from_generation_config(generation_config)"
+    raise TypeError(f"`config` has to be a DecodingConfig or None, but is a {type(config).__name__}{hint}")
+
+
 def logits_processors(
     config: DecodingConfig | None = None,
     generation_config=None,
@@ -193,6 +261,7 @@ def logits_processors(
     Returns:
         A ``LogitsProcessorList``; calling it as ``procs(input_ids, logits)`` gives the scores.
     """
+    check_config(config)
     c = (config or DecodingConfig()).resolved(generation_config)
     keep = eos_token_count + 1 if num_beams > 1 else 1
     names = PENALTY_ORDER + (WARPER_ORDER if c["do_sample"] else ())

@@ -1,4 +1,4 @@
-"""The entropy-aware truncation rules, spelled out: typical-p, ε, η and Top-H.
+"""The truncation rules, spelled out: top-k's ties, and the entropy-aware typical-p, ε, η and Top-H.
 
 transformers' warpers (``TypicalLogitsWarper``, ``EpsilonLogitsWarper``, ``EtaLogitsWarper``,
 ``TopHLogitsWarper``) only return the filtered scores. To *show* a rule — the entropy it compares
@@ -79,6 +79,52 @@ def _check_scores(scores: torch.Tensor) -> torch.Tensor:
         shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
         raise ValueError(f"`scores` has to be a non-empty 1-D tensor (one distribution), but has shape {shape}")
     return scores.detach().to(torch.float32)
+
+
+@dataclass(frozen=True)
+class TopKRule:
+    """What ``TopKLogitsWarper(top_k)`` keeps, and why it can be more than ``top_k``.
+
+    The warper finds the ``k``-th highest score and removes every token *below* it
+    (``scores < topk(scores, k).values[-1]``), so every token tied with the ``k``-th is kept.
+    Ties are rare in float32 logits and common in bfloat16 ones (8 significant bits: between 4
+    and 8, only multiples of 1/32 exist), so in bf16 "top-k keeps k tokens" often fails.
+
+    Attributes:
+        k: the ``top_k`` asked for (at least ``min_tokens_to_keep``, at most the vocabulary).
+        kth_score: the ``k``-th highest score, the cut-off.
+        kept: how many tokens the warper keeps: ``k`` plus those tied with the ``k``-th beyond it.
+        tied: how many tokens have exactly the ``k``-th score (1 when there is no tie).
+        keep: boolean mask of the kept tokens.
+    """
+
+    k: int
+    kth_score: float
+    kept: int
+    tied: int
+    keep: torch.Tensor
+
+    @property
+    def extra(self) -> int:
+        """Tokens kept beyond ``k`` because they tie with the ``k``-th."""
+        return self.kept - self.k
+
+
+def top_k_rule(scores: torch.Tensor, top_k: int, min_tokens_to_keep: int = 1) -> TopKRule:
+    """Top-k's cut-off and its ties, on the scores that enter ``TopKLogitsWarper``.
+
+    Examples:
+        >>> rule = top_k_rule(torch.tensor([3.0, 2.0, 2.0, 1.0]), 2)
+        >>> rule.kept, rule.tied, rule.extra
+        (3, 2, 1)
+    """
+    scores = _check_scores(scores)
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+        raise ValueError(f"`top_k` has to be a strictly positive integer, but is {top_k!r}")
+    k = min(max(top_k, min_tokens_to_keep), scores.shape[-1])  # as TopKLogitsWarper clamps it
+    kth = torch.topk(scores, k)[0][-1]
+    keep = scores >= kth
+    return TopKRule(k=k, kth_score=float(kth), kept=int(keep.sum()), tied=int((scores == kth).sum()), keep=keep)
 
 
 @dataclass(frozen=True)

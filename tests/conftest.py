@@ -29,6 +29,26 @@ import decoding_lessons as dl
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("DECODING_LESSONS_CHROMIUM", "/usr/bin/chromium")
+NO_BROWSER_ENV = "DECODING_LESSONS_NO_BROWSER"  # `make test BROWSER=0`
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that drive the browser need Chromium. Without it, one line says what to do (instead
+    of an error per test); ``DECODING_LESSONS_NO_BROWSER=1`` deselects them on purpose."""
+    uses_browser = [item for item in items if "browser" in getattr(item, "fixturenames", ()) or item.path.name == "test_browser.py"]
+    if not uses_browser:
+        return
+    if os.environ.get(NO_BROWSER_ENV) == "1":
+        config.hook.pytest_deselected(items=uses_browser)
+        items[:] = [item for item in items if item not in uses_browser]
+        return
+    if not Path(CHROMIUM).exists():
+        pytest.exit(
+            f"{len(uses_browser)} browser tests need Chromium, and {CHROMIUM} is missing: install it "
+            "(apt-get install chromium; `make test` does that where it can), set DECODING_LESSONS_CHROMIUM, "
+            f"or run the other tests with {NO_BROWSER_ENV}=1 (make test BROWSER=0)",
+            returncode=4,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -294,7 +314,6 @@ def browser():
     """Debian's Chromium, headless, driven by Playwright (``playwright install`` is never used)."""
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)"
     with sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -308,3 +327,12 @@ def browser():
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def lm_bf16():
+    """The embedded model in bfloat16, loaded from its directory as a Hub model would be: the
+    numerics of the published build (bf16 on CUDA) reproduced on the CPU."""
+    from decoding_lessons.loading import ensure_embedded_model
+
+    return dl.load_model(str(ensure_embedded_model()), device="cpu", dtype="bfloat16")

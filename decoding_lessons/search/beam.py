@@ -225,7 +225,7 @@ def beam_search(
     check_beam_args(num_beams, num_return_sequences, max_new_tokens, length_penalty, early_stopping, no_repeat_ngram_size, repetition_penalty)
     started = time.perf_counter()
     decoder = as_decoder(lm)
-    ids = prompt_ids(decoder, prompt)
+    ids = prompt_ids(decoder, prompt, max_new_tokens)
     procs = processors(decoder, no_repeat_ngram_size, repetition_penalty)
     eos = torch.tensor(decoder.eos_token_ids, dtype=torch.long, device=ids.device)
     prompt_len = ids.shape[1]

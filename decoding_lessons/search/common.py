@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..loading import check_context, context_length
 from ..strategies import DecodingConfig, logits_processors
 from ..tokens import hover_text, html_label
 
@@ -113,11 +114,17 @@ def as_decoder(lm, hidden_states: bool = False):
         return lm
     if hasattr(lm, "model") and hasattr(lm, "tokenizer"):  # a LanguageModel
         return ModelDecoder(lm.model, lm.tokenizer, hidden_states=hidden_states)
+    if not isinstance(lm, torch.nn.Module) or not hasattr(lm, "generation_config"):
+        raise TypeError(
+            "expected a decoding_lessons.LanguageModel, a transformers causal LM or a decoder with "
+            f"start() and advance(), but got {type(lm).__name__}"
+        )
     return ModelDecoder(lm, None, hidden_states=hidden_states)
 
 
-def prompt_ids(decoder, prompt) -> torch.Tensor:
-    """The prompt as a ``(1, length)`` tensor of token ids: encoded when it is a string."""
+def prompt_ids(decoder, prompt, max_new_tokens: int = 0) -> torch.Tensor:
+    """The prompt as a ``(1, length)`` tensor of token ids: encoded when it is a string. A prompt
+    that, with ``max_new_tokens`` more, does not fit the model's context is refused."""
     if isinstance(prompt, str):
         tokenizer = getattr(decoder, "tokenizer", None)
         if tokenizer is None:
@@ -127,6 +134,9 @@ def prompt_ids(decoder, prompt) -> torch.Tensor:
         ids = torch.as_tensor(prompt, dtype=torch.long).reshape(1, -1)
     if ids.shape[1] == 0:
         raise ValueError("`prompt` must hold at least one token, but it is empty")
+    model = getattr(decoder, "model", None)
+    if model is not None:
+        check_context(ids.shape[1], max_new_tokens, context_length(model, getattr(decoder, "tokenizer", None)))
     return ids.to(getattr(decoder, "device", "cpu"))
 
 

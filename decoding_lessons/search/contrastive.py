@@ -164,7 +164,7 @@ def contrastive_search(
     check_int("no_repeat_ngram_size", no_repeat_ngram_size, 0)
     started = time.perf_counter()
     decoder = as_decoder(lm, hidden_states=True)
-    ids = prompt_ids(decoder, prompt)
+    ids = prompt_ids(decoder, prompt, max_new_tokens)
     procs = processors(decoder, no_repeat_ngram_size, repetition_penalty)
     eos = decoder.eos_token_ids
     prompt_len = ids.shape[1]

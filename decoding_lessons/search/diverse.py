@@ -161,7 +161,7 @@ def diverse_beam_search(
         )
     started = time.perf_counter()
     decoder = as_decoder(lm)
-    ids = prompt_ids(decoder, prompt)
+    ids = prompt_ids(decoder, prompt, max_new_tokens)
     procs = processors(decoder, no_repeat_ngram_size, repetition_penalty)
     eos_ids = decoder.eos_token_ids
     pad = decoder.pad_token_id

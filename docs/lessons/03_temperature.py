@@ -49,6 +49,7 @@ import torch
 from IPython.display import Markdown, display
 
 import decoding_lessons as dl
+from decoding_lessons.truncation import top_k_rule
 
 lm, cap = dl.lesson_setup()
 tokenizer = lm.tokenizer
@@ -72,15 +73,17 @@ hot_default = dl.DecodingConfig(do_sample=True, temperature=1.5)
 hot_only = hot_default.replace(top_k=0)
 kept_default = int(torch.isfinite(step.scores(hot_default)).sum())
 kept_only = int(torch.isfinite(step.scores(hot_only)).sum())
+cut = top_k_rule(step.scores(hot_only), 50)  # what the hidden top_k=50 receives: logits / 1.5
+ties = "" if cut.extra == 0 else f": 50, plus {cut.extra} tied with the 50th (top-k keeps ties; lesson 4)"
 display(
     Markdown(
-        f"- `{hot_default.describe()}`: **{kept_default:,}** tokens can be drawn (`generate()`'s default `top_k=50`).\n"
+        f"- `{hot_default.describe()}`: **{kept_default:,}** tokens can be drawn (`generate()`'s default `top_k=50`{ties}).\n"
         f"- `{hot_only.describe()}`: **{kept_only:,}** tokens, the whole vocabulary."
     )
 )
 
 # %% tags=["hide-input"]
-assert kept_default == 50 and kept_only == lm.vocab_size
+assert kept_default == cut.kept >= 50 and kept_only == lm.vocab_size
 
 # %% [markdown]
 # ## Before and after

@@ -24,9 +24,10 @@
 #   [arXiv:1805.04833](https://arxiv.org/abs/1805.04833)), sampled stories from the top 10
 #   tokens. GPT-2's samples (Radford et al., 2019) used $k = 40$.
 # - **In transformers:** `generate(do_sample=True, top_k=k)`, implemented by `TopKLogitsWarper`,
-#   which sets the scores outside the top $k$ to $-\infty$. It runs after temperature (and
-#   top-H), before top-p and min-p. `top_k=0` switches it off. Ties with the $k$-th score are
-#   kept too.
+#   which sets every score below the $k$-th highest to $-\infty$. It runs after temperature (and
+#   top-H), before top-p and min-p. `top_k=0` switches it off. Tokens *tied* with the $k$-th
+#   score are kept too, so top-k keeps at least $k$ tokens, and exactly $k$ only when nothing ties
+#   at the cut (see [ties](#ties-when-top-k-keeps-more-than-k) below).
 # - **Typical values:** 40–50; 10 or less for conservative output. **The default is 50**, and it
 #   applies whenever `do_sample=True`, even if you never mention `top_k`.
 
@@ -35,6 +36,7 @@ import torch
 from IPython.display import Markdown, display
 
 import decoding_lessons as dl
+from decoding_lessons.truncation import top_k_rule
 
 lm, cap = dl.lesson_setup()
 tokenizer = lm.tokenizer
@@ -48,9 +50,9 @@ def label(token_id: int) -> str:
 # %% [markdown]
 # ## Before and after
 #
-# The seed notebook's example: the step after `"My name is"`, first with plain sampling
-# (`top_k=0`), then with `top_k=10`. The cut tokens are hatched and marked ✕; the ten survivors
-# share the freed probability in proportion to what they had.
+# The step after `"My name is"`, first with plain sampling (`top_k=0`), then with `top_k=10`. The
+# cut tokens are hatched and marked ✕; the survivors share the freed probability in proportion to
+# what they had.
 
 # %%
 prompt = "My name is"
@@ -63,16 +65,19 @@ dl.token_chart(step, top10, k=15).show()
 p_before, p_after = step.probs(base), step.probs(top10)
 kept_mass = float(p_before[torch.isfinite(step.scores(top10))].sum())
 top_id = int(step.logits.argmax())
+cut10 = top_k_rule(step.scores(base), 10)  # the scores entering top-k: here the logits themselves
+survivors = "ten most likely tokens" if cut10.extra == 0 else f"{cut10.kept} tokens (ten, plus {cut10.extra} tied with the tenth)"
 display(
     Markdown(
-        f"Before the cut the ten most likely tokens hold **{kept_mass:.1%}** of the probability. After it they hold all "
+        f"Before the cut the {survivors} hold **{kept_mass:.1%}** of the probability. After it they hold all "
         f"of it: each kept probability is divided by {kept_mass:.3f}, so the top token `{label(top_id)}` goes from "
         f"{float(p_before[top_id]):.1%} to {float(p_after[top_id]):.1%}."
     )
 )
 
 # %% tags=["hide-input"]
-assert int(torch.isfinite(step.scores(top10)).sum()) == 10
+assert int(torch.isfinite(step.scores(top10)).sum()) == cut10.kept >= 10
+assert torch.equal(torch.isfinite(step.scores(top10)), cut10.keep)
 assert torch.allclose(p_after[torch.isfinite(step.scores(top10))], p_before[torch.isfinite(step.scores(top10))] / kept_mass, rtol=1e-4)
 
 # %% [markdown]
@@ -172,23 +177,71 @@ assert greedy_run.token_ids == sampled_run.token_ids
 # ## Samples
 #
 # Three draws with `top_k=10` from the same prompt (seeds 0, 1, 2), and the number of tokens
-# the sampler could choose from at every step (always 10) next to the same runs' entropy:
+# the sampler could choose from at every step next to the same runs' entropy:
 
 # %%
 samples = {f"top_k=10, seed {seed}": dl.generate_with_trace(lm, prompt, top10, max_new_tokens=30, seed=seed) for seed in range(3)}
 for name, tr in samples.items():
     print(f"{name}: {prompt}{tr.text}")
 dl.trace_chart(samples, metric="entropy").show()
+counts = [k for tr in samples.values() for k in tr.kept_counts]
+tied_steps = sum(k > 10 for k in counts)
+display(
+    Markdown(
+        f"The sampler chose among exactly 10 tokens on {len(counts) - tied_steps} of the {len(counts)} steps"
+        + ("." if tied_steps == 0 else f", and among more ({', '.join(str(k) for k in sorted(set(counts) - {10}))}) on "
+           f"{tied_steps}, where tokens tied with the 10th.")
+    )
+)
 
 # %% tags=["hide-input"]
-assert all(k == 10 for tr in samples.values() for k in tr.kept_counts)
+assert all(k >= 10 for k in counts)
+
+# %% [markdown]
+# ## Ties: when top-k keeps more than k
+#
+# `TopKLogitsWarper` finds the $k$-th highest score and removes the tokens *below* it. Every
+# token whose score equals the $k$-th survives, so the kept set can be larger than $k$. How often
+# that happens depends on the precision of the logits:
+#
+# - in **float32** (24 bits of mantissa) two different tokens almost never get the very same
+#   logit;
+# - in **bfloat16**, the precision large models usually run in on a GPU, a logit has 8 significant bits
+#   (7 stored): between 4 and 8 only multiples of $2^{-5} = 1/32$ exist, so tokens with nearly
+#   equal logits land on the same value.
+#
+# The same logits, and the same logits rounded to bfloat16, cut at $k = 10$ and $k = 50$:
+
+# %%
+rounded = step.logits.to(torch.bfloat16).float()  # what a bf16 model would output (to rounding)
+rows = ["| | logits as computed | rounded to bfloat16 |", "|---|---:|---:|"]
+for k in (10, 50):
+    exact, coarse = top_k_rule(step.logits, k), top_k_rule(rounded, k)
+    rows.append(f"| tokens kept by `top_k={k}` | {exact.kept} | {coarse.kept} |")
+    rows.append(f"| tokens tied with the {k}th | {exact.tied} | {coarse.tied} |")
+distinct = lambda x: int(torch.unique(x).numel())
+rows.append(f"| distinct logit values among {lm.vocab_size:,} tokens | {distinct(step.logits):,} | {distinct(rounded):,} |")
+display(Markdown(f"This page ran in **{str(lm.dtype).removeprefix('torch.')}**.\n\n" + "\n".join(rows)))
+
+# %% tags=["hide-input"]
+for k in (10, 50):
+    assert top_k_rule(rounded, k).kept >= top_k_rule(rounded, k).k == k
+    assert torch.equal(top_k_rule(rounded, k).keep, torch.isfinite(dl.apply_processors(rounded, step.input_ids, base.replace(top_k=k))))
+assert distinct(rounded) <= distinct(step.logits)
+
+# %% [markdown]
+# A tie only changes *how many* tokens survive, never the order among the others. But it means
+# that "top-k keeps exactly $k$ tokens" is true only when no token ties with the $k$-th: a check
+# written as `kept == k` passes in float32 and fails in bfloat16. `rule.kept` from
+# `top_k_rule(scores, k)` says how many are kept, and `rule.tied` how many share the cut-off score.
 
 # %% [markdown]
 # ## What to notice
 
 # %%
 notes = [
-    f"- Top-k keeps the same number of tokens on every step: {mass_kept(sure, 10):.0%} of the probability after "
+    f"- Top-k keeps the same number of tokens on every step (more only where tokens tie with the $k$-th): "
+    f"{mass_kept(sure, 10):.0%} of the probability after "
     f"“{confident}” but only {mass_kept(unsure, 10):.0%} after “{uncertain}”, at `top_k=10`.",
     "- It does not change the relative odds of the survivors: only who survives. Temperature changes the odds, "
     "not the survivors. The two are independent knobs.",

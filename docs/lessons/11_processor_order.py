@@ -31,6 +31,7 @@ import torch
 from IPython.display import Markdown, display
 
 import decoding_lessons as dl
+from decoding_lessons.truncation import scores_entering, top_k_rule
 
 lm, cap = dl.lesson_setup()
 tokenizer = lm.tokenizer
@@ -80,8 +81,8 @@ assert [type(p).__name__ for p in processors][:3] == ["RepetitionPenaltyLogitsPr
 #
 # Ask `generate()` for "temperature only", `do_sample=True, temperature=0.7`, and you also get
 # top-k. Unless the model's `generation_config` says otherwise, transformers fills in `top_k=50`
-# whenever it samples. The seed notebook's "temperature", "top-p", "min-p" and "typical" charts all
-# carried it without saying so. Here are the same captured logits with and without it:
+# whenever it samples. Many a tutorial's "temperature", "top-p", "min-p" and "typical" charts made
+# with `generate()` carry it without saying so. Here are the same captured logits with and without it:
 
 # %%
 temp_only = dl.DecodingConfig(do_sample=True, temperature=0.7)
@@ -89,6 +90,7 @@ really_temp_only = temp_only.replace(top_k=0)
 resolved_k = temp_only.resolved(lm.model.generation_config)["top_k"]
 source = "the model's generation_config" if getattr(lm.model.generation_config, "top_k", None) is not None else "transformers' default"
 kept_hidden = int(torch.isfinite(step.scores(temp_only)).sum())
+cut = top_k_rule(scores_entering(step, temp_only, "top_k"), resolved_k) if resolved_k else None
 kept_all = int(torch.isfinite(step.scores(really_temp_only)).sum())
 lost = float(step.probs(really_temp_only)[~torch.isfinite(step.scores(temp_only))].sum())
 display(
@@ -100,15 +102,13 @@ display(
     )
 )
 
-# %% [markdown]
-# The 60 most likely tokens under the "temperature only" configuration. Past rank 50 every token is
-# marked ✕:
-
 # %%
+display(Markdown(f"The 60 most likely tokens under the “temperature only” configuration. Past rank {kept_hidden} every token is marked ✕"
+                 + ("." if cut is None or cut.extra == 0 else f" ({cut.extra} of the {kept_hidden} tie with the {resolved_k}th score, and top-k keeps ties).")))
 dl.token_chart(step, temp_only, k=60).show()
 
 # %% tags=["hide-input"]
-assert kept_hidden == resolved_k == 50 or source == "the model's generation_config"
+assert source == "the model's generation_config" or (resolved_k == 50 and kept_hidden == cut.kept >= 50)
 assert kept_all == lm.vocab_size
 assert torch.equal(generate_scores(temp_only), step.scores(temp_only))
 
