@@ -302,7 +302,10 @@ def _dequantize_embedded(target: Path) -> None:
     start = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     gguf_model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    model = AutoModelForCausalLM.from_config(gguf_model.config, dtype=torch.float32)
+    config = gguf_model.config
+    if hasattr(config, "quantization_config"):  # the copy is plain float32, not the GGUF's packed blocks
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(gguf_model.state_dict())
     model.generation_config = gguf_model.generation_config
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -358,11 +361,28 @@ def ensure_embedded_model() -> Path:
     the first takes a lock and writes the cache, the others wait for it and then read it."""
     target = embedded_cache_dir()
     if (target / "model.safetensors").is_file():
+        _drop_quantization_config(target)
         return target
     with _exclusive(cache_root() / "locks" / f"{target.name}.lock"):
         if not (target / "model.safetensors").is_file():
             _dequantize_embedded(target)
     return target
+
+
+def _drop_quantization_config(target: Path) -> None:
+    """Copies made before 2026-12-01 kept the GGUF's ``quantization_config`` in ``config.json``;
+    transformers then treats the plain float32 copy as a packed GGUF checkpoint (and warns, on
+    stderr, whenever it is loaded in bf16). Remove it: the weights are the same."""
+    path = target / "config.json"
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if "quantization_config" in config:
+        config.pop("quantization_config")
+        tmp = path.with_name(f".config.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, path)
 
 
 def prepare_model(name: str | None = None) -> str:

@@ -38,6 +38,30 @@ def seed_everything(seed: int = SEED) -> None:
     torch.manual_seed(seed)
 
 
+def library_output_to_build_log() -> None:
+    """In the site build, send Python warnings and transformers' log messages to the kernel
+    process's own stderr, which is the build log, instead of the cell's output, where they would
+    be a red box on the page (a model chosen with ``MODEL=`` may warn about anything)."""
+    import logging
+    import sys
+    import warnings
+
+    log_stream = sys.__stderr__
+    if log_stream is None:  # pragma: no cover - a kernel without a stderr
+        return
+
+    def to_log(message, category, filename, lineno, file=None, line=None):
+        log_stream.write(warnings.formatwarning(message, category, filename, lineno, line))
+        log_stream.flush()
+
+    warnings.showwarning = to_log
+    from transformers.utils import logging as hf_logging
+
+    for handler in logging.getLogger(hf_logging.get_logger().name.split(".")[0]).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(log_stream)
+
+
 def build_info_html(lm: LanguageModel) -> str:
     """An HTML note naming the model, device, dtype and library versions that built the page."""
     info = lm.build_info()
@@ -51,6 +75,7 @@ def lesson_setup(show_info: bool = True) -> tuple[LanguageModel, LogitCapture]:
     In the site build (``$DECODING_LESSONS_SITE_BUILD``), figures also go through the site renderer."""
     if os.environ.get(SITE_BUILD_ENV):
         use_site_renderer()
+        library_output_to_build_log()
     seed_everything()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     lm = load_model()

@@ -25,8 +25,14 @@
 * **Links in notebooks.** MkDocs rewrites links between Markdown pages but not links inside
   notebooks. We rewrite a notebook link to another documentation file (``02_sampling.py``,
   ``../index.md#anchor``) into that page's URL, and warn about one whose target does not exist.
+* **The model, once.** Before any lesson executes, one process prepares the model (on an empty
+  cache, dequantizing the embedded GGUF; for a Hub model, downloading it), its output in the build
+  log: never a progress bar in a page. The kernels get ``DECODING_LESSONS_SITE_BUILD=1``, which makes
+  ``lesson_setup()`` use the site renderer (elsewhere Plotly keeps its own).
 * **Downloads.** Next to each lesson's ``.py`` (copied by ``include_source``), an ``.ipynb`` made
-  with jupytext; ``overrides/main.html`` links both.
+  with jupytext, made to stand alone: an install cell before the first code cell, and links to the
+  other lessons pointing at the published site. ``overrides/main.html`` links both, and "Open in
+  Colab" (the ``.ipynb`` as ``mike`` publishes it on the pages branch).
 * **API reference.** mkdocstrings renders Sphinx-style roles (``:class:`LogitCapture```) as text
   with a code span; we turn them into links to the object's entry on the page.
 * **Versions.** Material's version selector (``extra.version.provider: mike``) reads
@@ -401,7 +407,7 @@ def on_files(files, config):
         report.unlink(missing_ok=True)
         # a session of its own, so that a kill takes the kernel it starts along
         proc = subprocess.Popen([sys.executable, "-c", PRE_EXECUTE, path, str(target), options, str(report)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                                stdout=subprocess.DEVNULL, start_new_session=True)  # stderr: the build log
         running[path] = proc
         proc.wait()
         running.pop(path, None)

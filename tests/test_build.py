@@ -181,6 +181,7 @@ def test_the_cache_key_covers_model_module_packages_and_environment(tmp_path, mo
     hook = load_hook()
     monkeypatch.setenv("DECODING_LESSONS_MODEL", "embedded")
     monkeypatch.setenv("DECODING_LESSONS_DEVICE", "cpu")
+    monkeypatch.setenv("DECODING_LESSONS_DTYPE", "auto")
     monkeypatch.delenv("DECODING_LESSONS_RENDERER", raising=False)
     base, _ = hook.fingerprint()
     assert hook.fingerprint()[0] == base  # stable
@@ -188,6 +189,12 @@ def test_the_cache_key_covers_model_module_packages_and_environment(tmp_path, mo
     monkeypatch.setenv("DECODING_LESSONS_MODEL", "some-org/another-model")
     assert hook.fingerprint()[0] != base
     monkeypatch.setenv("DECODING_LESSONS_MODEL", "embedded")
+
+    # the dtype: a bf16 build is another build
+    monkeypatch.setenv("DECODING_LESSONS_DTYPE", "bfloat16")
+    assert hook.fingerprint()[0] != base and hook.fingerprint()[1]["dtype"] == "torch.bfloat16"
+    monkeypatch.setenv("DECODING_LESSONS_DTYPE", "auto")
+    assert hook.fingerprint()[0] == base
 
     # a local model directory: a changed file is another model
     model_dir = tmp_path / "model"

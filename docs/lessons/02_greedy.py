@@ -45,7 +45,7 @@ greedy = dl.DecodingConfig(do_sample=False)  # generate()'s default
 # %% [markdown]
 # ## One step
 #
-# The seed notebook's prompt, `"2 + 2 = "`. The chart shows the 15 highest-logit tokens: their
+# The prompt `"2 + 2 = "`. The chart shows the 15 highest-logit tokens: their
 # logits (left axis) and their probabilities (right axis). Greedy decoding needs only the left
 # axis: it takes the tallest bar, however close the runner-up is.
 
@@ -62,12 +62,16 @@ def label(token_id: int) -> str:
     return dl.token_label(tokenizer, token_id).display
 
 
+margin = first_logit - second_logit
+decides = (
+    f"a margin of {margin:.2f} in logits decides" if margin > 0
+    else "the two tie exactly, and `argmax` takes the first of them, the lower token id"
+)
 display(
     Markdown(
         f"Greedy takes **`{label(first_id)}`** (logit {first_logit:.2f}, probability {first_p:.1%}). "
-        f"The runner-up `{label(second_id)}` has logit {second_logit:.2f} ({second_p:.1%}): a margin of "
-        f"{first_logit - second_logit:.2f} in logits decides, and the other {1 - first_p:.0%} of the "
-        "probability plays no part."
+        f"The runner-up `{label(second_id)}` has logit {second_logit:.2f} ({second_p:.1%}): {decides}, and the "
+        f"other {1 - first_p:.0%} of the probability plays no part."
     )
 )
 
@@ -82,13 +86,34 @@ display(
 
 # %%
 MAX_NEW = 60
-trace = dl.generate_with_trace(lm, prompt, greedy, max_new_tokens=MAX_NEW)
+trace = dl.generate_with_trace(lm, prompt, greedy, max_new_tokens=MAX_NEW, keep_scores=True)
 print(prompt + trace.text)
 
 # %% tags=["hide-input"]
 ids = lm.encode(prompt)
 reference = lm.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=MAX_NEW, pad_token_id=tokenizer.pad_token_id)
 assert torch.equal(trace.sequence, reference.cpu()), "generate_with_trace differs from generate()"
+
+# %% [markdown]
+# **Ties.** When two tokens have the very same highest score, `argmax` returns the first of them:
+# greedy decoding breaks ties by token id. With float32 logits an exact tie is rare; a model run in
+# bfloat16 (the usual precision on a GPU) has logits with 8 significant bits, and ties happen
+# (lesson 4 counts them).
+
+# %%
+ties = [t for t, s in enumerate(trace.steps, start=1) if int((s.scores == s.scores.max()).sum()) > 1]
+display(
+    Markdown(
+        f"In this generation ({str(lm.dtype).removeprefix('torch.')} logits), the top score was shared at "
+        + (f"**{len(ties)}** of {len(trace.steps)} steps (step {', '.join(map(str, ties[:8]))}{', …' if len(ties) > 8 else ''})."
+           if ties else f"none of the {len(trace.steps)} steps.")
+    )
+)
+
+# %% tags=["hide-input"]
+for t in ties:  # a tie goes to the lower id, as generate()'s argmax does
+    s = trace.steps[t - 1]
+    assert s.token_id == int(torch.nonzero(s.scores == s.scores.max())[0])
 
 # %% [markdown]
 # The first steps, one row per generated token: what greedy chose and how sure the model was.
@@ -100,14 +125,14 @@ for t, s in enumerate(trace.steps[:12], start=1):
 display(Markdown("\n".join(rows)))
 
 # %% [markdown]
-# A base model continues text; it does not answer and stop. Greedy decoding makes that worse:
+# Given a raw prompt, a language model continues text; it does not answer and stop. Greedy decoding makes that worse:
 # once it has produced a phrase, the phrase is part of the context, which makes the same
 # continuation likely again, and argmax takes it every time.
 #
 # ## Finding the loop in code
 #
 # `dl.longest_repetition` finds the longest run of tokens that a sequence repeats (without
-# overlapping itself). We run greedy decoding on two prompts, the seed's and a descriptive one,
+# overlapping itself). We run greedy decoding on two prompts, the arithmetic one above and a descriptive one,
 # and measure how much of each generation (60 tokens) is taken by its longest repeat.
 
 # %%

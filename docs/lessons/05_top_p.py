@@ -93,7 +93,7 @@ assert grid_counts == sorted(grid_counts) and grid_counts[-1] > 2 * grid_counts[
 # %% [markdown]
 # ## Before and after
 #
-# The seed notebook's example: `top_p=0.7` after `"My name is"`, against plain sampling.
+# `top_p=0.7` after `"My name is"`, against plain sampling.
 
 # %%
 nucleus = base.replace(top_p=0.7)
