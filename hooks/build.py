@@ -292,11 +292,19 @@ from mkdocs_jupyter import convert
 from mkdocs_jupyter.plugin import _get_nb_toc_tokens
 src, target, options, report = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3]), Path(sys.argv[4])
 toc_depth = options.pop("toc_depth")
-try:
-    body = convert.nb2html(src, execute=True, **options)
-except Exception as error:  # a failing or timed-out cell: hand nbclient's report to the build
-    report.write_text(str(error), encoding="utf-8")
-    sys.exit(3)
+# Two kernels starting at the same instant can pick the same free TCP port; the loser dies before
+# it answers ("Kernel died before replying to kernel_info", zmq "Address already in use"). That is
+# not the lesson's fault: start it again, twice at most.
+for attempt in range(3):
+    try:
+        body = convert.nb2html(src, execute=True, **options)
+        break
+    except Exception as error:  # a failing or timed-out cell: hand nbclient's report to the build
+        if "Kernel died before replying to kernel_info" in str(error) and attempt < 2:
+            print(f"{src}: the kernel died while starting; starting it again", file=sys.stderr)
+            continue
+        report.write_text(str(error), encoding="utf-8")
+        sys.exit(3)
 toc_tokens, title = _get_nb_toc_tokens(src, toc_depth)
 tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
 tmp.write_text(json.dumps({"content": body, "toc_tokens": toc_tokens, "title": title}), encoding="utf-8")

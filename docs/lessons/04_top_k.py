@@ -210,30 +210,39 @@ assert all(k >= 10 for k in counts)
 #   (7 stored): between 4 and 8 only multiples of $2^{-5} = 1/32$ exist, so tokens with nearly
 #   equal logits land on the same value.
 #
-# The same logits, and the same logits rounded to bfloat16, cut at $k = 10$ and $k = 50$:
+# The same logits as computed for this page, and rounded to bfloat16, cut at every $k$ from 1 to
+# 100:
 
 # %%
 rounded = step.logits.to(torch.bfloat16).float()  # what a bf16 model would output (to rounding)
-rows = ["| | logits as computed | rounded to bfloat16 |", "|---|---:|---:|"]
-for k in (10, 50):
-    exact, coarse = top_k_rule(step.logits, k), top_k_rule(rounded, k)
-    rows.append(f"| tokens kept by `top_k={k}` | {exact.kept} | {coarse.kept} |")
-    rows.append(f"| tokens tied with the {k}th | {exact.tied} | {coarse.tied} |")
-distinct = lambda x: int(torch.unique(x).numel())
-rows.append(f"| distinct logit values among {lm.vocab_size:,} tokens | {distinct(step.logits):,} | {distinct(rounded):,} |")
-display(Markdown(f"This page ran in **{str(lm.dtype).removeprefix('torch.')}**.\n\n" + "\n".join(rows)))
+ks = range(1, 101)
+cuts = {name: [top_k_rule(x, k) for k in ks] for name, x in [("computed", step.logits), ("bf16", rounded)]}
+example = next((c.k for c in cuts["bf16"] if c.extra), None)
+dtype = str(lm.dtype).removeprefix("torch.")
+rows = [
+    f"| | logits as computed ({dtype}) | rounded to bfloat16 |",
+    "|---|---:|---:|",
+    f"| distinct values among the {lm.vocab_size:,} logits | {torch.unique(step.logits).numel():,} | {torch.unique(rounded).numel():,} |",
+    f"| values of k (of 100) where top-k keeps more than k | {sum(c.extra > 0 for c in cuts['computed'])} "
+    f"| {sum(c.extra > 0 for c in cuts['bf16'])} |",
+]
+if example:
+    rows.append(f"| tokens kept by `top_k={example}` | {cuts['computed'][example - 1].kept} | {cuts['bf16'][example - 1].kept} |")
+note = " The page ran in bfloat16, so both columns are the same logits." if lm.dtype == torch.bfloat16 else ""
+display(Markdown("\n".join(rows) + ("\n\n" + note.strip() if note else "")))
 
 # %% tags=["hide-input"]
-for k in (10, 50):
-    assert top_k_rule(rounded, k).kept >= top_k_rule(rounded, k).k == k
-    assert torch.equal(top_k_rule(rounded, k).keep, torch.isfinite(dl.apply_processors(rounded, step.input_ids, base.replace(top_k=k))))
-assert distinct(rounded) <= distinct(step.logits)
+for c in cuts["bf16"]:  # the rule is the warper's, tie for tie
+    assert c.kept >= c.k
+    assert torch.equal(c.keep, torch.isfinite(dl.apply_processors(rounded, step.input_ids, base.replace(top_k=c.k))))
+assert torch.unique(rounded).numel() <= torch.unique(step.logits).numel()
 
 # %% [markdown]
 # A tie only changes *how many* tokens survive, never the order among the others. But it means
 # that "top-k keeps exactly $k$ tokens" is true only when no token ties with the $k$-th: a check
 # written as `kept == k` passes in float32 and fails in bfloat16. `rule.kept` from
-# `top_k_rule(scores, k)` says how many are kept, and `rule.tied` how many share the cut-off score.
+# `top_k_rule(scores, k)` says how many are kept (`rule.kept`), and how many of them only because
+# they tie with the $k$-th (`rule.extra`).
 
 # %% [markdown]
 # ## What to notice
