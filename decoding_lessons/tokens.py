@@ -100,6 +100,25 @@ def bytes_to_display(data: bytes) -> str:
     return "".join(out)
 
 
+def is_byte_level(tokenizer) -> bool:
+    """Whether ``tokenizer`` is a byte-level BPE (GPT-2, Llama 3, Qwen, SmolLM2: ``Ġ`` for a space),
+    as opposed to SentencePiece-style (Gemma, T5, Llama 2: ``▁`` for a space, ``<0x..>`` byte
+    fallback). Read from the fast tokenizer's decoder; a slow tokenizer is asked how it stores " a"."""
+    cached = getattr(tokenizer, "_dl_byte_level", None)
+    if cached is not None:
+        return cached
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None and (backend.decoder is not None or backend.pre_tokenizer is not None):
+        answer = "ByteLevel" in repr(backend.decoder) or "ByteLevel" in repr(backend.pre_tokenizer)
+    else:
+        answer = any(t.startswith("Ġ") for t in tokenizer.tokenize(" a"))
+    try:
+        tokenizer._dl_byte_level = answer
+    except AttributeError:  # pragma: no cover - a tokenizer that refuses new attributes
+        pass
+    return answer
+
+
 def token_bytes(tokenizer, token_id: int) -> bytes | None:
     """The bytes a token stands for, or ``None`` for a special token (``<|endoftext|>``)."""
     raw = tokenizer.convert_ids_to_tokens(int(token_id))
@@ -108,7 +127,7 @@ def token_bytes(tokenizer, token_id: int) -> bytes | None:
     if int(token_id) in set(tokenizer.all_special_ids):
         return None
     decoder = byte_decoder()
-    if raw and all(ch in decoder for ch in raw):  # byte-level BPE
+    if raw and is_byte_level(tokenizer) and all(ch in decoder for ch in raw):  # byte-level BPE
         return bytes(decoder[ch] for ch in raw)
     match = _BYTE_TOKEN.fullmatch(raw)  # SentencePiece byte fallback
     if match:

@@ -88,3 +88,30 @@ def test_markdown_text_wraps_at_words_and_renders_as_the_text(lm):
     assert html.count("<td>") == 1 and "<em>" not in html and "<a " not in html and "<code>" not in html and "<b>" not in html
     shown = re.sub(r"<[^>]+>", "", html.split("<td>")[1].split("</td>")[0])
     assert html_lib.unescape(shown) == source.strip().replace("\n", " ↵ ") + tok.eos_token
+
+
+def sentencepiece_style_tokenizer():
+    """A tiny SentencePiece-style tokenizer (▁ for a space, byte fallback), as Gemma's or T5's."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<unk>": 0, "<0xE2>": 1, "▁Na": 2, "ï": 3, "ve": 4, "▁café": 5, "é": 6}
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>", byte_fallback=True))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    backend.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>")
+
+
+def test_a_sentencepiece_token_of_latin_1_letters_is_not_read_as_bytes(lm):
+    """'ï' is a whole character in a SentencePiece vocabulary; read as byte-level BPE it would be the
+    single byte 0xEF, half a character (the bug a Gemma build showed)."""
+    from decoding_lessons.tokens import is_byte_level, token_bytes
+
+    sp = sentencepiece_style_tokenizer()
+    assert not is_byte_level(sp) and is_byte_level(lm.tokenizer)
+    assert token_bytes(sp, 3) == "ï".encode() and not dl.token_label(sp, 3).is_partial_utf8
+    assert token_bytes(sp, 5) == " café".encode() and dl.token_label(sp, 5).display == "␣café"
+    assert token_bytes(sp, 1) == b"\xe2" and dl.token_label(sp, 1).is_partial_utf8  # byte fallback
+    # the byte-level tokenizer still maps its characters back to bytes
+    ids = lm.tokenizer("①").input_ids
+    assert b"".join(token_bytes(lm.tokenizer, i) for i in ids) == "①".encode()

@@ -119,16 +119,22 @@ print("ids:   ", ids.tolist())
 print("tokens:", tokenizer.convert_ids_to_tokens(ids.tolist()))
 
 # %% [markdown]
-# The model's tokenizer is a **byte-level BPE**: every token is a sequence of *bytes*, and each byte
-# is stored as a printable character. A space becomes `Ġ`, a newline `Ċ`. Some tokens are not even
-# whole characters: a character such as `①` takes three bytes in UTF-8, and a token may hold only
-# the first two. Decoding such a token on its own gives the replacement character `�`.
+# Tokenizers store their tokens in one of two main ways:
+#
+# - a **byte-level BPE** (GPT-2, Llama 3, Qwen, SmolLM2) makes every token a sequence of *bytes*,
+#   each stored as a printable character: a space becomes `Ġ`, a newline `Ċ`. Some tokens are not
+#   even whole characters: `①` takes three bytes in UTF-8, and a token may hold only the first two.
+#   Decoding such a token on its own gives the replacement character `�`;
+# - a **SentencePiece** vocabulary (Gemma, T5, Llama 2) writes a space as `▁` and keeps characters
+#   whole where it can; a character it lacks is spelled as byte tokens `<0x..>`.
 #
 # `decoding_lessons.tokens` maps each token back to its bytes and shows them honestly: whitespace
 # becomes visible (`␣`, `↵`, `⇥`) and an incomplete UTF-8 sequence is shown as its bytes
 # (`\xe2\x91`). Here is a text with a few such characters, token by token:
 
 # %%
+kind = "a byte-level BPE" if dl.tokens.is_byte_level(tokenizer) else "SentencePiece-style (not byte-level)"
+display(Markdown(f"This model's tokenizer is **{kind}**, with {len(tokenizer):,} entries."))
 sample = "Hello world!\n\tNaïve café ① 日本"
 rows = ["| id | stored token | `decode()` alone | readable label |", "|---:|---|---|---|"]
 for token_id in tokenizer(sample).input_ids:
@@ -139,7 +145,7 @@ display(Markdown("\n".join(rows)))
 partial = [i for i in tokenizer(sample).input_ids if dl.token_label(tokenizer, i).is_partial_utf8]
 display(
     Markdown(
-        f"{len(partial)} of these {len(tokenizer(sample).input_ids)} tokens are only part of a UTF-8 character."
+        f"{len(partial)} of these {len(tokenizer(sample).input_ids)} tokens {'is' if len(partial) == 1 else 'are'} only part of a UTF-8 character."
         if partial
         else "This tokenizer happens to keep every character of this sample whole."
     )

@@ -135,8 +135,9 @@ display(
 # ## Entropy as a function of temperature
 #
 # Entropy, $H = -\sum_i p_i \log p_i$ in nats, measures how spread out the distribution is: 0
-# when one token has all the mass, $\log |\mathcal{V}|$ when all are equal. Two prompts, one where
-# the model is sure of the next token and one where it is not, over a fine grid of temperatures:
+# when one token has all the mass, $\log |\mathcal{V}|$ when all are equal. Two prompts, the one
+# with the lower entropy (the model more sure of the next token) first, over a fine grid of
+# temperatures:
 
 # %%
 candidates = {p: cap(p) for p in ["The capital of France is", "My name is"]}

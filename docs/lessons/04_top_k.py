@@ -123,7 +123,7 @@ tenth = float(p_sure.topk(10).values[-1])
 cut_examples = ", ".join(f"`{label(int(i))}`" for i in unsure.logits.topk(13).indices[10:])
 display(
     Markdown(
-        f"After “{confident}” the model is confident (entropy {sure.entropy(base):.2f} nats): `top_k=10` keeps "
+        f"After “{confident}” the model is more confident (entropy {sure.entropy(base):.2f} nats): `top_k=10` keeps "
         f"{mass_kept(sure, 10):.1%} of the probability, and the 10th token it keeps has only p = {tenth:.4f} "
         f"before renormalising. After “{uncertain}” (entropy {unsure.entropy(base):.2f} nats) the same `top_k=10` "
         f"throws away **{1 - mass_kept(unsure, 10):.0%}** of the probability, starting with {cut_examples} (ranks 11 to 13). "

@@ -121,7 +121,7 @@ assert mass70 >= 0.7 - 1e-6
 dl.slider_chart(step, "top_p", [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0], k=20, active=5).show()
 
 # %% [markdown]
-# ## Adaptive: confident and uncertain steps
+# ## Adaptive: a more and a less confident step
 #
 # The same `top_p` on two steps, `"My name is"` and `"The capital of France is"`, ordered by
 # entropy:
@@ -150,7 +150,7 @@ dl.sweep_chart(
 
 # %%
 sure = candidates[confident]
-display(Markdown(f"The confident step, “{confident}”, at `top_p=0.9`:"))
+display(Markdown(f"The more confident step (lower entropy), “{confident}”, at `top_p=0.9`:"))
 dl.cumulative_chart(sure, 0.9).show()
 
 # %%

@@ -60,7 +60,8 @@ def kept(step, config) -> int:
 # %% [markdown]
 # ## Two prompts, two confidences
 #
-# Min-p is about confidence, so we need a step where the model is sure and one where it is not.
+# Min-p is about confidence, so we compare two steps: the one where the model is more sure of the
+# next token (lower entropy) and the one where it is less.
 # We take two prompts and let the entropy of their next-token distributions decide which is
 # which:
 
@@ -87,7 +88,7 @@ assert float(sure.probs(base).max()) > float(unsure.probs(base).max())
 # %% [markdown]
 # ## The floor, drawn
 #
-# The bars are the probabilities of the 30 most likely tokens on a logarithmic axis; the dashed
+# The bars are the probabilities of the 20 most likely tokens on a logarithmic axis; the dashed
 # line is the floor $0.1 \cdot p_{\max}$. Bars above it are kept, grey hatched bars are cut. On a
 # log axis the floor always sits one decade ($\log_{10} \frac{1}{0.1} = 1$) below the top bar,
 # wherever that bar is.

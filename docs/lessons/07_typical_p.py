@@ -103,7 +103,7 @@ if not rule.keep[top_id]:
 else:
     verdict = (
         f"Here the most likely token, `{top_label}`, has surprisal {top_surprisal:.2f} nats. It lies within "
-        f"{rule.cutoff:.2f} of H, so it is kept. On a step where it were much less surprising than average, it would be cut."
+        f"{rule.cutoff:.2f} of H, so it is kept. On a step where the top token is much less surprising than average, it is cut."
     )
 display(
     Markdown(
@@ -195,7 +195,7 @@ display(
 # - `typical_p=1.0` keeps everything (transformers does not even add the warper). Values just
 #   below 1, such as 0.95 or 0.99, already cut the far tail.
 #
-# On a confident step the picture flips. After `"Once upon a time"`:
+# Another step, with another entropy, after `"Once upon a time"`:
 
 # %%
 confident = cap("Once upon a time")

@@ -205,12 +205,13 @@ lines = [
     f"{' (a single token at some steps: there it decoded greedily)' if spread(t)[0] == 1 else ''}."
     for name, t in adaptive.items()
 ]
-most_adaptive = max(adaptive, key=lambda name: spread(adaptive[name])[1] / spread(adaptive[name])[0])
+ratio = {name: spread(t)[1] / spread(t)[0] for name, t in adaptive.items()}
+widest = [name for name in adaptive if ratio[name] == max(ratio.values())]
 display(
     Markdown(
         "\n".join(lines)
-        + f"\n\nThe widest range, from fewest to most tokens kept, belongs to **{most_adaptive}** "
-        f"({spread(adaptive[most_adaptive])[1] / spread(adaptive[most_adaptive])[0]:,.0f}×)."
+        + f"\n\nThe widest range, from fewest to most tokens kept, belongs to **{' and '.join(widest)}** "
+        f"({max(ratio.values()):,.0f}×{', the same range' if len(widest) > 1 else ''})."
     )
 )
 
@@ -220,7 +221,7 @@ display(
 # - Sampling draws from exactly the distribution the charts show. Tokens a configuration filters
 #   out are never drawn, and frequencies approach probabilities like $1/\sqrt N$.
 # - A configuration is a rule, not a fixed distribution. Over a generation the same `top_p=0.9`
-#   keeps one token at one step and hundreds at the next.
+#   keeps very different numbers of tokens from one step to the next (the ranges above).
 # - The seeds are fixed, so every page build shows the same texts. Change `seed` and the sampled rows
 #   change while greedy stays the same. Comparing strategies fairly takes many seeds and prompts.
 #

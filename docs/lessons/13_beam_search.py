@@ -122,11 +122,24 @@ text = (
     f"The search looked at **{n_cands}** candidates in {beams.num_steps} steps, kept {n_kept} of them as live beams "
     f"and pruned {sum(c.status == 'pruned' for c in beams.candidates)}. "
 )
-if detours:
+def own_rank(c) -> int:
+    """Rank of a candidate among the continuations of its own beam (0: its beam's most likely token)."""
+    siblings = [o for o in beams.candidates if o.step == c.step and o.parent == c.parent and o.slot == c.slot]
+    return sum(o.logprob > c.logprob for o in siblings)
+
+
+off_greedy = [(beams.candidates[i].step + 1, own_rank(beams.candidates[i])) for i in path if own_rank(beams.candidates[i]) > 0]
+if off_greedy:
     text += (
-        "The winning beam was **not** the best candidate at every step: at "
-        + ", ".join(f"step {s} it ranked {r + 1}" for s, r in detours)
-        + " among the step's candidates. Greedy decoding would have dropped it there."
+        "The winning beam did not always take its own most likely token: at "
+        + ", ".join(f"step {s} it took its beam's number {r + 1}" for s, r in off_greedy)
+        + ". Greedy decoding would have taken another token there."
+    )
+elif detours:
+    text += (
+        "The winning beam ranked below other beams' candidates at "
+        + ", ".join(f"step {s} (number {r + 1})" for s, r in detours)
+        + ", but it always took its own most likely token: it is greedy's path, kept alive beside the others."
     )
 else:
     text += "The winning beam was the best candidate at every step: here beam search followed greedy's path."
@@ -180,15 +193,17 @@ if len(set(lengths.values())) > 1:
     )
 else:
     msg = f"On this model every setting returns an output of the same length ({lengths[1.0]} tokens). "
+n_ended = sum(ended.values())
 msg += (
-    f"{sum(ended.values())} of the 4 best outputs end with the end-of-sequence token; the others were cut by "
-    "the 15-token limit."
+    "None of the 4 best outputs ends with the end-of-sequence token: all were cut by the 15-token limit."
+    if n_ended == 0 else "All 4 best outputs end with the end-of-sequence token." if n_ended == 4
+    else f"{n_ended} of the 4 best outputs end with the end-of-sequence token; the others were cut by the 15-token limit."
 )
 display(Markdown(msg))
 
 # %% [markdown]
 # The finished hypotheses of the `length_penalty = 1` search, scored under each rule. The pool
-# keeps the best `num_beams` under the search's own rule; re-ranking them shows what the rule does.
+# keeps the best `num_beams` under the search's own rule.
 
 # %%
 pool = runs[1.0].finished
@@ -196,6 +211,13 @@ rows = ["| hypothesis (tokens) | lp = 0: the sum | lp = 1 | lp = 2 |", "|---|---
 for h in sorted(pool, key=lambda h: h.step):
     rows.append(f"| {show(h.tokens)} ({h.length}) | {h.sum_logprobs:.2f} | {h.sum_logprobs / h.length:.3f} | {h.sum_logprobs / h.length**2:.4f} |")
 display(Markdown("\n".join(rows)))
+pool_lengths = sorted({h.length for h in pool})
+display(Markdown(
+    f"The hypotheses have {', '.join(map(str, pool_lengths))} tokens: re-ranking them by another rule changes their order "
+    "where lengths differ." if len(pool_lengths) > 1 else
+    f"Every hypothesis here has {pool_lengths[0]} tokens, so the three rules rank them alike: the length penalty "
+    "only matters between hypotheses of different lengths, which this model did not produce on this prompt."
+))
 
 # %% [markdown]
 # ## Early stopping
@@ -325,7 +347,7 @@ display(Markdown("\n".join(rows)))
 # %%
 before, after = reps[0], reps[3]
 if before is not None and len(before.ngram) >= 3:
-    msg = f"Without blocking, the best beam repeats a {len(before.ngram)}-token stretch (`{before.text}`) {before.count} times. "
+    msg = f"Without blocking, the best beam repeats a stretch of {len(before.ngram)} tokens (`{before.text}`) {before.count} times. "
 else:
     msg = "Without blocking, this output happens not to repeat a stretch of 3 or more tokens. "
 msg += (

@@ -54,6 +54,11 @@ def table(result) -> str:
     rows = ["| # | group | output | score |", "|---:|---:|---|---:|"]
     for h in result.returned:
         rows.append(f"| {h.rank + 1} | {h.group + 1} | {show(h.tokens)} | {h.score:.3f} |")
+    special = sorted({tokenizer.convert_ids_to_tokens(int(t)) for h in result.returned for t in h.tokens
+                      if int(t) in set(tokenizer.all_special_ids)} - {tokenizer.eos_token, tokenizer.pad_token})
+    if special:  # a model given a raw prompt can emit its control tokens; the search does not filter them
+        rows.append(f"\nSome outputs contain the model's special tokens ({', '.join(f'`{t}`' for t in special)}): "
+                    "given a raw prompt, a model can produce them, and the search keeps whatever scores best.")
     return "\n".join(rows)
 
 

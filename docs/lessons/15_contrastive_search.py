@@ -133,8 +133,9 @@ greedy_like = dl.contrastive_search(lm, prompt, penalty_alpha=0.0, top_k=K, max_
 tied = [s for s in greedy_like.steps if s.candidates[0].prob == s.candidates[1].prob]
 display(
     Markdown(
-        f"With α = 0, over {len(greedy_like.steps)} steps, the two most likely candidates tied at **{len(tied)}** "
-        f"(this page ran in {str(lm.dtype).removeprefix('torch.')})."
+        f"With α = 0, the two most likely candidates tied at "
+        + (f"**{len(tied)}** of the {len(greedy_like.steps)} steps" if tied else f"none of the {len(greedy_like.steps)} steps")
+        + f" (this page ran in {str(lm.dtype).removeprefix('torch.')})."
     )
 )
 
@@ -228,7 +229,8 @@ else:
     verdict = (
         f"The model finds the α = {worst:g} output the least likely (mean log p {mean_lp[worst]:.2f}, against "
         f"{mean_lp[0.0]:.2f} for greedy's)"
-        + (": the larger the penalty, the further the choice strays from what the model expects." if worst == max(alphas) else ".")
+        + (": the larger the penalty, the further the choice strays from what the model expects."
+           if all(mean_lp[a] > mean_lp[b] for a, b in zip(alphas, alphas[1:])) else ".")
     )
 display(Markdown(verdict))
 
