@@ -31,7 +31,8 @@ import torch
 
 from .capture import NextToken
 from .loading import LanguageModel, as_language_model
-from .strategies import PENALTY_ORDER, WARPER_ORDER, DecodingConfig, build_processor, entropy, logits_processors, probabilities
+from .processors import HF_ORDER, LLAMA_CPP_ORDER, PENALTY_ORDER, WARPER_ORDER
+from .strategies import DecodingConfig, build_processor, entropy, logits_processors, probabilities
 from .tokens import decode_visible, escape, hover_text, html_label
 from .plotting.theme import COLORS, QUALITATIVE, style
 
@@ -519,11 +520,7 @@ def trace_chart(traces: dict[str, GenerationTrace], metric: str = "entropy", tit
 # The order of the processors
 # --------------------------------------------------------------------------------------------------
 
-# generate()'s order: the penalties always, then the sampling warpers (when do_sample=True).
-HF_ORDER: tuple[str, ...] = PENALTY_ORDER + WARPER_ORDER
-# llama.cpp's default sampler chain (penalties, top-k, typical, top-p, min-p, temperature): the
-# truncations see the untempered distribution, and temperature only reshapes what survived.
-LLAMA_CPP_ORDER: tuple[str, ...] = ("repetition_penalty", "top_k", "typical_p", "top_p", "min_p", "temperature")
+# generate()'s order and llama.cpp's default chain: columns of the processor table (processors.py).
 
 
 def _active_fields(config: DecodingConfig, generation_config) -> tuple[dict, list[str]]:

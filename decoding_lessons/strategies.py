@@ -21,54 +21,16 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
-from transformers import (
-    EpsilonLogitsWarper,
-    EtaLogitsWarper,
-    LogitsProcessorList,
-    MinPLogitsWarper,
-    NoRepeatNGramLogitsProcessor,
-    RepetitionPenaltyLogitsProcessor,
-    TemperatureLogitsWarper,
-    TopHLogitsWarper,
-    TopKLogitsWarper,
-    TopPLogitsWarper,
-    TypicalLogitsWarper,
-)
+from transformers import LogitsProcessorList
 
-# transformers' global defaults (GenerationConfig._get_default_generation_params); a test checks
-# that they still agree with the installed transformers.
-GENERATE_DEFAULTS: dict[str, Any] = {
-    "do_sample": False,
-    "temperature": 1.0,
-    "top_k": 50,
-    "top_p": 1.0,
-    "min_p": None,
-    "typical_p": 1.0,
-    "epsilon_cutoff": 0.0,
-    "eta_cutoff": 0.0,
-    "top_h": None,
-    "repetition_penalty": 1.0,
-    "no_repeat_ngram_size": 0,
-}
+from .processors import GENERATE_DEFAULTS, PENALTY_ORDER, PROCESSORS, ROWS, WARPER_ORDER, check_float, check_int
 
-# The order of generate()'s sampling warpers, for narration and for order comparisons.
-WARPER_ORDER = ("temperature", "top_h", "top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff")
-PENALTY_ORDER = ("repetition_penalty", "no_repeat_ngram_size")
-_FLOAT_FIELDS = ("temperature", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff", "top_h", "repetition_penalty")
+# Every fact about a processor (field, class, default, off value, interval, order) is one row of
+# the table in processors.py; this module builds the configuration and the processor lists from it.
+_FLOAT_FIELDS = tuple(row.field for row in ROWS if row.kind == "float")
 
 
-def _check_float(name: str, value, low: float, high: float, low_open: bool, high_open: bool) -> None:
-    interval = f"{'(' if low_open else '['}{low:g}, {'inf' if math.isinf(high) else f'{high:g}'}{')' if high_open else ']'}"
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok:
-        raise ValueError(f"`{name}` has to be a float in the {interval} interval, but is {value!r}")
-
-
-def _check_int(name: str, value, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"`{name}` has to be an integer >= {low}, but is {value!r}")
+_check_float, _check_int = check_float, check_int  # one copy, in processors.py (kept for these names' users)
 
 
 @dataclass(frozen=True)
@@ -119,28 +81,10 @@ class DecodingConfig:
     def __post_init__(self):
         if self.do_sample is not None and not isinstance(self.do_sample, bool):
             raise ValueError(f"`do_sample` has to be True or False, but is {self.do_sample!r}")
-        if self.temperature is not None:
-            if self.temperature == 0:
-                raise ValueError(
-                    "`temperature` has to be a float in the (0, inf) interval, but is 0: "
-                    "T = 0 would divide by zero; for greedy decoding use do_sample=False"
-                )
-            _check_float("temperature", self.temperature, 0, math.inf, True, True)
-        if self.top_k is not None:
-            _check_int("top_k", self.top_k, 0)
-        for name in ("top_p", "min_p"):
-            if getattr(self, name) is not None:
-                _check_float(name, getattr(self, name), 0, 1, False, False)
-        for name in ("typical_p", "top_h"):
-            if getattr(self, name) is not None:
-                _check_float(name, getattr(self, name), 0, 1, True, False)
-        for name in ("epsilon_cutoff", "eta_cutoff"):
-            if getattr(self, name) is not None:
-                _check_float(name, getattr(self, name), 0, 1, False, True)
-        if self.repetition_penalty is not None:
-            _check_float("repetition_penalty", self.repetition_penalty, 0, math.inf, True, True)
-        if self.no_repeat_ngram_size is not None:
-            _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0)
+        for row in ROWS:  # each field against its interval, as the processor table states it
+            value = getattr(self, row.field)
+            if value is not None:
+                row.check(value)
         # An integer for a float field (temperature=2, a slider grid [1, 1.5, 2]) is stored as a float:
         # transformers' TemperatureLogitsWarper and RepetitionPenaltyLogitsProcessor refuse ints.
         for name in _FLOAT_FIELDS:
@@ -293,30 +237,9 @@ def build_processor(name: str, resolved: dict[str, Any], min_tokens_to_keep: int
         >>> build_processor("top_k", DecodingConfig(top_k=0).resolved()) is None
         True
     """
-    c, keep = resolved, min_tokens_to_keep
-    if name == "repetition_penalty":
-        return RepetitionPenaltyLogitsProcessor(c[name]) if c[name] != 1.0 else None
-    if name == "no_repeat_ngram_size":
-        return NoRepeatNGramLogitsProcessor(c[name]) if c[name] > 0 else None
-    if name == "temperature":
-        return TemperatureLogitsWarper(c[name]) if c[name] != 1.0 else None
-    if name == "top_h":
-        return TopHLogitsWarper(top_h=c[name]) if c[name] is not None else None
-    if name == "top_k":
-        return TopKLogitsWarper(top_k=c[name], min_tokens_to_keep=keep) if c[name] != 0 else None
-    if name == "top_p":
-        return TopPLogitsWarper(top_p=c[name], min_tokens_to_keep=keep) if c[name] < 1.0 else None
-    if name == "min_p":
-        return MinPLogitsWarper(min_p=c[name], min_tokens_to_keep=keep) if c[name] is not None else None
-    if name == "typical_p":
-        return TypicalLogitsWarper(mass=c[name], min_tokens_to_keep=keep) if c[name] < 1.0 else None
-    if name == "epsilon_cutoff":
-        return EpsilonLogitsWarper(epsilon=c[name], min_tokens_to_keep=keep) if 0.0 < c[name] < 1.0 else None
-    if name == "eta_cutoff":
-        return EtaLogitsWarper(epsilon=c[name], min_tokens_to_keep=keep) if 0.0 < c[name] < 1.0 else None
-    raise ValueError(
-        f"`name` has to be one of {', '.join(PENALTY_ORDER + WARPER_ORDER)}, but is {name!r}"
-    )
+    if name not in PROCESSORS:
+        raise ValueError(f"`name` has to be one of {', '.join(PENALTY_ORDER + WARPER_ORDER)}, but is {name!r}")
+    return PROCESSORS[name].build(resolved[name], min_tokens_to_keep)
 
 
 def apply_processors(

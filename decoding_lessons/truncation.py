@@ -26,19 +26,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .strategies import WARPER_ORDER, DecodingConfig, _check_float
+from .processors import OFF, WARPER_ORDER
+from .strategies import DecodingConfig, _check_float
 
-# The value that switches each sampling warper off (see strategies.logits_processors).
-WARPER_OFF = {
-    "temperature": 1.0,
-    "top_h": None,
-    "top_k": 0,
-    "top_p": 1.0,
-    "min_p": None,
-    "typical_p": 1.0,
-    "epsilon_cutoff": 0.0,
-    "eta_cutoff": 0.0,
-}
+# The value that switches each sampling warper off (a column of the processor table).
+WARPER_OFF = {name: OFF[name] for name in WARPER_ORDER}
 
 # Top-H looks at no more than this many tokens (TopHLogitsWarper.top_n in transformers 5).
 TOP_H_CANDIDATES = 100

@@ -68,6 +68,7 @@ PLOTLY_JS = "assets/javascripts/plotly.min.js"
 MATHJAX_DIR = "assets/javascripts/mathjax"
 NOTEBOOK_CSS = "assets/stylesheets/notebook.css"
 NOTEBOOK_JS = "assets/javascripts/notebook.js"
+PROCESSORS_JSON = "assets/processors.json"  # the processor table, for the browser
 
 # Packages whose versions change the numbers (torch ... gguf) or the HTML (plotly ... pygments).
 FINGERPRINT_PACKAGES = (
@@ -265,7 +266,8 @@ def on_config(config):
         config.extra_javascript.append(NOTEBOOK_JS)
 
     _state.clear()
-    _state.update(css_blocks={}, css_pages=set(), device=device)
+    _state.update(css_blocks={}, css_pages=set(), device=device,
+                  cache_dir=Path(plugin.config["cache_dir"]) if plugin is not None and plugin.config.get("cache") else None)
     return config
 
 
@@ -821,10 +823,33 @@ document.addEventListener("clipboard-copy", function (event) {
 """
 
 
+def processor_table(cache_dir: Path | None) -> str:
+    """``decoding_lessons.processors.table_json()``, kept in the notebook cache's fingerprint
+    directory (whose key covers the package source), so a rebuild does not import the package."""
+    import subprocess
+    import sys
+
+    cached = cache_dir / "processors.json" if cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        return cached.read_text(encoding="utf-8")
+    code = "from decoding_lessons.processors import table_json; print(table_json())"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PluginError(f"the processor table could not be written: {result.stderr.strip()[-2000:]}")
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
+        tmp.write_text(result.stdout, encoding="utf-8")
+        os.replace(tmp, cached)
+    return result.stdout
+
+
 def on_post_build(config):
     import plotly
 
     site = Path(config["site_dir"])
+    (site / PROCESSORS_JSON).parent.mkdir(parents=True, exist_ok=True)
+    (site / PROCESSORS_JSON).write_text(processor_table(_state.get("cache_dir")), encoding="utf-8")
 
     target = site / PLOTLY_JS
     target.parent.mkdir(parents=True, exist_ok=True)

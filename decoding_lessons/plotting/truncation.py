@@ -30,6 +30,7 @@ import plotly.graph_objects as go
 import torch
 
 from ..capture import NextToken
+from ..processors import OFF
 from ..strategies import DecodingConfig
 from ..tokens import hover_text, html_label
 from ..truncation import epsilon_rule, eta_rule, scores_entering, top_h_rule, typical_rule
@@ -37,7 +38,7 @@ from .theme import COLORS, style
 
 DEFAULT_BASE = DecodingConfig(do_sample=True, top_k=0)
 RULES = ("typical_p", "epsilon_cutoff", "eta_cutoff", "top_h")
-_OFF = {"typical_p": 1.0, "epsilon_cutoff": 0.0, "eta_cutoff": 0.0, "top_h": None}
+_OFF = {name: OFF[name] for name in RULES}  # from the processor table
 
 
 def _check_k(k) -> None:

@@ -1,0 +1,87 @@
+"""The processor table: each fact once, and everything derived from it agrees with transformers."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+import torch
+from transformers import GenerationConfig
+
+import decoding_lessons as dl
+from decoding_lessons import processors as P
+from decoding_lessons import sampling, strategies, truncation
+
+
+def test_one_row_per_config_field():
+    from dataclasses import fields
+
+    assert {f.name for f in fields(dl.DecodingConfig)} - {"do_sample"} == set(P.PROCESSORS)
+
+
+def test_defaults_are_transformers_defaults():
+    defaults = GenerationConfig._get_default_generation_params()
+    assert {row.field: row.default for row in P.ROWS} == {row.field: defaults.get(row.field) for row in P.ROWS}
+
+
+@pytest.mark.parametrize("row", P.ROWS, ids=lambda r: r.field)
+def test_the_off_value_adds_no_processor_and_the_default_is_the_class(row):
+    assert row.build(row.off) is None and row.is_off(row.off)
+    on = {"float": 0.5, "int": 2}[row.kind] if row.field not in ("repetition_penalty", "temperature") else 1.5
+    proc = row.build(on)
+    assert isinstance(proc, row.cls)
+    assert type(strategies.build_processor(row.field, dl.DecodingConfig(do_sample=True, **{row.field: on}).resolved())) is row.cls
+
+
+@pytest.mark.parametrize("row", P.ROWS, ids=lambda r: r.field)
+def test_the_interval_is_enforced_at_its_ends(row):
+    if row.kind == "int":
+        row.check(int(row.low))
+        for bad in (int(row.low) - 1, True, 1.5):
+            with pytest.raises(ValueError, match=f"`{row.field}` has to be an integer >= {int(row.low)}"):
+                dl.DecodingConfig(**{row.field: bad})
+        return
+    inside = (row.low + min(row.high, 1.0)) / 2
+    dl.DecodingConfig(**{row.field: inside})
+    for end, is_open in ((row.low, row.low_open), (row.high, row.high_open)):
+        if math.isinf(end):
+            continue
+        if is_open:
+            message = re.escape(f"`{row.field}` has to be a float in the {row.interval} interval")
+            with pytest.raises(ValueError, match=message):
+                dl.DecodingConfig(**{row.field: end})
+        else:
+            dl.DecodingConfig(**{row.field: end})
+
+
+def test_the_orders_and_off_values_come_from_the_table():
+    assert sampling.HF_ORDER == P.HF_ORDER == strategies.PENALTY_ORDER + strategies.WARPER_ORDER
+    assert sampling.LLAMA_CPP_ORDER == ("repetition_penalty", "top_k", "typical_p", "top_p", "min_p", "temperature")
+    assert truncation.WARPER_OFF == {r.field: r.off for r in P.ROWS if r.sampling_only}
+    assert strategies.GENERATE_DEFAULTS == {"do_sample": False, **{r.field: r.default for r in P.ROWS}}
+
+
+def test_generate_builds_the_same_list_in_the_same_order(lm):
+    cfg = dl.DecodingConfig(do_sample=True, temperature=0.8, top_k=40, top_p=0.95, min_p=0.02, typical_p=0.9,
+                            epsilon_cutoff=1e-4, eta_cutoff=1e-3, top_h=0.9, repetition_penalty=1.3, no_repeat_ngram_size=3)
+    ours = [type(p) for p in dl.logits_processors(cfg, lm.model.generation_config)]
+    gc = cfg.to_generation_config(lm.model.generation_config)
+    theirs = lm.model._get_logits_processor(generation_config=gc, input_ids_seq_length=4, encoder_input_ids=torch.ones(1, 4, dtype=torch.long),
+                                            prefix_allowed_tokens_fn=None, logits_processor=None, device="cpu")
+    theirs = [type(p) for p in theirs if type(p) in {r.cls for r in P.ROWS}]
+    assert ours == theirs == [P.PROCESSORS[f].cls for f in P.HF_ORDER]
+
+
+def test_the_json_for_the_browser_holds_every_row():
+    table = json.loads(P.table_json())
+    assert [r["field"] for r in table["processors"]] == [r.field for r in P.ROWS]
+    assert table["hf_order"] == list(P.HF_ORDER) and table["llama_cpp_order"] == list(P.LLAMA_CPP_ORDER)
+    by_field = {r["field"]: r for r in table["processors"]}
+    assert by_field["min_p"]["interval"]["text"] == "[0, 1]" and by_field["top_k"]["default"] == 50
+    assert by_field["temperature"]["interval"]["high"] == "inf" and by_field["top_k"]["off"] == 0
+
+
+def test_the_site_serves_the_table(built_site):
+    assert json.loads((built_site / "assets" / "processors.json").read_text()) == json.loads(P.table_json())
