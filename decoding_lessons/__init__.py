@@ -23,12 +23,15 @@ from .plotting import (
     contrastive_map,
     cumulative_chart,
     cutoff_slider,
+    histogram_chart,
     measures_chart,
     min_p_chart,
+    order_chart,
     slider_chart,
     slider_frames,
     sweep_chart,
     token_chart,
+    trace_chart,
     use_site_renderer,
 )
 from .sampling import (
@@ -41,10 +44,7 @@ from .sampling import (
     apply_in_order,
     draw,
     generate_with_trace,
-    histogram_chart,
     longest_repetition,
-    order_chart,
-    trace_chart,
     tv_bound,
 )
 from .search import beam_search, contrastive_search, distinct_ngrams, diverse_beam_search, sequence_logprob

@@ -1,9 +1,9 @@
 """Logit capture: one forward pass per distinct context, then any number of decoding configurations.
 
 Examples:
-    >>> cap = LogitCapture(load_model())                     # doctest: +SKIP
+    >>> cap = LogitCapture(lm)                               # lm = load_model()
     >>> step = cap("The sky is")                             # one forward pass
-    >>> step.scores(DecodingConfig(do_sample=True, top_p=0.9))   # no further pass
+    >>> scores = step.scores(DecodingConfig(do_sample=True, top_p=0.9))   # no further pass
     >>> cap.forward_passes
     1
 
@@ -68,8 +68,12 @@ class NextToken:
         ``config`` and probability under ``config`` (``0`` for a filtered token).
 
         Examples:
-            >>> import pandas as pd                               # doctest: +SKIP
-            >>> pd.DataFrame(step.table(5, DecodingConfig(do_sample=True, top_k=3)))   # doctest: +SKIP
+            >>> import pandas as pd
+            >>> frame = pd.DataFrame(step.table(5, DecodingConfig(do_sample=True, top_k=3)))
+            >>> list(frame.columns)
+            ['rank', 'token_id', 'text', 'label', 'logit', 'score', 'probability']
+            >>> int((frame.probability > 0).sum())                # top_k=3: two of the five are cut
+            3
         """
         from .tokens import token_label
 

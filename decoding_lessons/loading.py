@@ -167,10 +167,13 @@ def as_language_model(model, tokenizer=None) -> LanguageModel:
     (returned as it is), or a transformers model and its tokenizer that you loaded yourself.
 
     Examples:
-        >>> from transformers import AutoModelForCausalLM, AutoTokenizer      # doctest: +SKIP
+        >>> from transformers import AutoModelForCausalLM, AutoTokenizer
         >>> model = AutoModelForCausalLM.from_pretrained("gpt2")              # doctest: +SKIP
-        >>> cap = LogitCapture(model, AutoTokenizer.from_pretrained("gpt2"))  # doctest: +SKIP
-        >>> lm = as_language_model(model, tokenizer)                          # the same, explicitly
+        >>> tokenizer = AutoTokenizer.from_pretrained("gpt2")                 # doctest: +SKIP
+        >>> model, tokenizer = lm.model, lm.tokenizer                         # (here: the embedded model's)
+        >>> own = as_language_model(model, tokenizer)
+        >>> own.vocab_size == lm.vocab_size, own.dtype
+        (True, torch.float32)
     """
     if isinstance(model, LanguageModel):
         if tokenizer is not None and tokenizer is not model.tokenizer:
@@ -477,7 +480,7 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
             ``MODEL=embedded``.
 
     Examples:
-        >>> lm = load_model("embedded")           # doctest: +SKIP
+        >>> lm = load_model("embedded", device="cpu")
         >>> lm.vocab_size
         49152
     """

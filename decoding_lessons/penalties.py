@@ -7,9 +7,9 @@ the tests check it against transformers' ``RepetitionPenaltyLogitsProcessor`` an
 ``NoRepeatNGramLogitsProcessor``.
 
 Examples:
-    >>> step = cap("New York is in New York. New York")          # doctest: +SKIP
+    >>> step = cap("New York is in New York. New York")
     >>> torch.equal(repetition_penalty(step.logits, step.input_ids, 1.3),
-    ...             step.scores(DecodingConfig(repetition_penalty=1.3)))   # doctest: +SKIP
+    ...             step.scores(DecodingConfig(repetition_penalty=1.3)))
     True
 """
 
@@ -87,8 +87,9 @@ def repetition_table(logits: torch.Tensor, input_ids, penalty: float) -> list[Pe
     in the context — shown to make the point that it does not matter.
 
     Examples:
-        >>> rows = repetition_table(step.logits, step.input_ids, 1.3)   # doctest: +SKIP
-        >>> rows[0].penalized == rows[0].logit / 1.3                     # doctest: +SKIP
+        >>> rows = repetition_table(step.logits, step.input_ids, 1.3)
+        >>> all(abs(r.penalized - (r.logit / 1.3 if r.logit > 0 else r.logit * 1.3)) < 1e-5 for r in rows)
+        True
     """
     ids = _context_list(input_ids)
     counts = Counter(ids)

@@ -14,8 +14,8 @@ Three questions a lesson asks once it has a distribution, each with a function a
   :func:`order_chart` compares the results.
 
 Examples:
-    >>> result = draw(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0), n=10_000)   # doctest: +SKIP
-    >>> result.tv_distance < result.tv_bound                                                 # doctest: +SKIP
+    >>> result = draw(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0), n=10_000)
+    >>> result.tv_distance < result.tv_bound
     True
 """
 
@@ -26,15 +26,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-import plotly.graph_objects as go
 import torch
 
 from .capture import NextToken
 from .loading import LanguageModel, as_language_model
 from .processors import HF_ORDER, LLAMA_CPP_ORDER, PENALTY_ORDER, WARPER_ORDER
 from .strategies import DecodingConfig, build_processor, entropy, logits_processors, probabilities
-from .tokens import decode_visible, escape, hover_text, html_label
-from .plotting.theme import COLORS, QUALITATIVE, style
+from .tokens import decode_visible
 
 # --------------------------------------------------------------------------------------------------
 # Draws from one distribution
@@ -137,8 +135,8 @@ def draw(step: NextToken, config: DecodingConfig | None, n: int, seed: int = 0) 
         A :class:`SampleResult` with the counts, the TV distance and its bound.
 
     Examples:
-        >>> r = draw(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0), n=20_000)  # doctest: +SKIP
-        >>> int(r.counts.sum())                                                             # doctest: +SKIP
+        >>> r = draw(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0), n=20_000)
+        >>> int(r.counts.sum())
         20000
     """
     _check_positive_int("n", n)
@@ -153,69 +151,6 @@ def draw(step: NextToken, config: DecodingConfig | None, n: int, seed: int = 0) 
     return SampleResult(
         counts=counts, n=n, probs=probs, config=config, seed=seed, tv_distance=tv, tv_bound=tv_bound(probs, n)
     )
-
-
-def histogram_chart(step: NextToken, config: DecodingConfig | None, result: SampleResult, k: int = 20) -> go.Figure:
-    """Empirical frequency next to theoretical probability for the ``k`` most probable tokens.
-
-    The last pair of bars holds every other token, so both series add up to 1. The title gives
-    the total-variation distance and the bound it should stay under (see :func:`tv_bound`).
-
-    Args:
-        step: the captured distribution that ``result`` was drawn from.
-        config: the configuration ``result`` was drawn under (checked against ``result.config``).
-        result: the output of :func:`draw`.
-        k: number of tokens shown, >= 1.
-
-    Examples:
-        >>> cfg = DecodingConfig(do_sample=True, top_k=0)
-        >>> histogram_chart(step, cfg, draw(step, cfg, n=5_000)).show()     # doctest: +SKIP
-    """
-    _check_positive_int("k", k)
-    config = config or DecodingConfig()
-    if config != result.config:
-        raise ValueError(
-            f"`config` has to be the configuration `result` was drawn under ({result.config.describe()}), "
-            f"but is {config.describe()}"
-        )
-    probs, freqs = result.probs, result.frequencies
-    k = min(k, probs.shape[-1])
-    ids = probs.topk(k).indices.tolist()
-    tok = step.lm.tokenizer
-    x = list(range(k + 1))
-    labels = [html_label(tok, i) for i in ids] + [f"all {probs.shape[-1] - k:,} others"]
-    theory = [float(probs[i]) for i in ids]
-    empirical = [float(freqs[i]) for i in ids]
-    theory.append(max(0.0, 1.0 - sum(theory)))
-    empirical.append(max(0.0, 1.0 - sum(empirical)))
-    counts = [int(result.counts[i]) for i in ids] + [result.n - sum(int(result.counts[i]) for i in ids)]
-    hovers = [hover_text(tok, i) for i in ids] + [labels[-1]]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            name="softmax(scores)", x=x, y=theory, marker_color=COLORS["prob"], hovertext=hovers,
-            hovertemplate="%{hovertext}<br>probability: %{y:.4f}<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Bar(
-            name=f"frequency in {result.n:,} draws", x=x, y=empirical, marker_color=COLORS["logit"],
-            hovertext=hovers, customdata=counts,
-            hovertemplate="%{hovertext}<br>frequency: %{y:.4f} (%{customdata:,} draws)<extra></extra>",
-        )
-    )
-    title = (
-        f"{result.n:,} draws after “{_short(step.text)}”: TV distance {result.tv_distance:.4f} "
-        f"(bound {result.tv_bound:.4f})<br><sup>{escape(config.describe())}, seed {result.seed}</sup>"
-    )
-    style(fig, title)
-    fig.update_layout(
-        barmode="group", margin_t=90,
-        legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"),
-        xaxis=dict(tickmode="array", tickvals=x, ticktext=labels, tickangle=-45),
-        yaxis=dict(title="probability / frequency", tickformat=".0%"),
-    )
-    return fig
 
 
 # --------------------------------------------------------------------------------------------------
@@ -337,8 +272,9 @@ def generate_with_trace(
         probability of the chosen token), ``.forward_passes``.
 
     Examples:
-        >>> trace = generate_with_trace(lm, "2 + 2 = ", DecodingConfig(), max_new_tokens=20)  # doctest: +SKIP
-        >>> trace.text, round(trace.steps[0].entropy, 2)                                      # doctest: +SKIP
+        >>> trace = generate_with_trace(lm, "2 + 2 = ", DecodingConfig(), max_new_tokens=20)
+        >>> len(trace.steps) == trace.forward_passes <= 20
+        True
     """
     _check_positive_int("max_new_tokens", max_new_tokens)
     if not isinstance(seed, int) or isinstance(seed, bool):
@@ -463,59 +399,6 @@ def longest_repetition(token_ids: Sequence[int], tokenizer=None, min_length: int
     return None
 
 
-_METRICS = {"entropy": ("entropy (nats)", lambda s: s.entropy), "kept": ("kept-set size (tokens)", lambda s: s.kept),
-            "prob": ("probability of the chosen token", lambda s: s.prob)}
-
-
-def trace_chart(traces: dict[str, GenerationTrace], metric: str = "entropy", title: str | None = None) -> go.Figure:
-    """One line per strategy: the entropy, kept-set size or chosen token's probability at every step.
-
-    Hover a point to see the token chosen at that step. A greedy run that falls into a loop shows
-    as a flat, low entropy line; a high temperature as a high, noisy one; truncation (top-k,
-    top-p, min-p) as a kept-set size that moves with the model's confidence (top-p, min-p) or
-    stays put (top-k).
-
-    Args:
-        traces: ``{label: GenerationTrace}``, e.g. ``{"greedy": ..., "top-p 0.9": ...}``.
-        metric: ``"entropy"`` (nats of softmax(scores)), ``"kept"`` (tokens with a finite score;
-            log scale) or ``"prob"`` (probability of the chosen token).
-        title: the chart title (default: derived from the metric).
-
-    Examples:
-        >>> trace_chart({"greedy": generate_with_trace(lm, "Once", DecodingConfig(), 30)}).show()  # doctest: +SKIP
-    """
-    if metric not in _METRICS:
-        raise ValueError(f"`metric` has to be one of {', '.join(repr(m) for m in _METRICS)}, but is {metric!r}")
-    if not isinstance(traces, dict) or not traces:
-        raise ValueError(f"`traces` has to be a non-empty dict of label → GenerationTrace, but is {traces!r}")
-    axis_title, get = _METRICS[metric]
-    fig = go.Figure()
-    for i, (name, trace) in enumerate(traces.items()):
-        tok = trace.lm.tokenizer
-        fig.add_trace(
-            go.Scatter(
-                name=escape(str(name)),
-                x=list(range(1, len(trace.steps) + 1)),
-                y=[get(s) for s in trace.steps],
-                mode="lines+markers",
-                line=dict(color=QUALITATIVE[i % len(QUALITATIVE)], width=2),
-                marker=dict(size=5),
-                hovertext=[f"{escape(str(name))}<br>step {j + 1}: <b>{html_label(tok, s.token_id)}</b>"
-                           f"<br>entropy {s.entropy:.3f} nats · kept {s.kept:,} · p {s.prob:.3f}"
-                           for j, s in enumerate(trace.steps)],
-                hoverinfo="text",
-            )
-        )
-    style(fig, title if title is not None else f"{axis_title.capitalize()} at each generated step")
-    fig.update_layout(margin_t=80, legend=dict(y=1.0, yanchor="bottom", x=1, xanchor="right"),
-                      xaxis=dict(title="generated step"), yaxis=dict(title=axis_title))
-    if metric == "kept":
-        fig.update_yaxes(type="log")
-    if metric == "prob":
-        fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
-    return fig
-
-
 # --------------------------------------------------------------------------------------------------
 # The order of the processors
 # --------------------------------------------------------------------------------------------------
@@ -565,9 +448,9 @@ def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequen
 
     Examples:
         >>> cfg = DecodingConfig(do_sample=True, temperature=1.5, top_k=0, min_p=0.1)
-        >>> hf = apply_in_order(step, cfg, HF_ORDER)                    # doctest: +SKIP
-        >>> cpp = apply_in_order(step, cfg, LLAMA_CPP_ORDER)            # doctest: +SKIP
-        >>> int(torch.isfinite(hf).sum()) >= int(torch.isfinite(cpp).sum())   # doctest: +SKIP
+        >>> hf = apply_in_order(step, cfg, HF_ORDER)
+        >>> cpp = apply_in_order(step, cfg, LLAMA_CPP_ORDER)
+        >>> int(torch.isfinite(hf).sum()) >= int(torch.isfinite(cpp).sum())
         True
     """
     order = _check_order(order)
@@ -586,82 +469,6 @@ def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequen
     return scores[0]
 
 
-def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Sequence[str]], k: int = 20,
-                title: str | None = None) -> go.Figure:
-    """``softmax`` of :func:`apply_in_order`'s scores for each order, side by side.
-
-    Grouped bars for the ``k`` highest-logit tokens, one colour per order; filtered tokens are at
-    zero and marked ✕. Each legend entry says how many tokens that order keeps.
-
-    Args:
-        step: a captured next-token distribution.
-        config: the configuration whose processors are reordered.
-        orders: ``{label: order}``, e.g. ``{"transformers": HF_ORDER, "llama.cpp": LLAMA_CPP_ORDER}``.
-        k: number of tokens shown, >= 1.
-        title: chart title (default: derived from the config).
-
-    Examples:
-        >>> order_chart(step, DecodingConfig(do_sample=True, temperature=2.0, min_p=0.1, top_k=0),
-        ...             {"transformers": HF_ORDER, "llama.cpp": LLAMA_CPP_ORDER}).show()   # doctest: +SKIP
-    """
-    _check_positive_int("k", k)
-    if not isinstance(orders, dict) or not orders:
-        raise ValueError(f"`orders` has to be a non-empty dict of label → order, but is {orders!r}")
-    config = config or DecodingConfig()
-    k = min(k, step.logits.shape[-1])
-    ids = step.logits.topk(k).indices.tolist()
-    tok = step.lm.tokenizer
-    labels = [html_label(tok, i) for i in ids]
-    x = list(range(k))
-    fig = go.Figure()
-    n = len(orders)
-    width = 0.8 / n
-    for j, (name, order) in enumerate(orders.items()):
-        scores = apply_in_order(step, config, order)
-        p = probabilities(scores)
-        kept = [bool(torch.isfinite(scores[i])) for i in ids]
-        n_kept = int(torch.isfinite(scores).sum())
-        color = QUALITATIVE[j % len(QUALITATIVE)]
-        offset = (j - (n - 1) / 2) * width
-        fig.add_trace(
-            go.Bar(
-                name=f"{escape(str(name))}: {n_kept:,} kept",
-                x=[v + offset for v in x],
-                y=[float(p[i]) for i in ids],
-                width=width,
-                marker=dict(color=[color if keep else COLORS["filtered"] for keep in kept],
-                            pattern=dict(shape=["" if keep else "/" for keep in kept])),
-                hovertext=[f"{hover_text(tok, i)}<br>{escape(str(name))}: p {float(p[i]):.4f}"
-                           f"{'' if keep else '<br><b>filtered out</b>'}" for i, keep in zip(ids, kept)],
-                hoverinfo="text",
-            )
-        )
-        gone = [v + offset for v, keep in zip(x, kept) if not keep]
-        if gone:
-            fig.add_trace(
-                go.Scatter(x=gone, y=[0] * len(gone), mode="markers", showlegend=False, hoverinfo="skip",
-                           marker=dict(symbol="x-thin", size=8, line=dict(width=2, color=color)))
-            )
-    default = (
-        f"The same processors in {n} orders after “{_short(step.text)}”<br><sup>{escape(config.describe())}</sup>"
-    )
-    style(fig, title if title is not None else default)
-    # the legend (one row per order) sits between the title and the plot, so long labels never
-    # run into the title on a narrow page
-    fig.update_layout(
-        margin_t=80 + 22 * n, barmode="overlay",
-        legend=dict(orientation="v", y=1.0, yanchor="bottom", x=0, xanchor="left"),
-        xaxis=dict(tickmode="array", tickvals=x, ticktext=labels, tickangle=-45, title="token (by logit)"),
-        yaxis=dict(title="softmax(scores)", tickformat=".0%"),
-    )
-    return fig
-
-
-def _short(text: str, width: int = 40) -> str:
-    text = text if len(text) <= width else "…" + text[-width:]
-    return escape(text.replace("\n", "↵"))
-
-
 __all__ = [
     "GenerationTrace",
     "HF_ORDER",
@@ -673,9 +480,6 @@ __all__ = [
     "apply_in_order",
     "draw",
     "generate_with_trace",
-    "histogram_chart",
     "longest_repetition",
-    "order_chart",
-    "trace_chart",
     "tv_bound",
 ]

@@ -10,9 +10,9 @@ maps tokens back to their bytes and then to a label a reader can trust:
 * :func:`html_label` escapes the label for charts, so a token such as ``<b>`` shows literally.
 
 Examples:
-    >>> label = token_label(tokenizer, 1232)       # doctest: +SKIP
-    >>> label.display, label.raw
-    ('␣+', 'Ġ+')
+    >>> label = token_label(tokenizer, tokenizer(" the").input_ids[-1])
+    >>> label.display                              # the stored entry: 'Ġthe' (byte-level BPE) or '▁the'
+    '␣the'
 """
 
 from __future__ import annotations
@@ -187,8 +187,8 @@ def markdown_text(tokenizer, ids) -> str:
     shown as ``↵``, special tokens kept, and Markdown's and HTML's special characters escaped.
 
     Examples:
-        >>> markdown_text(tok, tok.encode(" a *bold* word"))  # doctest: +SKIP
-        'a \\*bold\\* word'
+        >>> markdown_text(tok, tok.encode(" a *bold* word"))
+        'a \\\\*bold\\\\* word'
     """
     text = tokenizer.decode([int(i) for i in ids], skip_special_tokens=False, clean_up_tokenization_spaces=False)
     text = text.replace("\r\n", "\n").replace("\n", " ↵ ").replace("\t", " ")

@@ -12,10 +12,10 @@ the warper inside ``generate()``'s chain. :func:`scores_entering` computes them 
 so that temperature, top-k, … that come earlier in the chain are applied first.
 
 Examples:
-    >>> step = cap("The sky is")                                               # doctest: +SKIP
+    >>> step = cap("The sky is")
     >>> cfg = DecodingConfig(do_sample=True, top_k=0, typical_p=0.5)
-    >>> rule = typical_rule(scores_entering(step, cfg, "typical_p"), 0.5)     # doctest: +SKIP
-    >>> torch.equal(rule.keep, torch.isfinite(step.scores(cfg)))              # doctest: +SKIP
+    >>> rule = typical_rule(scores_entering(step, cfg, "typical_p"), 0.5)
+    >>> torch.equal(rule.keep, torch.isfinite(step.scores(cfg)))
     True
 """
 
@@ -52,7 +52,9 @@ def scores_entering(step, config: DecodingConfig, warper: str) -> torch.Tensor:
 
     Examples:
         >>> cfg = DecodingConfig(do_sample=True, temperature=0.7, top_k=0, eta_cutoff=1e-3)
-        >>> scores_entering(cap("The sky is"), cfg, "eta_cutoff")   # == logits / 0.7  # doctest: +SKIP
+        >>> step = cap("The sky is")
+        >>> torch.equal(scores_entering(step, cfg, "eta_cutoff"), step.logits / 0.7)
+        True
     """
     if warper not in WARPER_ORDER:
         raise ValueError(f"`warper` has to be one of {', '.join(WARPER_ORDER)}, but is {warper!r}")
@@ -160,8 +162,9 @@ def typical_rule(scores: torch.Tensor, typical_p: float, min_tokens_to_keep: int
         min_tokens_to_keep: as the warper's argument (``generate()`` passes 1 unless beam sampling).
 
     Examples:
-        >>> rule = typical_rule(step.logits, 0.5)        # doctest: +SKIP
-        >>> rule.entropy, rule.cutoff, int(rule.keep.sum())  # doctest: +SKIP
+        >>> rule = typical_rule(step.logits, 0.5)
+        >>> rule.cutoff >= 0 and int(rule.keep.sum()) >= 1
+        True
     """
     _check_float("typical_p", typical_p, 0, 1, True, True)
     scores = _check_scores(scores)
@@ -204,7 +207,8 @@ def epsilon_rule(scores: torch.Tensor, epsilon: float, min_tokens_to_keep: int =
     ``epsilon_cutoff`` between 3e-4 and 9e-4 (the docstring's "pro tip").
 
     Examples:
-        >>> epsilon_rule(step.logits, 3e-4).keep.sum()    # doctest: +SKIP
+        >>> bool((torch.softmax(step.logits, -1)[epsilon_rule(step.logits, 3e-4).keep] > 3e-4).all())
+        True
     """
     _check_float("epsilon_cutoff", epsilon, 0, 1, True, True)
     scores = _check_scores(scores)
@@ -241,8 +245,8 @@ def eta_rule(scores: torch.Tensor, eta: float, min_tokens_to_keep: int = 1) -> T
     docstring; ``GenerationConfig``'s says 3e-4 to 2e-3).
 
     Examples:
-        >>> rule = eta_rule(step.logits, 2e-3)             # doctest: +SKIP
-        >>> rule.threshold <= 2e-3                          # doctest: +SKIP
+        >>> rule = eta_rule(step.logits, 2e-3)
+        >>> rule.threshold <= 2e-3
         True
     """
     _check_float("eta_cutoff", eta, 0, 1, True, True)
@@ -303,8 +307,9 @@ def top_h_rule(scores: torch.Tensor, top_h: float) -> TopHRule:
     accepts (0, 1].
 
     Examples:
-        >>> rule = top_h_rule(step.logits, 0.4)           # doctest: +SKIP
-        >>> rule.n_kept, rule.tau                         # doctest: +SKIP
+        >>> rule = top_h_rule(step.logits, 0.4)
+        >>> 1 <= rule.n_kept <= 100
+        True
     """
     _check_float("top_h", top_h, 0, 1, True, False)
     scores = _check_scores(scores)

@@ -15,8 +15,10 @@ lines are drawn from the distribution *entering* the warper (after temperature a
 forward pass.
 
 Examples:
-    >>> cumulative_chart(cap("My name is"), 0.9).show()                       # doctest: +SKIP
-    >>> cutoff_slider(cap("My name is"), "min_p", [0.01, 0.05, 0.1, 0.2]).show()  # doctest: +SKIP
+    >>> fig = cumulative_chart(cap("My name is"), 0.9)
+    >>> fig.show()                        # doctest: +SKIP
+    >>> fig = cutoff_slider(cap("My name is"), "min_p", [0.01, 0.05, 0.1, 0.2])
+    >>> fig.show()                        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def cumulative_chart(
         max_rank: draw ranks up to this one only (default: the whole vocabulary).
 
     Examples:
-        >>> cumulative_chart(cap("My name is"), 0.9).show()      # doctest: +SKIP
+        >>> fig = cumulative_chart(cap("My name is"), 0.9)
+        >>> fig.show()                        # doctest: +SKIP
     """
     config = _base(base).replace(top_p=top_p)
     if max_rank is not None and (not isinstance(max_rank, int) or isinstance(max_rank, bool) or max_rank < 1):
@@ -177,7 +180,8 @@ def min_p_chart(
         log_y: logarithmic probability axis (default), so a floor of 0.001 is as visible as 0.1.
 
     Examples:
-        >>> min_p_chart(cap("My name is"), 0.1).show()      # doctest: +SKIP
+        >>> fig = min_p_chart(cap("My name is"), 0.1)
+        >>> fig.show()                        # doctest: +SKIP
     """
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"`k` has to be an integer >= 1, but is {k!r}")
@@ -255,7 +259,8 @@ def cutoff_slider(
         active: index of the position shown first; default the middle.
 
     Examples:
-        >>> cutoff_slider(cap("My name is"), "top_p", [0.5, 0.8, 0.9, 0.95]).show()   # doctest: +SKIP
+        >>> fig = cutoff_slider(cap("My name is"), "top_p", [0.5, 0.8, 0.9, 0.95])
+        >>> fig.show()                        # doctest: +SKIP
     """
     if parameter not in ("top_p", "min_p"):
         raise ValueError(f"`parameter` has to be 'top_p' or 'min_p', but is {parameter!r}")

@@ -27,7 +27,8 @@ def token_chart(step: NextToken, config: DecodingConfig | None = None, k: int = 
         title: chart title (default: derived from the config).
 
     Examples:
-        >>> token_chart(cap("The sky is"), DecodingConfig(do_sample=True, top_k=5)).show()  # doctest: +SKIP
+        >>> fig = token_chart(cap("The sky is"), DecodingConfig(do_sample=True, top_k=5))
+        >>> fig.show()                        # doctest: +SKIP
     """
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"`k` has to be an integer >= 1, but is {k!r}")

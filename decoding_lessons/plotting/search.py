@@ -109,7 +109,8 @@ def beam_tree(
         height: pixels (default: from the number of candidates per step).
 
     Examples:
-        >>> beam_tree(beam_search(lm, "The sky is", num_beams=4, max_new_tokens=10)).show()  # doctest: +SKIP
+        >>> fig = beam_tree(beam_search(lm, "The sky is", num_beams=4, max_new_tokens=10))
+        >>> fig.show()                        # doctest: +SKIP
     """
     cands = result.candidates
     groups = result.settings.get("num_beam_groups", 1)
@@ -266,7 +267,8 @@ def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go
     chosen candidate is marked ✓; when it is not the most likely one, the penalty flipped the choice.
 
     Examples:
-        >>> contrastive_chart(contrastive_search(lm, "The sky is")).show()  # doctest: +SKIP
+        >>> fig = contrastive_chart(contrastive_search(lm, "The sky is"))
+        >>> fig.show()                        # doctest: +SKIP
     """
     alpha = result.settings["penalty_alpha"]
     fig = go.Figure()
@@ -332,7 +334,8 @@ def contrastive_map(result: ContrastiveResult, title: str | None = None) -> go.F
     generated text. Hover a cell for both terms.
 
     Examples:
-        >>> contrastive_map(contrastive_search(lm, "The sky is", max_new_tokens=24)).show()  # doctest: +SKIP
+        >>> fig = contrastive_map(contrastive_search(lm, "The sky is", max_new_tokens=24))
+        >>> fig.show()                        # doctest: +SKIP
     """
     k = result.settings["top_k"]
     steps = result.steps
@@ -377,7 +380,8 @@ def measures_chart(x: list[float], series: dict[str, list[float]], x_title: str,
     beams against ``diversity_penalty``).
 
     Examples:
-        >>> measures_chart([0, 1, 2], {"distinct-2": [0.4, 0.6, 0.8]}, "diversity_penalty", "distinct-n", "…").show()  # doctest: +SKIP
+        >>> fig = measures_chart([0, 1, 2], {"distinct-2": [0.4, 0.6, 0.8]}, "diversity_penalty", "distinct-n", "…")
+        >>> fig.show()                        # doctest: +SKIP
     """
     fig = go.Figure()
     for name, values in series.items():

@@ -15,8 +15,10 @@ equals the set transformers' warper keeps. The charts work on captured logits: n
 
 Examples:
     >>> cfg = DecodingConfig(do_sample=True, top_k=0, typical_p=0.5)
-    >>> typicality_chart(cap("The sky is"), cfg).show()                               # doctest: +SKIP
-    >>> rule_slider(cap("My name is"), "eta_cutoff", [3e-4, 1e-3, 4e-3]).show()          # doctest: +SKIP
+    >>> fig = typicality_chart(cap("The sky is"), cfg)
+    >>> fig.show()                        # doctest: +SKIP
+    >>> fig = rule_slider(cap("My name is"), "eta_cutoff", [3e-4, 1e-3, 4e-3])
+    >>> fig.show()                        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ def typicality_chart(step: NextToken, config: DecodingConfig, k: int = 30, title
         title: the chart title (default: derived from the step and the config).
 
     Examples:
-        >>> typicality_chart(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0, typical_p=0.5)).show()  # doctest: +SKIP
+        >>> fig = typicality_chart(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0, typical_p=0.5))
+        >>> fig.show()                        # doctest: +SKIP
     """
     _check_k(k)
     mass = _value(config, "typical_p")
@@ -202,7 +205,8 @@ def threshold_chart(step: NextToken, config: DecodingConfig, field: str | None =
         title: the chart title (default: derived from the step and the config).
 
     Examples:
-        >>> threshold_chart(cap("My name is"), DecodingConfig(do_sample=True, top_k=0, eta_cutoff=2e-3)).show()  # doctest: +SKIP
+        >>> fig = threshold_chart(cap("My name is"), DecodingConfig(do_sample=True, top_k=0, eta_cutoff=2e-3))
+        >>> fig.show()                        # doctest: +SKIP
     """
     if field is None:
         field = "eta_cutoff" if (config.eta_cutoff or 0) > 0 else "epsilon_cutoff"
@@ -300,7 +304,8 @@ def top_h_chart(step: NextToken, config: DecodingConfig, k: int = 40, title: str
         title: the chart title (default: derived from the step and the config).
 
     Examples:
-        >>> top_h_chart(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0, top_h=0.5)).show()  # doctest: +SKIP
+        >>> fig = top_h_chart(cap("The sky is"), DecodingConfig(do_sample=True, top_k=0, top_h=0.5))
+        >>> fig.show()                        # doctest: +SKIP
     """
     _check_k(k)
     top_h = _value(config, "top_h")
@@ -468,7 +473,8 @@ def rule_slider(
         active: index of the position shown first; default the middle.
 
     Examples:
-        >>> rule_slider(cap("My name is"), "epsilon_cutoff", [1e-4, 3e-4, 1e-3, 3e-3]).show()   # doctest: +SKIP
+        >>> fig = rule_slider(cap("My name is"), "epsilon_cutoff", [1e-4, 3e-4, 1e-3, 3e-3])
+        >>> fig.show()                        # doctest: +SKIP
     """
     if parameter not in _CHARTS:
         raise ValueError(f"`parameter` has to be one of {', '.join(RULES)}, but is {parameter!r}")

@@ -23,9 +23,11 @@ the current length, cannot beat the worst finished one (a heuristic); ``"never"`
 no improvement is possible at all (the canonical algorithm).
 
 Examples:
-    >>> result = beam_search(lm, "The sky is", num_beams=4, max_new_tokens=12)   # doctest: +SKIP
-    >>> result.sequences, result.sequences_scores   # == generate(num_beams=4, num_return_sequences=4, ...)
+    >>> result = beam_search(lm, "The sky is", num_beams=4, max_new_tokens=12)
+    >>> len(result.sequences), len(result.sequences_scores)  # == generate(num_beams=4, num_return_sequences=4, ...)
+    (4, 4)
     >>> result.forward_passes                        # one per step, all beams together
+    12
 """
 
 from __future__ import annotations
@@ -217,9 +219,12 @@ def beam_search(
         number of steps (one batched pass per step, the first being the prompt's prefill).
 
     Examples:
-        >>> r = beam_search(lm, "The sky is", num_beams=4, max_new_tokens=8)   # doctest: +SKIP
-        >>> [h.score for h in r.returned]              # best first
-        >>> sum(c.status == "pruned" for c in r.candidates)
+        >>> r = beam_search(lm, "The sky is", num_beams=4, max_new_tokens=8)
+        >>> scores = [h.score for h in r.returned]     # best first
+        >>> scores == sorted(scores, reverse=True)
+        True
+        >>> sum(c.status == "pruned" for c in r.candidates) > 0   # candidates that lost their place
+        True
     """
     num_return_sequences = num_beams if num_return_sequences is None else num_return_sequences
     check_beam_args(num_beams, num_return_sequences, max_new_tokens, length_penalty, early_stopping, no_repeat_ngram_size, repetition_penalty)

@@ -203,8 +203,8 @@ def sequence_logprob(lm, prompt, continuation) -> float:
     forward pass over prompt + continuation. ``exp`` of it is the joint probability of the output.
 
     Examples:
-        >>> sequence_logprob(lm, "The sky is", lm.encode(" blue")[0])   # doctest: +SKIP
-        -3.2...
+        >>> sequence_logprob(lm, "The sky is", lm.encode(" blue")[0]) < 0
+        True
     """
     decoder = as_decoder(lm)
     ids = prompt_ids(decoder, prompt)

@@ -27,7 +27,9 @@ search's: the scorer judges "done" by the best candidate of the step (an EOS inc
 the best live beam, and a done group drops its live beams at the end.
 
 Examples:
-    >>> r = diverse_beam_search(lm, "The sky is", num_beams=6, num_beam_groups=3, diversity_penalty=1.0)  # doctest: +SKIP
+    >>> r = diverse_beam_search(lm, "The sky is", num_beams=6, num_beam_groups=3, diversity_penalty=1.0)
+    >>> sorted({h.group for h in r.returned})
+    [0, 1, 2]
 """
 
 from __future__ import annotations
@@ -140,8 +142,9 @@ def diverse_beam_search(
         carries its ``group``, each candidate its ``diversity_penalty``.
 
     Examples:
-        >>> r = diverse_beam_search(lm, "The sky is", num_beams=4, num_beam_groups=2, diversity_penalty=1.0)  # doctest: +SKIP
-        >>> [h.group for h in r.returned]
+        >>> r = diverse_beam_search(lm, "The sky is", num_beams=4, num_beam_groups=2, diversity_penalty=1.0, max_new_tokens=6)
+        >>> sorted(h.group for h in r.returned)
+        [0, 0, 1, 1]
     """
     num_return_sequences = num_beams if num_return_sequences is None else num_return_sequences
     check_beam_args(num_beams, num_return_sequences, max_new_tokens, length_penalty, early_stopping, no_repeat_ngram_size, repetition_penalty)
