@@ -21,7 +21,6 @@ Examples:
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -30,6 +29,8 @@ import torch
 
 from .capture import NextToken
 from .loading import LanguageModel, as_language_model
+from .search.common import ModelDecoder
+from .search.common import prompt_ids as to_prompt_ids
 from .processors import HF_ORDER, LLAMA_CPP_ORDER, PENALTY_ORDER, WARPER_ORDER
 from .strategies import DecodingConfig, build_processor, entropy, logits_processors, probabilities
 from .tokens import decode_visible
@@ -227,13 +228,6 @@ class GenerationTrace:
         return [s.kept for s in self.steps]
 
 
-def _eos_ids(lm: LanguageModel) -> set[int]:
-    eos = lm.model.generation_config.eos_token_id  # what generate() stops on
-    if eos is None:
-        return set()
-    return {int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos])}
-
-
 @torch.inference_mode()
 def generate_with_trace(
     lm: LanguageModel,
@@ -281,40 +275,21 @@ def generate_with_trace(
         raise ValueError(f"`seed` has to be an integer, but is {seed!r}")
     config = config or DecodingConfig()
     lm = as_language_model(lm)
-    model = lm.model
-    device = lm.device
-    if isinstance(prompt, str):
-        prompt_ids = lm.encode(prompt)
-    else:
-        prompt_ids = torch.as_tensor(prompt, dtype=torch.long).reshape(1, -1)
-        if prompt_ids.shape[1] == 0:
-            raise ValueError("`prompt` must hold at least one token, but it is empty")
-    lm.check_length(prompt_ids.shape[1], max_new_tokens)
-    prompt_ids = prompt_ids.to(device)
-    processors = logits_processors(config, model.generation_config)
-    do_sample = bool(config.resolved(model.generation_config)["do_sample"])
-    eos = _eos_ids(lm)
-    # transformers 5 calls the KV cache argument `cache`; earlier releases `past_key_values`
-    params = inspect.signature(model.forward).parameters
-    cache_arg = "cache" if "cache" in params else "past_key_values"
-    extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+    # the searches' decoder: the KV-cache loop, the EOS ids and the prompt, in one place
+    decoder = ModelDecoder(lm.model, lm.tokenizer)
+    prompt_ids = to_prompt_ids(decoder, prompt, max_new_tokens)
+    processors = logits_processors(config, decoder.generation_config)
+    do_sample = bool(config.resolved(decoder.generation_config)["do_sample"])
+    eos = set(decoder.eos_token_ids)
 
     torch.manual_seed(seed)
     input_ids = prompt_ids
-    cache = None
     steps: list[TraceStep] = []
-    passes = 0
-    for _ in range(max_new_tokens):
-        new = input_ids if cache is None else input_ids[:, -1:]
-        start = input_ids.shape[1] - new.shape[1]
-        position_ids = torch.arange(start, input_ids.shape[1], device=device).unsqueeze(0)
-        out = model(input_ids=new, position_ids=position_ids, use_cache=True, return_dict=True, **{cache_arg: cache}, **extra)
-        passes += 1
-        cache = out.get("cache", None) if "cache" in out else out.past_key_values
-        logits = out.logits[:, -1].to(copy=True, dtype=torch.float32, device=device)
-        scores = processors(input_ids, logits)
+    out = decoder.start(input_ids)  # 1. the prompt once; afterwards one new token per pass
+    for step in range(max_new_tokens):
+        scores = processors(input_ids, out.logits)  # 2. generate()'s processors, in its order
         probs = torch.softmax(scores, dim=-1)
-        if do_sample:
+        if do_sample:  # 3. a draw from softmax(scores), or the argmax (ties: the lower id)
             next_token = torch.multinomial(probs, num_samples=1).squeeze(1)
         else:
             next_token = torch.argmax(scores, dim=-1)
@@ -329,8 +304,10 @@ def generate_with_trace(
             )
         )
         input_ids = torch.cat([input_ids, next_token[:, None]], dim=-1)
-        if token in eos:
+        if token in eos or step == max_new_tokens - 1:  # 4. stop after EOS or the length limit
             break
+        out = decoder.advance(torch.zeros(1, dtype=torch.long), next_token)
+    passes = decoder.forward_passes
     return GenerationTrace(
         prompt_ids=prompt_ids.cpu(), steps=steps, config=config, seed=seed, forward_passes=passes, lm=lm
     )

@@ -11,7 +11,7 @@ import torch
 
 from ..capture import NextToken
 from ..sampling import GenerationTrace, SampleResult, _check_positive_int, apply_in_order
-from ..strategies import DecodingConfig
+from ..strategies import DecodingConfig, probabilities
 from ..tokens import escape, hover_text, html_label
 from .theme import COLORS, QUALITATIVE, style
 

@@ -65,6 +65,7 @@ class ModelDecoder:
         self.device = next(model.parameters()).device
         self._cache = None
         self._length = 0
+        self._rows = 0
 
     def _forward(self, input_ids: torch.Tensor) -> DecoderOutput:
         self.forward_passes += 1
@@ -83,12 +84,16 @@ class ModelDecoder:
         """Prefill: ``input_ids`` ``(rows, length)``, a fresh cache."""
         self._cache = None
         self._length = input_ids.shape[1]
+        self._rows = input_ids.shape[0]
         return self._forward(input_ids.to(self.device))
 
     @torch.inference_mode()
     def advance(self, rows: torch.Tensor, tokens: torch.Tensor) -> DecoderOutput:
         """One step: new row ``i`` continues old row ``rows[i]`` with ``tokens[i]``."""
-        self._cache.reorder_cache(rows.to(self.device))  # index_select on every layer's keys and values
+        rows = torch.as_tensor(rows, dtype=torch.long)
+        if not (rows.numel() == self._rows and torch.equal(rows.cpu(), torch.arange(self._rows))):  # the same rows: no copy
+            self._cache.reorder_cache(rows.to(self.device))  # index_select on every layer's keys and values
+        self._rows = rows.numel()
         self._length += 1
         return self._forward(tokens.to(self.device).reshape(-1, 1))
 
@@ -130,6 +135,8 @@ def prompt_ids(decoder, prompt, max_new_tokens: int = 0) -> torch.Tensor:
         if tokenizer is None:
             raise ValueError("`prompt` has to be token ids for a model without a tokenizer, but is a string")
         ids = tokenizer(prompt, return_tensors="pt").input_ids
+        if ids.shape[1] == 0:
+            raise ValueError("`prompt` must encode to at least one token, but it is empty")
     else:
         ids = torch.as_tensor(prompt, dtype=torch.long).reshape(1, -1)
     if ids.shape[1] == 0:
