@@ -152,6 +152,20 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def short_text(text: str, width: int = 40) -> str:
+    """A prompt shortened for a chart title: its last ``width`` characters (``…`` before them),
+    line breaks as ``↵``, escaped for Plotly with :func:`escape`.
+
+    Examples:
+        >>> short_text("a <b> prompt that goes on", width=12)
+        '…that goes on'
+        >>> short_text("1 < 2" + chr(10) + "ok")
+        '1 &lt; 2↵ok'
+    """
+    text = text if len(text) <= width else "…" + text[-width:]
+    return escape(text.replace("\n", "↵"))
+
+
 def html_label(tokenizer, token_id: int, with_raw: bool = False) -> str:
     """The label, HTML-escaped for a Plotly chart (``<b>`` shows as ``<b>``, not bold)."""
     label = token_label(tokenizer, token_id)

@@ -30,7 +30,7 @@ import torch
 
 from ..capture import NextToken
 from ..strategies import DecodingConfig, probabilities
-from ..tokens import escape, hover_text, html_label
+from ..tokens import escape, hover_text, html_label, short_text as _short
 from ..truncation import scores_entering
 from .theme import COLORS, style
 from .truncation import slider_of
@@ -38,9 +38,6 @@ from .truncation import slider_of
 DEFAULT_BASE = DecodingConfig(do_sample=True, top_k=0)
 
 
-def _short(text: str, width: int = 40) -> str:
-    text = text if len(text) <= width else "…" + text[-width:]
-    return escape(text.replace("\n", "↵"))
 
 
 def _rank_grid(count: int, dense: int = 100, points: int = 100) -> np.ndarray:

@@ -7,7 +7,7 @@ import torch
 
 from ..capture import NextToken
 from ..strategies import DecodingConfig, probabilities
-from ..tokens import escape, hover_text, html_label
+from ..tokens import escape, hover_text, html_label, short_text as _short
 from .theme import COLORS, style
 
 
@@ -110,8 +110,5 @@ def token_chart(step: NextToken, config: DecodingConfig | None = None, k: int = 
     return fig
 
 
-def _short(text: str, width: int = 40) -> str:
-    text = text if len(text) <= width else "…" + text[-width:]
-    return escape(text.replace("\n", "↵"))
 
 

@@ -12,7 +12,7 @@ import torch
 from ..capture import NextToken
 from ..sampling import GenerationTrace, SampleResult, _check_positive_int, apply_in_order
 from ..strategies import DecodingConfig, probabilities
-from ..tokens import escape, hover_text, html_label
+from ..tokens import escape, hover_text, html_label, short_text as _short
 from .theme import COLORS, QUALITATIVE, style
 
 
@@ -206,9 +206,6 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
     return fig
 
 
-def _short(text: str, width: int = 40) -> str:
-    text = text if len(text) <= width else "…" + text[-width:]
-    return escape(text.replace("\n", "↵"))
 
 
 __all__ = ["histogram_chart", "order_chart", "trace_chart"]

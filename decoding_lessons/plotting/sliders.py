@@ -22,7 +22,7 @@ import torch
 
 from ..capture import NextToken
 from ..strategies import DecodingConfig, entropy, probabilities
-from ..tokens import escape, hover_text, html_label
+from ..tokens import escape, hover_text, html_label, short_text as _short
 from .theme import COLORS, QUALITATIVE, style
 
 _FIELDS = tuple(f.name for f in fields(DecodingConfig))
@@ -276,9 +276,6 @@ def slider_chart(
     return fig
 
 
-def _short(text: str, width: int = 40) -> str:
-    text = text if len(text) <= width else "…" + text[-width:]
-    return escape(text.replace("\n", "↵"))
 
 
 _SWEEP_METRICS = {

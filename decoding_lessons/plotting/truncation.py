@@ -34,7 +34,7 @@ import torch
 from ..capture import NextToken
 from ..processors import OFF
 from ..strategies import DecodingConfig
-from ..tokens import hover_text, html_label
+from ..tokens import hover_text, html_label, short_text as _short
 from ..truncation import epsilon_rule, eta_rule, scores_entering, top_h_rule, typical_rule
 from .theme import COLORS, style
 
@@ -55,9 +55,6 @@ def _value(config: DecodingConfig, field: str) -> float:
     return value
 
 
-def _short(text: str, width: int = 40) -> str:
-    text = text if len(text) <= width else "…" + text[-width:]
-    return html.escape(text.replace("\n", "↵"))
 
 
 def _line(y: float, color: str, dash: str = "dash", yref: str = "y") -> dict:
