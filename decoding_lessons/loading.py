@@ -191,13 +191,18 @@ def as_language_model(model, tokenizer=None) -> LanguageModel:
         )
     if not callable(tokenizer) or not hasattr(tokenizer, "decode"):
         raise TypeError(f"`tokenizer` has to be a transformers tokenizer, but is a {type(tokenizer).__name__}")
-    if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
-        tokenizer.pad_token = tokenizer.eos_token
+    _pad_with_eos(tokenizer)
     name = getattr(model.config, "_name_or_path", None) or type(model).__name__
     param = next(model.parameters())
     choice = ModelChoice(name=str(name), device=str(param.device), dtype=param.dtype)
     model.eval()
     return LanguageModel(model=model, tokenizer=tokenizer, choice=choice, load_seconds=0.0)
+
+
+def _pad_with_eos(tokenizer) -> None:
+    """A tokenizer without a pad token pads with EOS, as ``generate()`` does."""
+    if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
+        tokenizer.pad_token = tokenizer.eos_token
 
 
 def _cuda_available() -> bool:
@@ -220,14 +225,12 @@ def resolve_choice(name: str | None = None, device: str | None = None, dtype: to
         raise ValueError(f"`device` is {device!r}, but torch sees no CUDA device on this machine; use 'cpu' or 'auto'")
     if name == "auto":
         name = PUBLISHED_MODEL if device.startswith("cuda") else EMBEDDED
-    if dtype is None or dtype == "auto":
+    if dtype == "auto":
         dtype = torch.bfloat16 if device.startswith("cuda") and name != EMBEDDED else torch.float32
-    elif isinstance(dtype, str):
-        if dtype not in DTYPES:
-            raise ValueError(f"`dtype` must be one of 'auto', {', '.join(repr(d) for d in DTYPES)}, but is {dtype!r}")
-        dtype = DTYPES[dtype]
-    elif dtype not in DTYPES.values():
+    resolved = DTYPES.get(dtype) if isinstance(dtype, str) else dtype
+    if resolved not in DTYPES.values():
         raise ValueError(f"`dtype` must be one of 'auto', {', '.join(repr(d) for d in DTYPES)}, but is {dtype!r}")
+    dtype = resolved
     return ModelChoice(name=name, device=device, dtype=dtype)
 
 
@@ -413,22 +416,24 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~", "\\")) or name.count("/") > 1 or "\\" in name or (len(name) > 1 and name[1] == ":")
 
 
-def _check_source(name: str) -> str:
-    """``name`` as ``from_pretrained`` takes it; a missing directory, or a Hub id that is neither
-    cached nor reachable, is refused at once (huggingface_hub would retry for about 45 s)."""
+def _check_source(name: str) -> tuple[str, bool]:
+    """``(name as from_pretrained takes it, whether to load from the local Hub cache only)``. A
+    missing directory, or a Hub id that is neither cached nor reachable, is refused at once
+    (huggingface_hub would retry for about 45 s); a cached id with the Hub unreachable loads offline."""
     path = Path(name).expanduser()
     if path.exists():
         if not path.is_dir():
             raise ModelLoadError(f"Cannot load model {name!r}: it is a file, not a model directory. {_USE_EMBEDDED}")
-        return str(path)
+        return str(path), False
     if _looks_like_path(name):
         raise ModelLoadError(f"Cannot load model {name!r}: the directory {str(path)!r} does not exist. {_USE_EMBEDDED}")
-    if not _hub_cached(name) and not _hub_reachable():
+    cached, reachable = _hub_cached(name), _hub_reachable()
+    if not cached and not reachable:
         raise ModelLoadError(
             f"Cannot load model {name!r}: it is not in the local Hugging Face cache and the Hub "
             f"({_hub_endpoint()}) cannot be reached from this machine. {_USE_EMBEDDED}"
         )
-    return name
+    return name, not reachable
 
 
 def _hub_endpoint() -> str:
@@ -493,8 +498,7 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
     from transformers.utils import logging as hf_logging
 
     start = time.perf_counter()
-    source = str(ensure_embedded_model()) if choice.name == EMBEDDED else _check_source(choice.name)
-    local_only = choice.name != EMBEDDED and not Path(source).exists() and _hub_cached(source) and not _hub_reachable()
+    source, local_only = (str(ensure_embedded_model()), False) if choice.name == EMBEDDED else _check_source(choice.name)
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # a warm load is quick; its progress bars would litter pages
     try:
@@ -515,8 +519,7 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
     model.to(choice.device)
     model.eval()
     model.requires_grad_(False)
-    if tokenizer.pad_token_id is None and tokenizer.eos_token_id is not None:
-        tokenizer.pad_token = tokenizer.eos_token
+    _pad_with_eos(tokenizer)
     lm = LanguageModel(model=model, tokenizer=tokenizer, choice=choice, load_seconds=time.perf_counter() - start)
     _LOADED[choice] = lm
     return lm

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .strategies import _check_float, _check_int, probabilities
+from .processors import check_float, check_int
+from .strategies import probabilities
 
 
 def _context_list(input_ids) -> list[int]:
@@ -57,7 +58,7 @@ def repetition_penalty(logits: torch.Tensor, input_ids, penalty: float) -> torch
         >>> repetition_penalty(torch.tensor([2.0, -2.0, 1.0]), [0, 1, 0], 2.0)
         tensor([ 1., -4.,  1.])
     """
-    _check_float("repetition_penalty", penalty, 0, float("inf"), True, True)
+    check_float("repetition_penalty", penalty, 0, float("inf"), True, True)
     out = logits.detach().to(torch.float32).clone()
     for token in sorted(set(_context_list(input_ids))):
         if token >= out.shape[-1]:  # an id the output layer cannot produce: nothing to penalise
@@ -125,7 +126,7 @@ def banned_ngram_tokens(input_ids, ngram_size: int) -> list[int]:
         >>> banned_ngram_tokens([5, 7, 9, 5], 2)       # the bigram (5, 7) occurred, the context ends in 5
         [7]
     """
-    _check_int("ngram_size", ngram_size, 1)
+    check_int("ngram_size", ngram_size, 1)
     ids = _context_list(input_ids)
     if len(ids) < ngram_size:
         return []

@@ -390,7 +390,7 @@ def _active_fields(config: DecodingConfig, generation_config) -> tuple[dict, lis
 
 
 def _check_order(order) -> list[str]:
-    known = PENALTY_ORDER + WARPER_ORDER
+    known = HF_ORDER
     if isinstance(order, str):
         raise ValueError(f"`order` has to be a sequence of field names ({', '.join(known)}), but is the string {order!r}")
     order = list(order)

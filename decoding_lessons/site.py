@@ -57,7 +57,7 @@ def library_output_to_build_log() -> None:
     warnings.showwarning = to_log
     from transformers.utils import logging as hf_logging
 
-    for handler in logging.getLogger(hf_logging.get_logger().name.split(".")[0]).handlers:
+    for handler in hf_logging.get_logger().handlers:  # the library's root logger, "transformers"
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(log_stream)
 

@@ -16,21 +16,17 @@ and the scores are also truncated to the 50 most likely tokens unless you pass `
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
 from transformers import LogitsProcessorList
 
-from .processors import GENERATE_DEFAULTS, PENALTY_ORDER, PROCESSORS, ROWS, WARPER_ORDER, check_float, check_int
+from .processors import GENERATE_DEFAULTS, PENALTY_ORDER, PROCESSORS, ROWS, WARPER_ORDER
 
 # Every fact about a processor (field, class, default, off value, interval, order) is one row of
 # the table in processors.py; this module builds the configuration and the processor lists from it.
 _FLOAT_FIELDS = tuple(row.field for row in ROWS if row.kind == "float")
-
-
-_check_float, _check_int = check_float, check_int  # one copy, in processors.py (kept for these names' users)
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .processors import OFF, WARPER_ORDER
-from .strategies import DecodingConfig, _check_float
+from .processors import OFF, WARPER_ORDER, check_float, check_int
+from .strategies import DecodingConfig
 
 # The value that switches each sampling warper off (a column of the processor table).
 WARPER_OFF = {name: OFF[name] for name in WARPER_ORDER}
@@ -113,8 +113,7 @@ def top_k_rule(scores: torch.Tensor, top_k: int, min_tokens_to_keep: int = 1) ->
         (3, 2, 1)
     """
     scores = _check_scores(scores)
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-        raise ValueError(f"`top_k` has to be a strictly positive integer, but is {top_k!r}")
+    check_int("top_k", top_k, 1)
     k = min(max(top_k, min_tokens_to_keep), scores.shape[-1])  # as TopKLogitsWarper clamps it
     kth = torch.topk(scores, k)[0][-1]
     keep = scores >= kth
@@ -166,7 +165,7 @@ def typical_rule(scores: torch.Tensor, typical_p: float, min_tokens_to_keep: int
         >>> rule.cutoff >= 0 and int(rule.keep.sum()) >= 1
         True
     """
-    _check_float("typical_p", typical_p, 0, 1, True, True)
+    check_float("typical_p", typical_p, 0, 1, True, True)
     scores = _check_scores(scores)
     logp = torch.log_softmax(scores, dim=-1)
     p = logp.exp()
@@ -210,7 +209,7 @@ def epsilon_rule(scores: torch.Tensor, epsilon: float, min_tokens_to_keep: int =
         >>> bool((torch.softmax(step.logits, -1)[epsilon_rule(step.logits, 3e-4).keep] > 3e-4).all())
         True
     """
-    _check_float("epsilon_cutoff", epsilon, 0, 1, True, True)
+    check_float("epsilon_cutoff", epsilon, 0, 1, True, True)
     scores = _check_scores(scores)
     probs = scores.softmax(dim=-1)
     keep = ~(probs < epsilon) | _min_tokens_mask(scores, min_tokens_to_keep)
@@ -230,7 +229,7 @@ def eta_threshold(entropy: float, eta: float) -> float:
         >>> eta_threshold(0.5, 2e-3), eta_threshold(6.0, 2e-3)
         (0.002, 0.00011085...)
     """
-    _check_float("eta_cutoff", eta, 0, 1, True, True)
+    check_float("eta_cutoff", eta, 0, 1, True, True)
     return min(eta, math.sqrt(eta) * math.exp(-entropy))
 
 
@@ -249,7 +248,7 @@ def eta_rule(scores: torch.Tensor, eta: float, min_tokens_to_keep: int = 1) -> T
         >>> rule.threshold <= 2e-3
         True
     """
-    _check_float("eta_cutoff", eta, 0, 1, True, True)
+    check_float("eta_cutoff", eta, 0, 1, True, True)
     scores = _check_scores(scores)
     probs = scores.softmax(dim=-1)
     entropy = torch.distributions.Categorical(logits=scores).entropy()
@@ -311,7 +310,7 @@ def top_h_rule(scores: torch.Tensor, top_h: float) -> TopHRule:
         >>> 1 <= rule.n_kept <= 100
         True
     """
-    _check_float("top_h", top_h, 0, 1, True, False)
+    check_float("top_h", top_h, 0, 1, True, False)
     scores = _check_scores(scores)
     n = min(TOP_H_CANDIDATES, scores.shape[-1])
     top_scores, candidates = torch.topk(scores, n, largest=True, sorted=True)

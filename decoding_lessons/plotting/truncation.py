@@ -23,7 +23,6 @@ Examples:
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Callable, Sequence
 
