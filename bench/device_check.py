@@ -82,8 +82,7 @@ def main() -> int:
 
     capture_s, (scores, passes) = timed(capture, args.repeats, sync)
     ids = prompt.to(args.device)
-    ref = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=1, output_scores=True,
-                         return_dict_in_generate=True, **grid[0].explicit())
+    ref = dl.reference_generate(model, ids, grid[0], max_new_tokens=1, scores=True)
     results["capture"] = {
         "seconds": round(capture_s, 5), "forward_passes": passes, "configs": len(grid),
         "equals_generate": bool(torch.equal(ref.scores[0][0].float().cpu(), scores[0])),
@@ -98,8 +97,7 @@ def main() -> int:
         seconds, res = timed(fn, args.repeats, sync)
         results[name] = {"seconds": round(seconds, 4), "forward_passes": res.forward_passes}
     beam = dl.beam_search(model, prompt[0].tolist(), num_beams=4, max_new_tokens=12)
-    ref = model.generate(ids, attention_mask=torch.ones_like(ids), num_beams=4, num_return_sequences=4, max_new_tokens=12,
-                         output_scores=True, return_dict_in_generate=True, do_sample=False)
+    ref = dl.reference_generate(model, ids, num_beams=4, num_return_sequences=4, max_new_tokens=12, scores=True, do_sample=False)
     results["beam_search"]["equals_generate"] = bool(
         torch.equal(beam.sequences.cpu(), ref.sequences.cpu())
         and torch.allclose(beam.sequences_scores.float().cpu(), ref.sequences_scores.float().cpu(), atol=1e-4)

@@ -62,7 +62,11 @@ EXECUTED = re.compile(r"executed (\S+\.py) in ([\d.]+) s")  # lessons executed s
 def timed_build(workdir: Path, site: Path, stats_dir: Path) -> dict:
     """Run mkdocs build in ``workdir``; time the whole build and each lesson from the log."""
     cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
-    env = base_env(DECODING_LESSONS_STATS_DIR=str(stats_dir))
+    # the kernels write their counts at exit: bench/kernel_stats.py, as an IPython start-up file
+    startup = workdir / ".ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "bench" / "kernel_stats.py", startup / "00-decoding-lessons-stats.py")
+    env = base_env(DECODING_LESSONS_STATS_DIR=str(stats_dir), IPYTHONDIR=str(workdir / ".ipython"))
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lessons: dict[str, float] = {}
@@ -163,10 +167,7 @@ def seed_way_measurements(prompt: str = "2 + 2 = ", repeats: int = 3) -> dict:
     def seed_way():
         out = []
         for cfg in configs:
-            res = lm.model.generate(
-                ids, attention_mask=torch.ones_like(ids), max_new_tokens=1, output_scores=True,
-                return_dict_in_generate=True, pad_token_id=lm.tokenizer.pad_token_id, **cfg.explicit(),
-            )
+            res = dl.reference_generate(lm, ids, cfg, max_new_tokens=1, scores=True)
             out.append(res.scores[0][0])
         return out
 
@@ -234,10 +235,7 @@ def search_measurements(prompt: str = "The sky is", repeats: int = 3) -> dict:
         out["searches"][name] = entry
 
     def hf_beam():
-        return lm.model.generate(
-            ids, attention_mask=torch.ones_like(ids), num_beams=4, num_return_sequences=4, max_new_tokens=12, do_sample=False,
-            output_scores=True, return_dict_in_generate=True, pad_token_id=lm.tokenizer.pad_token_id,
-        )
+        return dl.reference_generate(lm, ids, num_beams=4, num_return_sequences=4, max_new_tokens=12, do_sample=False, scores=True)
 
     log("  generate(num_beams=4), 12 tokens ...")
     seconds, ref = median_time(hf_beam)

@@ -2,20 +2,40 @@
 
 The data flows one way, and each module is one step::
 
-    loading ─▶ capture ─▶ strategies (generate()'s processors) ─▶ scores ─▶ probabilities ─▶ plotting
+    loading ─▶ capture ─▶ scoring (the processor table, generate()'s order) ─▶ rules / orders
+            ─▶ sampling, search (whole generations) ─▶ measures ─▶ plotting
 
+In that order:
+
+* :mod:`.checks` — the argument checks every public function uses (one message style).
 * :mod:`.loading` — ``load_model()``: the embedded SmolLM2-135M, a Hub id, or a local directory.
-* :mod:`.capture` — ``LogitCapture``: one forward pass per distinct context.
-* :mod:`.strategies` — ``DecodingConfig`` and ``logits_processors()`` in ``generate()``'s order.
 * :mod:`.tokens` — readable token labels (visible whitespace, partial UTF-8 as bytes, HTML-safe).
-* :mod:`.sampling` — draws from one step, whole generations step by step, processor orders.
+* :mod:`.capture` — ``LogitCapture``: one forward pass per distinct context.
+* :mod:`.processors` — the processor table: one row per processor (field, class, off value,
+  interval, place in ``generate()``'s and llama.cpp's order), which everything below derives from.
+* :mod:`.scoring` — ``DecodingConfig`` and ``logits_processors()`` in ``generate()``'s order.
+* :mod:`.rules` — the truncation rules spelled out (top-k's ties, typical-p, ε, η, Top-H).
+* :mod:`.penalties` — the repetition penalty and no-repeat-n-gram spelled out.
+* :mod:`.orders` — the same processors in another order (llama.cpp's).
+* :mod:`.decoder` — the decode loop's step: the model stepped row by row with its KV cache.
+* :mod:`.sampling` — draws from one step, whole generations step by step.
 * :mod:`.search` — beam, diverse beam and contrastive search, recorded step by step.
-* :mod:`.plotting` — Plotly figures (token bars, sliders, top-p/min-p cut-offs) and the site renderer.
-* :mod:`.site` — ``lesson_setup()`` for the lesson notebooks.
+* :mod:`.measures` — the TV bound of draws, repetitions, distinct-n, a sequence's log-probability.
+* :mod:`.reference` — ``reference_generate()``: transformers' ``generate()``, the oracle every
+  check compares with.
+* :mod:`.plotting` — Plotly figures (token bars, sliders, the rules' lines, searches) and the site
+  renderer.
+* :mod:`.lesson` — ``lesson_setup()`` and the table helper for the lesson notebooks.
+
+Every lesson imports the package one way, ``import decoding_lessons as dl``, and uses ``dl.<name>``.
 """
 
 from .capture import LogitCapture, NextToken
+from .lesson import Lesson, current_lesson, lesson_setup, markdown_table, seed_everything
 from .loading import LanguageModel, ModelLoadError, as_language_model, install_embedded_model, load_model, resolve_choice
+from .measures import Repetition, distinct_ngrams, longest_repetition, sequence_logprob, tv_bound
+from .orders import HF_ORDER, LLAMA_CPP_ORDER, apply_in_order
+from .penalties import banned_ngram_tokens, repetition_penalty, repetition_table
 from .plotting import (
     SliderFrame,
     beam_tree,
@@ -27,29 +47,22 @@ from .plotting import (
     measures_chart,
     min_p_chart,
     order_chart,
+    rule_slider,
     slider_chart,
     slider_frames,
     sweep_chart,
+    threshold_chart,
     token_chart,
+    top_h_chart,
     trace_chart,
+    typicality_chart,
     use_site_renderer,
 )
-from .sampling import (
-    HF_ORDER,
-    LLAMA_CPP_ORDER,
-    GenerationTrace,
-    Repetition,
-    SampleResult,
-    TraceStep,
-    apply_in_order,
-    draw,
-    generate_with_trace,
-    longest_repetition,
-    tv_bound,
-)
-from .search import beam_search, contrastive_search, distinct_ngrams, diverse_beam_search, sequence_logprob
-from .site import lesson_setup, seed_everything
-from .strategies import DecodingConfig, apply_processors, entropy, logits_processors, probabilities
+from .reference import reference_generate
+from .rules import TOP_H_CANDIDATES, epsilon_rule, eta_rule, eta_threshold, scores_entering, top_h_rule, top_k_rule, typical_rule
+from .sampling import GenerationTrace, SampleResult, TraceStep, draw, generate_with_trace
+from .scoring import DecodingConfig, apply_processors, entropy, logits_processors, probabilities
+from .search import beam_search, contrastive_search, diverse_beam_search
 from .tokens import decode_visible, markdown_text, token_label
 
 __version__ = "0.1.0"
@@ -57,52 +70,71 @@ __version__ = "0.1.0"
 __all__ = [
     "HF_ORDER",
     "LLAMA_CPP_ORDER",
+    "TOP_H_CANDIDATES",
     "DecodingConfig",
     "GenerationTrace",
+    "LanguageModel",
+    "Lesson",
+    "LogitCapture",
+    "ModelLoadError",
+    "NextToken",
     "Repetition",
     "SampleResult",
     "SliderFrame",
     "TraceStep",
     "apply_in_order",
-    "cumulative_chart",
-    "cutoff_slider",
-    "draw",
-    "generate_with_trace",
-    "histogram_chart",
-    "longest_repetition",
-    "min_p_chart",
-    "order_chart",
-    "slider_chart",
-    "slider_frames",
-    "sweep_chart",
-    "trace_chart",
-    "tv_bound",
-    "LanguageModel",
-    "LogitCapture",
-    "ModelLoadError",
-    "NextToken",
     "apply_processors",
     "as_language_model",
-    "install_embedded_model",
+    "banned_ngram_tokens",
     "beam_search",
     "beam_tree",
     "contrastive_chart",
     "contrastive_map",
     "contrastive_search",
+    "cumulative_chart",
+    "current_lesson",
+    "cutoff_slider",
     "decode_visible",
-    "markdown_text",
     "distinct_ngrams",
     "diverse_beam_search",
+    "draw",
     "entropy",
+    "epsilon_rule",
+    "eta_rule",
+    "eta_threshold",
+    "generate_with_trace",
+    "histogram_chart",
+    "install_embedded_model",
     "lesson_setup",
     "load_model",
     "logits_processors",
+    "longest_repetition",
+    "markdown_table",
+    "markdown_text",
     "measures_chart",
+    "min_p_chart",
+    "order_chart",
     "probabilities",
+    "reference_generate",
+    "repetition_penalty",
+    "repetition_table",
     "resolve_choice",
+    "rule_slider",
+    "scores_entering",
     "seed_everything",
     "sequence_logprob",
+    "slider_chart",
+    "slider_frames",
+    "sweep_chart",
+    "threshold_chart",
     "token_chart",
     "token_label",
+    "top_h_chart",
+    "top_h_rule",
+    "top_k_rule",
+    "trace_chart",
+    "tv_bound",
+    "typical_rule",
+    "typicality_chart",
     "use_site_renderer",
 ]

@@ -9,7 +9,7 @@ Examples:
 
 The raw logits are what ``generate(output_logits=True)`` reports; :meth:`NextToken.scores` is what
 ``generate(output_scores=True)`` reports for the same settings, because the processors are
-transformers' own, in ``generate()``'s order (see :mod:`decoding_lessons.strategies`).
+transformers' own, in ``generate()``'s order (see :mod:`decoding_lessons.scoring`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .loading import LanguageModel, as_language_model
-from .strategies import DecodingConfig, apply_processors, entropy, probabilities
+from .scoring import DecodingConfig, apply_processors, entropy, probabilities
 
 
 @dataclass
@@ -47,6 +47,10 @@ class NextToken:
     def probs(self, config: DecodingConfig | None = None) -> torch.Tensor:
         """softmax(scores): the distribution the next token is drawn from."""
         return probabilities(self.scores(config))
+
+    def kept(self, config: DecodingConfig | None = None) -> int:
+        """How many tokens ``config`` leaves to draw from: those with a finite score."""
+        return int(torch.isfinite(self.scores(config)).sum())
 
     def entropy(self, config: DecodingConfig | None = None) -> float:
         """Entropy (nats) of :meth:`probs`."""

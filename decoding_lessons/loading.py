@@ -118,6 +118,24 @@ class LanguageModel:
         self.check_length(ids.shape[1])
         return ids.to(self.device)
 
+    def label(self, token_id: int) -> str:
+        """A token as a reader sees it: whitespace made visible (``␣`` ``↵``), partial UTF-8 as
+        ``<0xE2>`` (:func:`decoding_lessons.tokens.token_label`)."""
+        from .tokens import token_label
+
+        return token_label(self.tokenizer, int(token_id)).display
+
+    def code(self, token_id: int) -> str:
+        """:meth:`label` as Markdown inline code, for a sentence or a table cell: ```␣blue```."""
+        return "`" + self.label(token_id).replace("`", "'") + "`"
+
+    def text(self, ids) -> str:
+        """Token ids as Markdown text that wraps at words, ``↵`` for a line break, Markdown's
+        special characters escaped (:func:`decoding_lessons.tokens.markdown_text`)."""
+        from .tokens import markdown_text
+
+        return markdown_text(self.tokenizer, ids)
+
     def build_info(self) -> dict[str, str]:
         """What built a page: model, device, dtype, and the versions of torch and transformers."""
         import transformers
@@ -406,7 +424,6 @@ def prepare_model(name: str | None = None) -> str:
 # load_model
 # --------------------------------------------------------------------------------------------
 
-_LOADED: dict[ModelChoice, LanguageModel] = {}
 _USE_EMBEDDED = "Use the embedded model instead: load_model('embedded') in Python, MODEL=embedded with make."
 
 
@@ -478,7 +495,8 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
             ``"bfloat16"`` or ``"float16"``.
 
     Returns:
-        A :class:`LanguageModel`. The same choice returns the same object within a process.
+        A :class:`LanguageModel`. Every call loads the model again: load it once and keep it
+        (:func:`~decoding_lessons.lesson_setup` does).
 
     Raises:
         ModelLoadError: the model cannot be fetched or read; the message names it and suggests
@@ -490,8 +508,6 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
         49152
     """
     choice = resolve_choice(name, device, dtype)
-    if choice in _LOADED:
-        return _LOADED[choice]
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -521,6 +537,5 @@ def load_model(name: str | None = None, device: str | None = None, dtype: torch.
     model.requires_grad_(False)
     _pad_with_eos(tokenizer)
     lm = LanguageModel(model=model, tokenizer=tokenizer, choice=choice, load_seconds=time.perf_counter() - start)
-    _LOADED[choice] = lm
     return lm
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from .processors import check_float, check_int
-from .strategies import probabilities
+from .scoring import probabilities
 
 
 def _context_list(input_ids) -> list[int]:

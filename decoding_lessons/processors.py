@@ -44,26 +44,7 @@ from transformers import (
     TypicalLogitsWarper,
 )
 
-
-def interval_text(low: float, high: float, low_open: bool, high_open: bool) -> str:
-    """``[0, 1]``, ``(0, inf)``, ...: an interval as the error messages state it."""
-    return f"{'(' if low_open else '['}{low:g}, {'inf' if math.isinf(high) else f'{high:g}'}{')' if high_open else ']'}"
-
-
-def check_float(name: str, value, low: float, high: float, low_open: bool, high_open: bool) -> None:
-    """Refuse ``value`` unless it is a number in the interval: "`min_p` has to be a float in the
-    [0, 1] interval, but is 1.3"."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok:
-        raise ValueError(f"`{name}` has to be a float in the {interval_text(low, high, low_open, high_open)} interval, but is {value!r}")
-
-
-def check_int(name: str, value, low: int) -> None:
-    """Refuse ``value`` unless it is an integer (not a bool) >= ``low``."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"`{name}` has to be an integer >= {low}, but is {value!r}")
+from .checks import check_float, check_int, interval_text
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import decoding_lessons as dl
 from decoding_lessons.search import beam_search, contrastive_search
 from test_sampling import TRACE_CONFIGS, run_generate
 from test_search import EMBEDDED_GRID, assert_same_as_generate, generate_beams
-from test_strategies import CONFIGS, PROMPTS, generate_step
+from test_scoring import CONFIGS, PROMPTS, generate_step
 
 
 def test_the_model_is_in_bfloat16(lm_bf16):
@@ -37,7 +37,7 @@ def test_bf16_logits_tie_and_top_k_keeps_the_ties(lm_bf16):
     often shared, and TopKLogitsWarper then keeps more than k tokens (top_k_rule says how many)."""
     from transformers import TopKLogitsWarper
 
-    from decoding_lessons.truncation import top_k_rule
+    from decoding_lessons.rules import top_k_rule
 
     cap = dl.LogitCapture(lm_bf16)
     for prompt in ["My name is", "The sky is", "Once upon a time", "2 + 2 = "]:
@@ -76,8 +76,7 @@ def test_contrastive_with_alpha_zero_takes_the_most_likely_candidate_bf16(lm_bf1
     for s in result.steps:
         best = max(c.prob for c in s.candidates)
         assert s.chosen.prob == best  # α = 0: the score is the probability alone; a "flip" only among equals
-    greedy = lm_bf16.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=16, do_sample=False,
-                                    pad_token_id=lm_bf16.tokenizer.pad_token_id)
+    greedy = dl.reference_generate(lm_bf16, prompt, max_new_tokens=16, do_sample=False)
     ties = [s.step for s in result.steps if s.candidates[0].prob == s.candidates[1].prob]
     if not ties:
         assert torch.equal(result.sequences, greedy.cpu())

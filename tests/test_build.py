@@ -166,19 +166,28 @@ def test_the_cache_follows_the_model_and_builds_are_deterministic(make_project, 
     assert page_parts(tmp_path / "d") == (info_a, data_a, draws_a)
 
 
-def load_hook():
+def load_hook_module(name: str):
+    """A fresh copy of the hook module ``hooks/{name}.py``, loaded as MkDocs loads the hook: with
+    ``hooks/`` on ``sys.path`` while it runs, so that it imports its siblings."""
     import importlib.util
+    import sys
 
-    spec = importlib.util.spec_from_file_location("build_hook_under_test", Path(__file__).resolve().parent.parent / "hooks" / "build.py")
+    hooks = Path(__file__).resolve().parent.parent / "hooks"
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", hooks / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    saved = sys.path.copy()
+    sys.path.insert(0, str(hooks))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = saved
     return module
 
 
 def test_the_cache_key_covers_model_module_packages_and_environment(tmp_path, monkeypatch):
     import shutil
 
-    hook = load_hook()
+    hook = load_hook_module("build_cache_key")
     monkeypatch.setenv("DECODING_LESSONS_MODEL", "embedded")
     monkeypatch.setenv("DECODING_LESSONS_DEVICE", "cpu")
     monkeypatch.setenv("DECODING_LESSONS_DTYPE", "auto")
@@ -228,7 +237,7 @@ def test_the_cache_key_covers_model_module_packages_and_environment(tmp_path, mo
 
 
 def test_the_model_choice_is_remembered_while_what_decides_it_is_unchanged(tmp_path, monkeypatch):
-    hook = load_hook()
+    hook = load_hook_module("build_cache_key")
     memo = tmp_path / "model-choice.json"
     monkeypatch.setenv("DECODING_LESSONS_MODEL", "auto")
     monkeypatch.setenv("DECODING_LESSONS_DEVICE", "cpu")
@@ -250,7 +259,7 @@ def test_the_model_choice_is_remembered_while_what_decides_it_is_unchanged(tmp_p
 def test_only_the_most_recent_fingerprints_are_kept(tmp_path):
     import os
 
-    hook = load_hook()
+    hook = load_hook_module("build_cache_key")
     for age, name in enumerate(["fp-a", "fp-b", "fp-c", "fp-d", "fp-e"]):
         (tmp_path / name).mkdir()
         os.utime(tmp_path / name, (1_000_000 + age, 1_000_000 + age))  # fp-e is the most recent
@@ -263,7 +272,7 @@ def test_only_the_most_recent_fingerprints_are_kept(tmp_path):
 def test_how_many_lessons_execute_at_once(monkeypatch):
     from mkdocs.exceptions import PluginError
 
-    hook = load_hook()
+    hook = load_hook_module("build_executor")
     monkeypatch.delenv("DECODING_LESSONS_BUILD_JOBS", raising=False)
     monkeypatch.setattr(hook.os, "cpu_count", lambda: 16)
     assert hook.build_jobs(15) == 15 and hook.build_jobs(40) == 16 and hook.build_jobs(1) == 1

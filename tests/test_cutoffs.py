@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import decoding_lessons as dl
-from decoding_lessons.plotting.cutoffs import cumulative_chart, cutoff_slider, min_p_chart
+from decoding_lessons.plotting.rules import cumulative_chart, cutoff_slider, min_p_chart
 
 BASES = [dl.DecodingConfig(do_sample=True, top_k=0), dl.DecodingConfig(do_sample=True, top_k=0, temperature=0.7)]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "decoding_lessons"
 # Glue, not computation: the package's front door and the lessons' set-up (which picks the renderer).
-GLUE = {"__init__.py", "site.py", "__main__.py"}
+GLUE = {"__init__.py", "lesson.py", "__main__.py"}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -42,5 +42,5 @@ def test_no_computation_module_imports_plotting():
 def test_the_checker_sees_a_plotting_import(tmp_path):
     """The test above would notice: a module importing plotting is reported."""
     fake = PACKAGE / "sampling.py"
-    assert "decoding_lessons.plotting.theme" in imported_modules(PACKAGE / "site.py")
+    assert "decoding_lessons.plotting.theme" in imported_modules(PACKAGE / "lesson.py")
     assert not any(m.startswith("decoding_lessons.plotting") for m in imported_modules(fake))

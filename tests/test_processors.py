@@ -12,7 +12,7 @@ from transformers import GenerationConfig
 
 import decoding_lessons as dl
 from decoding_lessons import processors as P
-from decoding_lessons import sampling, strategies, truncation
+from decoding_lessons import orders, rules, scoring
 
 
 def test_one_row_per_config_field():
@@ -32,7 +32,7 @@ def test_the_off_value_adds_no_processor_and_the_default_is_the_class(row):
     on = {"float": 0.5, "int": 2}[row.kind] if row.field not in ("repetition_penalty", "temperature") else 1.5
     proc = row.build(on)
     assert isinstance(proc, row.cls)
-    assert type(strategies.build_processor(row.field, dl.DecodingConfig(do_sample=True, **{row.field: on}).resolved())) is row.cls
+    assert type(scoring.build_processor(row.field, dl.DecodingConfig(do_sample=True, **{row.field: on}).resolved())) is row.cls
 
 
 @pytest.mark.parametrize("row", P.ROWS, ids=lambda r: r.field)
@@ -57,10 +57,10 @@ def test_the_interval_is_enforced_at_its_ends(row):
 
 
 def test_the_orders_and_off_values_come_from_the_table():
-    assert sampling.HF_ORDER == P.HF_ORDER == strategies.PENALTY_ORDER + strategies.WARPER_ORDER
-    assert sampling.LLAMA_CPP_ORDER == ("repetition_penalty", "top_k", "typical_p", "top_p", "min_p", "temperature")
-    assert truncation.WARPER_OFF == {r.field: r.off for r in P.ROWS if r.sampling_only}
-    assert strategies.GENERATE_DEFAULTS == {"do_sample": False, **{r.field: r.default for r in P.ROWS}}
+    assert orders.HF_ORDER == P.HF_ORDER == scoring.PENALTY_ORDER + scoring.WARPER_ORDER
+    assert orders.LLAMA_CPP_ORDER == ("repetition_penalty", "top_k", "typical_p", "top_p", "min_p", "temperature")
+    assert rules.WARPER_OFF == {r.field: r.off for r in P.ROWS if r.sampling_only}
+    assert scoring.GENERATE_DEFAULTS == {"do_sample": False, **{r.field: r.default for r in P.ROWS}}
 
 
 def test_generate_builds_the_same_list_in_the_same_order(lm):

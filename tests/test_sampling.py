@@ -9,8 +9,10 @@ import torch
 from transformers import LogitsProcessorList
 
 import decoding_lessons as dl
-from decoding_lessons.sampling import HF_ORDER, LLAMA_CPP_ORDER, apply_in_order, draw, generate_with_trace, tv_bound
-from decoding_lessons.strategies import build_processor
+from decoding_lessons.measures import tv_bound
+from decoding_lessons.orders import HF_ORDER, LLAMA_CPP_ORDER, apply_in_order
+from decoding_lessons.sampling import draw, generate_with_trace
+from decoding_lessons.scoring import build_processor
 
 # --------------------------------------------------------------------------------------------------
 # draw / histogram
@@ -121,12 +123,7 @@ TRACE_CONFIGS = [
 
 
 def run_generate(lm, prompt, cfg, max_new_tokens, seed):
-    ids = lm.encode(prompt)
-    torch.manual_seed(seed)
-    return lm.model.generate(
-        ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens, output_scores=True,
-        return_dict_in_generate=True, pad_token_id=lm.tokenizer.pad_token_id, **cfg.explicit(),
-    )
+    return dl.reference_generate(lm, prompt, cfg, max_new_tokens=max_new_tokens, seed=seed, scores=True)
 
 
 @pytest.mark.parametrize("cfg", TRACE_CONFIGS, ids=lambda c: c.describe())
@@ -267,7 +264,7 @@ def test_order_validation(cap):
 
 
 def test_longest_repetition_by_hand():
-    from decoding_lessons.sampling import longest_repetition
+    from decoding_lessons.measures import longest_repetition
 
     rep = longest_repetition([5, 1, 2, 3, 1, 2, 3, 1, 2])
     assert rep.ngram == (1, 2, 3) and rep.positions == (1, 4) and rep.count == 2 and rep.covered == 6

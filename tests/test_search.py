@@ -15,11 +15,10 @@ from decoding_lessons.search import (
     beam_search,
     contrastive_search,
     degeneration_scores,
-    distinct_ngrams,
     diverse_beam_search,
     hamming_penalty,
-    sequence_logprob,
 )
+from decoding_lessons.measures import distinct_ngrams, sequence_logprob
 
 EOS = 3
 PAD = 2  # not 0: transformers 5 pads beam outputs with `pad_token_id or eos_token_id` (see the test below)
@@ -41,10 +40,8 @@ def tiny():
 
 
 def generate_beams(model, ids, pad_token_id, **kw):
-    ids = torch.as_tensor(ids).reshape(1, -1)
-    out = model.generate(
-        ids, attention_mask=torch.ones_like(ids), num_return_sequences=kw.get("num_beams"), output_scores=True,
-        return_dict_in_generate=True, do_sample=False, pad_token_id=pad_token_id, **kw,
+    out = dl.reference_generate(
+        model, ids, num_return_sequences=kw.get("num_beams"), scores=True, do_sample=False, pad_token_id=pad_token_id, **kw
     )
     return out.sequences.cpu(), out.sequences_scores.cpu()
 
@@ -118,9 +115,8 @@ def test_tiny_grid_reaches_eos_early(tiny):
 def test_num_return_sequences_is_the_best_prefix(tiny):
     full = beam_search(tiny, [1, 5, 9], num_beams=4, max_new_tokens=10)
     two = beam_search(tiny, [1, 5, 9], num_beams=4, max_new_tokens=10, num_return_sequences=2)
-    ids = torch.tensor([[1, 5, 9]])
-    out = tiny.generate(ids, attention_mask=torch.ones_like(ids), num_beams=4, num_return_sequences=2, max_new_tokens=10,
-                        output_scores=True, return_dict_in_generate=True, do_sample=False, pad_token_id=PAD)
+    out = dl.reference_generate(tiny, [1, 5, 9], num_beams=4, num_return_sequences=2, max_new_tokens=10, scores=True,
+                                do_sample=False, pad_token_id=PAD)
     assert_same_as_generate(two, out.sequences, out.sequences_scores)
     assert [h.tokens for h in two.returned] == [h.tokens for h in full.returned[:2]]
 
@@ -333,7 +329,7 @@ def test_diverse_returns_more_distinct_beams(lm):
 @pytest.mark.parametrize("prompt", ["The sky is", "Once upon a time", "I like cats. I like"])
 def test_contrastive_with_alpha_zero_is_greedy(lm, prompt):
     ids = lm.encode(prompt)
-    greedy = lm.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=16, do_sample=False, pad_token_id=lm.tokenizer.pad_token_id)
+    greedy = dl.reference_generate(lm, prompt, max_new_tokens=16, do_sample=False)
     result = contrastive_search(lm, prompt, penalty_alpha=0.0, top_k=4, max_new_tokens=16)
     assert torch.equal(result.sequences, greedy.cpu())
     assert result.forward_passes == result.sequences.shape[1] - ids.shape[1] + 1  # the prefill, then one per token
@@ -341,8 +337,7 @@ def test_contrastive_with_alpha_zero_is_greedy(lm, prompt):
 
 @pytest.mark.parametrize("prompt", TINY_PROMPTS, ids=str)
 def test_contrastive_with_top_k_one_is_greedy(tiny, prompt):
-    ids = torch.tensor([prompt])
-    greedy = tiny.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=12, do_sample=False, pad_token_id=PAD)
+    greedy = dl.reference_generate(tiny, prompt, max_new_tokens=12, do_sample=False, pad_token_id=PAD)
     assert torch.equal(contrastive_search(tiny, prompt, penalty_alpha=0.7, top_k=1, max_new_tokens=12).sequences, greedy)
 
 

@@ -78,7 +78,7 @@ def test_diverse_tree_has_a_colour_per_group(tiny):
 
 def test_toy_tree_labels_are_the_toy_names():
     toy = BigramModel(["<s>", "A", "B"], {"<s>": {"A": 0.6, "B": 0.4}, "A": {"B": 1.0}, "B": {"A": 1.0}})
-    fig = dl.beam_tree(dl.beam_search(toy, toy.ids("<s>"), num_beams=1, max_new_tokens=3))
+    fig = dl.beam_tree(dl.beam_search(toy, toy.ids("<s>"), num_beams=1, max_new_tokens=3), toy)
     texts = {str(x).split(" ")[0] for t in node_traces(fig) for x in (t.text or [])}
     assert {"A", "B", "prompt"} <= texts
 

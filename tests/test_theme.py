@@ -84,3 +84,20 @@ def test_script_json_keeps_its_value_with_fewer_escapes():
     assert ours.count("</script>") == 1 and ours.count("<!--") == 0  # the text cannot end the script
     assert "\\u2028" in ours and "\\ud83d" in ours  # JS line separator and surrogate pairs stay escaped
     assert len(ours.encode()) < len(plain.encode())
+
+
+def test_the_site_renderer_numbers_every_chart_it_emits():
+    """Plotly renders through a copy of the registered renderer: the count must survive that, or two
+    equal figures on one page would get the same div id."""
+    import plotly.io as pio
+
+    from decoding_lessons.plotting.theme import use_site_renderer
+
+    previous = pio.renderers.default
+    try:
+        renderer = use_site_renderer()
+        ids = [re.search(r'id="(dl-plot-[^"]+)"', pio.renderers._build_mime_bundle(_figure().to_dict())["text/html"]).group(1) for _ in range(3)]
+        assert len(set(ids)) == 3 and [i.split("-")[2] for i in ids] == ["0", "1", "2"]
+        assert renderer.charts == 3
+    finally:
+        pio.renderers.default = previous

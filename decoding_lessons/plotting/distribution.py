@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import torch
 
 from ..capture import NextToken
-from ..strategies import DecodingConfig, probabilities
+from ..scoring import DecodingConfig, probabilities
 from ..tokens import escape, hover_text, html_label, short_text as _short
 from .theme import COLORS, style
 

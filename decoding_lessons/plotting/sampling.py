@@ -1,6 +1,6 @@
 """Figures of draws, generations and processor orders: :func:`histogram_chart` (draws against the
 distribution), :func:`trace_chart` (a whole generation step by step) and :func:`order_chart` (the same
-processors in different orders). The numbers come from :mod:`decoding_lessons.sampling`."""
+processors in different orders). The numbers come from :mod:`decoding_lessons.sampling` and :mod:`decoding_lessons.orders`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import plotly.graph_objects as go
 import torch
 
 from ..capture import NextToken
-from ..sampling import GenerationTrace, SampleResult, _check_positive_int, apply_in_order
-from ..strategies import DecodingConfig, probabilities
+from ..checks import check_int
+from ..orders import apply_in_order
+from ..sampling import GenerationTrace, SampleResult
+from ..scoring import DecodingConfig, probabilities
 from ..tokens import escape, hover_text, html_label, short_text as _short
 from .theme import COLORS, QUALITATIVE, style
 
@@ -33,7 +35,7 @@ def histogram_chart(step: NextToken, config: DecodingConfig | None, result: Samp
         >>> fig = histogram_chart(step, cfg, draw(step, cfg, n=5_000))
         >>> fig.show()                        # doctest: +SKIP
     """
-    _check_positive_int("k", k)
+    check_int("k", k, 1)
     config = config or DecodingConfig()
     if config != result.config:
         raise ValueError(
@@ -153,7 +155,7 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
         ...                   {"transformers": HF_ORDER, "llama.cpp": LLAMA_CPP_ORDER})
         >>> fig.show()                        # doctest: +SKIP
     """
-    _check_positive_int("k", k)
+    check_int("k", k, 1)
     if not isinstance(orders, dict) or not orders:
         raise ValueError(f"`orders` has to be a non-empty dict of label → order, but is {orders!r}")
     config = config or DecodingConfig()

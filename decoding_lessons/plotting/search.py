@@ -15,10 +15,38 @@ import plotly.graph_objects as go
 
 from ..search.beam import BeamSearchResult
 from ..search.contrastive import ContrastiveResult
+from ..tokens import hover_text, html_label
 from .theme import COLORS, QUALITATIVE, style
 
 PRUNED = "rgba(148, 148, 148, 0.45)"
 PRUNED_TEXT = "rgba(148, 148, 148, 0.9)"
+
+
+class TokenLabels:
+    """Chart labels for token ids (HTML-escaped) and their hover texts, from what the search ran on:
+    a :class:`~decoding_lessons.LanguageModel`, a tokenizer, or the toy
+    :class:`~decoding_lessons.search.toy.BigramModel` (its vocabulary); ``None`` labels a token by its
+    id (a model without a tokenizer). A search result holds token ids only; the chart labels them."""
+
+    def __init__(self, source=None):
+        vocab = getattr(source, "vocab", None)
+        self.vocab = list(vocab) if isinstance(vocab, (list, tuple)) else None
+        self.tokenizer = None if self.vocab is not None else getattr(source, "tokenizer", source)
+        if self.vocab is None and self.tokenizer is not None and not hasattr(self.tokenizer, "convert_ids_to_tokens"):
+            raise TypeError(
+                "`tokenizer` has to be a tokenizer, a decoding_lessons.LanguageModel or the toy BigramModel "
+                f"the search ran on, but is a {type(source).__name__}"
+            )
+
+    def label(self, token_id: int) -> str:
+        if self.vocab is not None:
+            return html.escape(self.vocab[int(token_id)])
+        return html_label(self.tokenizer, int(token_id)) if self.tokenizer is not None else str(int(token_id))
+
+    def hover(self, token_id: int) -> str:
+        if self.vocab is not None:
+            return f"<b>{self.label(token_id)}</b><br>id: {int(token_id)}"
+        return hover_text(self.tokenizer, int(token_id)) if self.tokenizer is not None else f"id: {int(token_id)}"
 
 
 def _clip(label: str, width: int) -> str:
@@ -78,6 +106,7 @@ def _tree_layout(result: BeamSearchResult) -> dict[int | None, float]:
 
 def beam_tree(
     result: BeamSearchResult,
+    tokenizer=None,
     label_width: int = 8,
     pruned_labels: bool | None = None,
     title: str | None = None,
@@ -101,6 +130,9 @@ def beam_tree(
     Args:
         result: from :func:`~decoding_lessons.search.beam_search` or
             :func:`~decoding_lessons.search.diverse_beam_search`.
+        tokenizer: what labels the tokens: the model the search ran on (a
+            :class:`~decoding_lessons.LanguageModel`), its tokenizer, or the toy model; ``None``:
+            token ids.
         label_width: characters of a token label shown on the chart.
         pruned_labels: write the tokens of pruned candidates too (default: only when a beam group
             has at most 4 beams, i.e. at most 8 candidates per group and step; above that they
@@ -109,13 +141,14 @@ def beam_tree(
         height: pixels (default: from the number of candidates per step).
 
     Examples:
-        >>> fig = beam_tree(beam_search(lm, "The sky is", num_beams=4, max_new_tokens=10))
+        >>> fig = beam_tree(beam_search(lm, "The sky is", num_beams=4, max_new_tokens=10), lm)
         >>> fig.show()                        # doctest: +SKIP
     """
     cands = result.candidates
     groups = result.settings.get("num_beam_groups", 1)
     y = _tree_layout(result)
-    labels = result.labels
+    names = TokenLabels(tokenizer)
+    labels = {c.token_id: names.label(c.token_id) for c in cands}
     on_returned_path: dict[int, int] = {}
     for h in result.returned:
         for node in result.path(h.node):
@@ -137,7 +170,7 @@ def beam_tree(
         if c.status == "pruned" and c.ended:
             fate = f"pruned: ended ({'EOS' if c.ended == 'eos' else 'length limit'}) but not among the finished kept"
         lines = [
-            result.hovers.get(c.token_id, labels[c.token_id]),
+            names.hover(c.token_id),
             f"step {c.step + 1}" + (f", group {c.group + 1}" if groups > 1 else "") + f", rank {c.rank + 1} of its step",
             f"log p(token): {c.logprob:.3f}",
         ]
@@ -258,7 +291,7 @@ def beam_tree(
     return fig
 
 
-def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go.Figure:
+def contrastive_chart(result: ContrastiveResult, tokenizer=None, title: str | None = None) -> go.Figure:
     """Contrastive search, one step at a time: both terms of every candidate.
 
     For the step chosen with the slider, each of the ``top_k`` candidates (most likely first) gets a
@@ -267,10 +300,11 @@ def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go
     chosen candidate is marked ✓; when it is not the most likely one, the penalty flipped the choice.
 
     Examples:
-        >>> fig = contrastive_chart(contrastive_search(lm, "The sky is"))
+        >>> fig = contrastive_chart(contrastive_search(lm, "The sky is"), lm)
         >>> fig.show()                        # doctest: +SKIP
     """
     alpha = result.settings["penalty_alpha"]
+    names = TokenLabels(tokenizer)
     fig = go.Figure()
     k = result.settings["top_k"]
     ticks, titles = [], []
@@ -280,7 +314,7 @@ def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go
         hovers = []
         for c in s.candidates:
             hovers.append(
-                f"{result.hovers[c.token_id]}<br>p = {c.prob:.4f}<br>confidence (1−α)·p = <b>{c.confidence:.4f}</b>"
+                f"{names.hover(c.token_id)}<br>p = {c.prob:.4f}<br>confidence (1−α)·p = <b>{c.confidence:.4f}</b>"
                 f"<br>max cos similarity = {c.max_similarity:.3f} (with position {c.most_similar + 1})"
                 f"<br>penalty α·max cos = <b>{c.degeneration:.4f}</b><br>score = <b>{c.score:.4f}</b>{'<br><b>chosen</b>' if c.chosen else ''}"
             )
@@ -296,10 +330,10 @@ def contrastive_chart(result: ContrastiveResult, title: str | None = None) -> go
         fig.add_trace(go.Scatter(x=[c.score for c in s.candidates], y=ys, mode="markers", name="score",
                                  marker=dict(symbol="diamond", size=11, color=COLORS["threshold"], line=dict(width=1, color="white")),
                                  hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="s"))
-        ticks.append([f"{'✓ ' if c.chosen else ''}{_clip(result.labels[c.token_id], 14)}{' (top p)' if i == 0 else ''}" for i, c in enumerate(s.candidates)])
+        ticks.append([f"{'✓ ' if c.chosen else ''}{_clip(names.label(c.token_id), 14)}{' (top p)' if i == 0 else ''}" for i, c in enumerate(s.candidates)])
         flip = "the penalty overrules the most likely token" if s.flipped else ""
         titles.append(f"Step {s.step + 1} of {len(result.steps)}, after “{html.escape(_tail(context, 30))}”<br><sup>{flip or 'the most likely token wins'}</sup>")
-        context += html.unescape(result.labels[s.chosen.token_id])
+        context += html.unescape(names.label(s.chosen.token_id))
     n = len(result.steps)
     steps = []
     for i in range(n):
@@ -326,7 +360,7 @@ def _title(step_title: str, alpha: float, k: int) -> str:
     return f"{step_title}<br><sup>penalty_alpha={alpha:g}, top_k={k}: score = (1−α)·p − α·max cos</sup>"
 
 
-def contrastive_map(result: ContrastiveResult, title: str | None = None) -> go.Figure:
+def contrastive_map(result: ContrastiveResult, tokenizer=None, title: str | None = None) -> go.Figure:
     """The whole contrastive search at a glance: steps across, candidates (most likely first) down.
 
     Each cell is a candidate coloured by its score; the chosen one has a ring. Where the ring is not
@@ -334,16 +368,17 @@ def contrastive_map(result: ContrastiveResult, title: str | None = None) -> go.F
     generated text. Hover a cell for both terms.
 
     Examples:
-        >>> fig = contrastive_map(contrastive_search(lm, "The sky is", max_new_tokens=24))
+        >>> fig = contrastive_map(contrastive_search(lm, "The sky is", max_new_tokens=24), lm)
         >>> fig.show()                        # doctest: +SKIP
     """
     k = result.settings["top_k"]
+    names = TokenLabels(tokenizer)
     steps = result.steps
     z = [[s.candidates[r].score if r < len(s.candidates) else None for s in steps] for r in range(k)]
-    text = [[html.unescape(result.labels[s.candidates[r].token_id]) for s in steps] for r in range(k)]
+    text = [[html.unescape(names.label(s.candidates[r].token_id)) for s in steps] for r in range(k)]
     hover = [
         [
-            f"{result.hovers[c.token_id]}<br>step {s.step + 1}, candidate {r + 1}<br>p = {c.prob:.4f}"
+            f"{names.hover(c.token_id)}<br>step {s.step + 1}, candidate {r + 1}<br>p = {c.prob:.4f}"
             f"<br>confidence = {c.confidence:.4f}<br>penalty = {c.degeneration:.4f} (max cos {c.max_similarity:.3f})"
             f"<br>score = <b>{c.score:.4f}</b>{'<br><b>chosen</b>' if c.chosen else ''}"
             for s in steps
@@ -370,7 +405,7 @@ def contrastive_map(result: ContrastiveResult, title: str | None = None) -> go.F
     )
     style(fig, title if title is not None else default, height=max(330, 34 * k + 250))
     fig.update_layout(margin=dict(l=60, r=10, t=115, b=110), showlegend=False, title=dict(y=1, yref="container", yanchor="top", pad=dict(t=14)))
-    fig.update_xaxes(tickmode="array", tickvals=chosen_x, ticktext=[_clip(result.labels[s.chosen.token_id], 10) for s in steps], tickangle=-60, showgrid=False)
+    fig.update_xaxes(tickmode="array", tickvals=chosen_x, ticktext=[_clip(names.label(s.chosen.token_id), 10) for s in steps], tickangle=-60, showgrid=False)
     fig.update_yaxes(title="candidate (by p)", autorange="reversed", tickmode="array", tickvals=list(range(1, k + 1)), showgrid=False)
     return fig
 

@@ -16,12 +16,13 @@ Examples:
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Sequence
 
 import plotly.graph_objects as go
 import torch
 
 from ..capture import NextToken
-from ..strategies import DecodingConfig, entropy, probabilities
+from ..scoring import DecodingConfig, entropy, probabilities
 from ..tokens import escape, hover_text, html_label, short_text as _short
 from .theme import COLORS, QUALITATIVE, style
 
@@ -347,4 +348,74 @@ def sweep_chart(
         xaxis=dict(title=parameter, type="log" if log_x else "linear"),
         yaxis=dict(title=_SWEEP_METRICS[metric], type="log" if metric == "kept" else "linear"),
     )
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# the generic slider: same-shaped figures, one per position
+# --------------------------------------------------------------------------------------------------
+
+_TRACE_KEYS = ("x", "y", "text", "hovertext", "customdata", "marker.color", "marker.pattern.shape")
+
+
+def _get(trace: dict, dotted: str):
+    node = trace
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def slider_of(figures: Sequence[go.Figure], labels: Sequence[str], prefix: str, active: int | None = None) -> go.Figure:
+    """Combine same-shaped figures into one figure with a slider that switches between them.
+
+    Each slider position restyles the traces (x, y, text, hover, colours) and relayouts the
+    title, shapes, annotations and y axes of the corresponding figure. Only what differs between
+    positions is stored per position (a curve that never changes is stored once), so a slider
+    costs little more page weight than one chart. The positions are plain data in the page;
+    moving the slider needs no kernel.
+
+    Args:
+        figures: figures built by the same function (same number and kinds of traces).
+        labels: one slider label per figure.
+        prefix: the text before the current value (``"typical_p = "``).
+        active: the position shown first; default the middle one.
+    """
+    if not figures or len(figures) != len(labels):
+        raise ValueError(f"`figures` and `labels` have to be non-empty and of equal length, but have {len(figures)} and {len(labels)}")
+    n_traces = {len(f.data) for f in figures}
+    if len(n_traces) != 1:
+        raise ValueError(f"`figures` have to hold the same number of traces, but hold {sorted(n_traces)}")
+    active = len(figures) // 2 if active is None else active
+    if not isinstance(active, int) or not 0 <= active < len(figures):
+        raise ValueError(f"`active` has to be an integer in [0, {len(figures) - 1}], but is {active!r}")
+    fig = go.Figure(figures[active])
+    traces = [[t.to_plotly_json() for t in f.data] for f in figures]
+    # restyle only the traces and attributes that differ between positions: a curve that stays the
+    # same is stored once, not once per position
+    varying = [
+        (key, j) for key in _TRACE_KEYS for j in range(len(traces[0]))
+        if any(_get(t[j], key) != _get(traces[0][j], key) for t in traces[1:])
+    ]
+    keys = list(dict.fromkeys(key for key, _ in varying))
+    changed = sorted({j for _, j in varying})
+    steps = []
+    for f, label, trs in zip(figures, labels, traces):
+        restyle = {key: [_get(trs[j], key) for j in changed] for key in keys}
+        layout = f.layout.to_plotly_json()
+        relayout = {
+            "title.text": _get(layout, "title.text"),
+            "shapes": layout.get("shapes", []),
+            "annotations": layout.get("annotations", []),
+            "yaxis.range": _get(layout, "yaxis.range"),
+            "yaxis2.range": _get(layout, "yaxis2.range"),
+        }
+        relayout = {key: value for key, value in relayout.items() if value is not None}
+        steps.append(dict(method="update", label=label, args=[restyle, relayout, changed]))
+    fig.update_layout(
+        height=(fig.layout.height or 460) + 70,
+        sliders=[dict(active=active, steps=steps, currentvalue=dict(prefix=prefix, font=dict(size=14)), pad=dict(t=80, b=10), len=1.0)],
+    )
+    fig.update_layout(margin=dict(b=40))
     return fig

@@ -9,7 +9,6 @@ chosen to read on both palettes.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import re
@@ -53,8 +52,6 @@ def style(fig: go.Figure, title: str | None = None, height: int = 420) -> go.Fig
     return fig
 
 
-_counter = itertools.count()
-charts_rendered = 0  # figures emitted through figure_html in this process (read by the benchmark)
 
 
 SIGNIFICANT_DIGITS = 6  # numbers in page JSON: beyond what a chart or a 4-decimal hover can show
@@ -87,14 +84,12 @@ def compact_figure(fig: go.Figure | dict, digits: int = SIGNIFICANT_DIGITS) -> d
     return _round_floats(fig_dict, digits)
 
 
-def figure_html(fig: go.Figure) -> str:
+def figure_html(fig: go.Figure, number: int = 0) -> str:
     """The figure as an HTML fragment without plotly.js (the page loads it once), compacted by
     :func:`compact_figure`.
 
-    The div id is derived from the figure's JSON and its position in the run, so two builds of the
-    same notebook produce identical HTML."""
-    global charts_rendered
-    charts_rendered += 1
+    The div id is derived from the figure's JSON and ``number``, its position in the page (the
+    renderer counts), so two builds of the same notebook produce identical HTML."""
     fig = compact_figure(fig)
     fig_json = json.dumps(fig, sort_keys=True)
     digest = hashlib.sha1(fig_json.encode()).hexdigest()[:10]
@@ -104,7 +99,7 @@ def figure_html(fig: go.Figure) -> str:
             include_plotlyjs=False,
             include_mathjax=False,
             full_html=False,
-            div_id=f"dl-plot-{next(_counter)}-{digest}",
+            div_id=f"dl-plot-{number}-{digest}",
             config={"displaylogo": False, "responsive": True},
         )
     )
@@ -140,18 +135,33 @@ class SiteRenderer(pio.base_renderers.MimetypeRenderer):
 
     mkdocs-jupyter drops Plotly's default ``plotly_mimetype`` output (blank charts), and the
     ``notebook`` renderer inlines 4.8 MB of plotly.js into every page; this one emits just the
-    figure and relies on the page loading ``plotly.min.js`` once."""
+    figure and relies on the page loading ``plotly.min.js`` once. :attr:`charts` counts the figures
+    it has emitted (the benchmark reads it); each one's number makes its div id."""
+
+    def __init__(self):
+        super().__init__()
+        # Plotly renders through a shallow copy of the registered renderer (to apply keyword
+        # arguments), so the count lives in a list that every copy shares
+        self._count = [0]
+
+    @property
+    def charts(self) -> int:
+        return self._count[0]
 
     def to_mimebundle(self, fig_dict):
-        return {"text/html": figure_html(go.Figure(fig_dict))}
+        html = figure_html(go.Figure(fig_dict), self._count[0])
+        self._count[0] += 1
+        return {"text/html": html}
 
 
-def use_site_renderer() -> None:
-    """Register :class:`SiteRenderer` and make it the default for ``fig.show()``.
+def use_site_renderer() -> SiteRenderer:
+    """Register a new :class:`SiteRenderer`, make it the default for ``fig.show()``, and return it.
 
     ``$DECODING_LESSONS_RENDERER`` names another Plotly renderer instead (the benchmark sets it to
     ``notebook`` to measure mkdocs-jupyter's usual way, which inlines plotly.js)."""
     import os
 
-    pio.renderers[RENDERER_NAME] = SiteRenderer()
+    renderer = SiteRenderer()
+    pio.renderers[RENDERER_NAME] = renderer
     pio.renderers.default = os.environ.get("DECODING_LESSONS_RENDERER") or RENDERER_NAME
+    return renderer

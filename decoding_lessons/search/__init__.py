@@ -5,8 +5,9 @@
   before 4.57 (``num_beam_groups``, ``diversity_penalty``).
 * :mod:`.contrastive` — contrastive search, Su et al. 2022, as transformers ran it before 4.56
   (``penalty_alpha``, ``top_k``).
-* :mod:`.common` — the decoder interface (one forward pass per step, all rows at once, with the KV
-  cache), argument checks, and measures (joint log-probability, distinct-n).
+* :mod:`.common` — the penalty processors a search applies, and its argument checks. The decoder
+  (one forward pass per step, all rows at once, with the KV cache) is :mod:`decoding_lessons.decoder`;
+  the measures of the outputs (joint log-probability, distinct-n) are :mod:`decoding_lessons.measures`.
 * :mod:`.toy` — a hand-built bigram "model" whose searches can be worked out with pencil and paper.
 
 Every search returns a record of what it did (candidates, scores, what was kept and pruned), which
@@ -14,7 +15,6 @@ Every search returns a record of what it did (candidates, scores, what was kept 
 """
 
 from .beam import BeamSearchResult, BeamStep, Candidate, Hypothesis, beam_search
-from .common import DecoderOutput, ModelDecoder, distinct_ngrams, sequence_logprob
 from .contrastive import ContrastiveCandidate, ContrastiveResult, ContrastiveStep, contrastive_search, degeneration_scores
 from .diverse import diverse_beam_search, hamming_penalty
 from .toy import BigramModel
@@ -27,14 +27,10 @@ __all__ = [
     "ContrastiveCandidate",
     "ContrastiveResult",
     "ContrastiveStep",
-    "DecoderOutput",
     "Hypothesis",
-    "ModelDecoder",
     "beam_search",
     "contrastive_search",
     "degeneration_scores",
     "diverse_beam_search",
     "hamming_penalty",
-    "distinct_ngrams",
-    "sequence_logprob",
 ]

@@ -37,7 +37,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .common import as_decoder, check_early_stopping, check_float, check_int, processors, prompt_ids
+from ..checks import check_float, check_int
+from ..decoder import as_decoder, prompt_ids
+from .common import check_early_stopping, processors
 
 NEG = -1.0e9  # transformers' stand-in for "minus infinity" in beam scores
 
@@ -144,8 +146,6 @@ class BeamSearchResult:
     forward_passes: int
     seconds: float
     settings: dict
-    labels: dict[int, str] = field(default_factory=dict, repr=False)
-    hovers: dict[int, str] = field(default_factory=dict, repr=False)
     texts: list[str] = field(default_factory=list)
     prompt_text: str = ""
 
@@ -375,8 +375,7 @@ def beam_search(
 
 
 def finish_result(decoder, ids, sequences, sequences_scores, returned, finished, candidates, steps, started, settings) -> BeamSearchResult:
-    """Assemble a :class:`BeamSearchResult`, with token labels for the charts."""
-    token_ids = {c.token_id for c in candidates}
+    """Assemble a :class:`BeamSearchResult` (token ids; the charts label them)."""
     return BeamSearchResult(
         prompt_ids=ids[0].tolist(),
         sequences=sequences,
@@ -388,8 +387,6 @@ def finish_result(decoder, ids, sequences, sequences_scores, returned, finished,
         forward_passes=decoder.forward_passes,
         seconds=time.perf_counter() - started,
         settings=settings,
-        labels={t: decoder.label(t) for t in token_ids},
-        hovers={t: decoder.hover(t) for t in token_ids},
         texts=[decoder.decode(h.tokens) for h in returned],
         prompt_text=decoder.decode(ids[0].tolist()),
     )

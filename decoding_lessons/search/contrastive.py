@@ -28,11 +28,13 @@ Examples:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
-from .common import as_decoder, check_float, check_int, processors, prompt_ids
+from ..checks import check_float, check_int
+from ..decoder import as_decoder, prompt_ids
+from .common import processors
 
 
 @dataclass
@@ -89,8 +91,6 @@ class ContrastiveResult:
     forward_passes: int
     seconds: float
     settings: dict
-    labels: dict[int, str] = field(default_factory=dict, repr=False)
-    hovers: dict[int, str] = field(default_factory=dict, repr=False)
     text: str = ""
     prompt_text: str = ""
 
@@ -208,7 +208,6 @@ def contrastive_search(
         if int(token) in eos:
             break
 
-    token_ids = {c.token_id for s in steps for c in s.candidates}
     return ContrastiveResult(
         prompt_ids=ids[0].tolist(),
         sequences=sequence.cpu(),
@@ -217,8 +216,6 @@ def contrastive_search(
         seconds=time.perf_counter() - started,
         settings=dict(penalty_alpha=penalty_alpha, top_k=top_k, max_new_tokens=max_new_tokens,
                       no_repeat_ngram_size=no_repeat_ngram_size, repetition_penalty=repetition_penalty),
-        labels={t: decoder.label(t) for t in token_ids},
-        hovers={t: decoder.hover(t) for t in token_ids},
         text=decoder.decode(sequence[0, prompt_len:].tolist()),
         prompt_text=decoder.decode(ids[0].tolist()),
     )

@@ -40,7 +40,9 @@ from dataclasses import dataclass, field
 import torch
 
 from .beam import NEG, BeamSearchResult, BeamStep, Candidate, Hypothesis, beam_search, check_beam_args, finish_result
-from .common import as_decoder, check_float, processors, prompt_ids
+from ..checks import check_float
+from ..decoder import as_decoder, prompt_ids
+from .common import processors
 
 
 @dataclass

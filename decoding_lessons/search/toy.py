@@ -15,17 +15,16 @@ Optionally each token also gets a fixed "hidden state" vector (the state the mod
 after reading that token), so that contrastive search's degeneration penalty, the cosine
 similarity between hidden states, can be computed by hand as well.
 
-It speaks the decoder interface of :mod:`decoding_lessons.search.common` (``start`` /
+It speaks the decoder interface of :mod:`decoding_lessons.decoder` (``start`` /
 ``advance``), so every search runs on it unchanged.
 """
 
 from __future__ import annotations
 
-import html
 
 import torch
 
-from .common import DecoderOutput
+from ..decoder import DecoderOutput
 
 
 class BigramModel:
@@ -79,12 +78,6 @@ class BigramModel:
     def advance(self, rows: torch.Tensor, tokens: torch.Tensor) -> DecoderOutput:
         tokens = tokens.reshape(-1)
         return self._output(tokens, tokens[:, None])
-
-    def label(self, token_id: int) -> str:
-        return html.escape(self.vocab[int(token_id)])
-
-    def hover(self, token_id: int) -> str:
-        return f"<b>{self.label(token_id)}</b><br>id: {int(token_id)}"
 
     def decode(self, ids) -> str:
         return " ".join(self.names(ids))

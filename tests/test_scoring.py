@@ -7,7 +7,7 @@ import torch
 from transformers import GenerationConfig
 
 import decoding_lessons as dl
-from decoding_lessons.strategies import GENERATE_DEFAULTS
+from decoding_lessons.scoring import GENERATE_DEFAULTS
 
 CONFIGS = [
     dl.DecodingConfig(),
@@ -34,11 +34,7 @@ PROMPTS = ["2 + 2 = ", "The sky is", "New York is in New York. New York"]
 
 
 def generate_step(lm, prompt, cfg):
-    ids = lm.encode(prompt)
-    out = lm.model.generate(
-        ids, attention_mask=torch.ones_like(ids), max_new_tokens=1, output_scores=True, output_logits=True,
-        return_dict_in_generate=True, pad_token_id=lm.tokenizer.pad_token_id, **cfg.explicit(),
-    )
+    out = dl.reference_generate(lm, prompt, cfg, max_new_tokens=1, scores=True, logits=True)
     return out.logits[0][0], out.scores[0][0]
 
 

@@ -9,7 +9,7 @@ import torch
 from transformers import EpsilonLogitsWarper, EtaLogitsWarper, TopHLogitsWarper, TypicalLogitsWarper
 
 import decoding_lessons as dl
-from decoding_lessons import truncation as tr
+from decoding_lessons import rules as tr
 
 @pytest.fixture(scope="module")
 def cap(lm):

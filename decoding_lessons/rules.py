@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from .processors import OFF, WARPER_ORDER, check_float, check_int
-from .strategies import DecodingConfig
+from .scoring import DecodingConfig
 
 # The value that switches each sampling warper off (a column of the processor table).
 WARPER_OFF = {name: OFF[name] for name in WARPER_ORDER}

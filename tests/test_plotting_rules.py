@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import decoding_lessons as dl
-from decoding_lessons.plotting import truncation as pt
+from decoding_lessons.plotting import rules as pt
+from decoding_lessons.plotting import sliders
 from decoding_lessons.plotting.theme import COLORS
 
 BASE = dl.DecodingConfig(do_sample=True, top_k=0)
@@ -108,10 +109,10 @@ def test_rule_slider_positions_equal_single_charts(cap, parameter, values):
         # applying the position's update to the figure gives the single chart for that value
         for key, per_trace in restyle.items():
             for j, v in zip(traces, per_trace):
-                assert pt._get(single.data[j].to_plotly_json(), key) == v, (key, j)
-        for key in pt._TRACE_KEYS:  # what is not restyled is the same in every position
+                assert sliders._get(single.data[j].to_plotly_json(), key) == v, (key, j)
+        for key in sliders._TRACE_KEYS:  # what is not restyled is the same in every position
             for j in set(range(len(single.data))) - set(traces) if key not in restyle else ():
-                assert pt._get(single.data[j].to_plotly_json(), key) == pt._get(fig.data[j].to_plotly_json(), key)
+                assert sliders._get(single.data[j].to_plotly_json(), key) == sliders._get(fig.data[j].to_plotly_json(), key)
         assert relayout["title.text"] == single.layout.title.text
     # the figure starts at the middle position
     middle = values[len(values) // 2]

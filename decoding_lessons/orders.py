@@ -1,0 +1,85 @@
+"""The order of the processors: the same processors in ``generate()``'s order or in another one.
+
+``generate()`` puts temperature first and the truncations after it; llama.cpp's default chain puts
+temperature last. :func:`apply_in_order` builds each processor exactly as ``generate()`` does and
+applies them in the order you give; :data:`HF_ORDER` and :data:`LLAMA_CPP_ORDER` are columns of the
+processor table (:mod:`decoding_lessons.processors`).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from .capture import NextToken
+from .processors import HF_ORDER, LLAMA_CPP_ORDER, PENALTY_ORDER, WARPER_ORDER
+from .scoring import DecodingConfig, build_processor
+
+# generate()'s order and llama.cpp's default chain: columns of the processor table (processors.py).
+
+
+def _active_fields(config: DecodingConfig, generation_config) -> tuple[dict, list[str]]:
+    resolved = config.resolved(generation_config)
+    names = PENALTY_ORDER + (WARPER_ORDER if resolved["do_sample"] else ())
+    return resolved, [n for n in names if build_processor(n, resolved) is not None]
+
+
+def _check_order(order) -> list[str]:
+    known = HF_ORDER
+    if isinstance(order, str):
+        raise ValueError(f"`order` has to be a sequence of field names ({', '.join(known)}), but is the string {order!r}")
+    order = list(order)
+    unknown = [n for n in order if n not in known]
+    if unknown:
+        raise ValueError(f"`order` has to hold only the fields {', '.join(known)}, but holds {unknown!r}")
+    dupes = sorted({n for n in order if order.count(n) > 1})
+    if dupes:
+        raise ValueError(f"`order` has to name each field at most once, but repeats {dupes!r}")
+    return order
+
+
+def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequence[str]) -> torch.Tensor:
+    """The scores after applying ``config``'s active processors in the order ``order``.
+
+    Each processor is built exactly as ``generate()`` builds it
+    (:func:`~decoding_lessons.scoring.build_processor`); only the order changes. With
+    :data:`HF_ORDER` the result equals ``step.scores(config)``. With :data:`LLAMA_CPP_ORDER`
+    temperature comes last: top-k/top-p/min-p then cut the *untempered* distribution, so a high
+    temperature can no longer let more tokens in, it only flattens the survivors.
+
+    Args:
+        step: a captured next-token distribution (no forward pass is made).
+        config: the configuration; as in ``generate()``, the sampling warpers act only with
+            ``do_sample=True``.
+        order: field names of :class:`DecodingConfig`, e.g. :data:`HF_ORDER` or
+            :data:`LLAMA_CPP_ORDER`. Every active field of ``config`` must appear in it; inactive
+            names are skipped.
+
+    Returns:
+        float32 scores, ``(vocab,)``; filtered tokens hold ``-inf``.
+
+    Examples:
+        >>> cfg = DecodingConfig(do_sample=True, temperature=1.5, top_k=0, min_p=0.1)
+        >>> hf = apply_in_order(step, cfg, HF_ORDER)
+        >>> cpp = apply_in_order(step, cfg, LLAMA_CPP_ORDER)
+        >>> int(torch.isfinite(hf).sum()) >= int(torch.isfinite(cpp).sum())
+        True
+    """
+    order = _check_order(order)
+    config = config or DecodingConfig()
+    resolved, active = _active_fields(config, step.lm.model.generation_config)
+    missing = [n for n in active if n not in order]
+    if missing:
+        raise ValueError(
+            f"`order` has to name every active field of the configuration ({', '.join(active)}), but lacks {missing!r}"
+        )
+    scores = step.logits.detach().to(torch.float32).clone().reshape(1, -1)
+    ids = step.input_ids
+    for name in order:
+        if name in active:
+            scores = build_processor(name, resolved)(ids, scores)
+    return scores[0]
+
+
+__all__ = ["HF_ORDER", "LLAMA_CPP_ORDER", "apply_in_order"]

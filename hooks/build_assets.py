@@ -1,0 +1,165 @@
+"""Site-wide assets, served from the site so that it works offline, and the scan that checks it does.
+
+* plotly.js is copied from the installed plotly package and MathJax 3 from the
+  ``sphinx-mathjax-offline`` package (the official 3.2.2 files) into ``assets/javascripts/``;
+  ``docs/javascripts/site.js`` loads MathJax only on pages with math.
+* The notebook CSS that ``build_pages`` cut out of every notebook page goes once into
+  ``assets/stylesheets/notebook.css`` (linked from notebook pages by ``overrides/main.html``), the
+  clipboard script into ``assets/javascripts/notebook.js``.
+* The processor table (``decoding_lessons.processors.table_json()``) as ``assets/processors.json``.
+* **The offline scan.** Every page is scanned after rendering: a script, stylesheet, image or frame
+  from another host is a warning, which ``strict: true`` turns into a failed build.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+from build_mkdocs_jupyter import clipboard_script
+
+log = logging.getLogger("mkdocs.hooks.build")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PLOTLY_JS = "assets/javascripts/plotly.min.js"
+MATHJAX_DIR = "assets/javascripts/mathjax"
+NOTEBOOK_CSS = "assets/stylesheets/notebook.css"
+NOTEBOOK_JS = "assets/javascripts/notebook.js"
+PROCESSORS_JSON = "assets/processors.json"  # the processor table, for the browser
+
+# ------------------------------------------------------------------------------------------------
+# MathJax
+# ------------------------------------------------------------------------------------------------
+
+MATHJAX_PACKAGE = "sphinx-mathjax-offline"
+MATHJAX_ENTRY = "tex-svg-full.js"  # TeX input (every extension built in) and SVG output: no font files
+
+
+def mathjax_source() -> Path:
+    """The MathJax 3 distribution (the official 3.2.2 files) inside the installed
+    ``sphinx-mathjax-offline`` wheel, found through its metadata: the Makefile installs it with
+    ``--no-deps``, as we need its files, not Sphinx."""
+    import importlib.metadata
+
+    try:
+        files = importlib.metadata.distribution(MATHJAX_PACKAGE).files or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for f in files:
+        if f.name == MATHJAX_ENTRY and f.parent.name == "mathjax":
+            return Path(f.locate()).parent
+    raise PluginError(
+        f"MathJax is missing: the site serves it from the package `{MATHJAX_PACKAGE}`. Install it with "
+        f"`pip install --no-deps -c constraints.txt {MATHJAX_PACKAGE}` (`make docs` does this)."
+    )
+
+
+def copy_mathjax(target: Path) -> None:
+    """The SVG build and what it loads on demand (the menu, accessibility, speech rules); not the
+    other combined builds nor the CommonHTML web fonts, which the site never asks for."""
+    source = mathjax_source()
+    skip = {p.name for p in source.glob("*.js") if p.name not in (MATHJAX_ENTRY, "loader.js", "startup.js", "core.js")}
+    skip |= {"chtml", "chtml.js", "node-main.js"}
+    shutil.copytree(source, target, dirs_exist_ok=True, ignore=lambda _dir, names: [n for n in names if n in skip])
+
+
+# ------------------------------------------------------------------------------------------------
+# The offline scan
+# ------------------------------------------------------------------------------------------------
+
+# Resources a page loads (not links a reader may follow): these must all come from the site.
+EXTERNAL_RESOURCE_RES = (
+    re.compile(r"<script\b[^>]*\ssrc=[\"']((?:https?:)?//[^\"']+)", re.I),
+    re.compile(r"<(?:img|iframe|source|video|audio|embed|track)\b[^>]*\ssrc=[\"']((?:https?:)?//[^\"']+)", re.I),
+    re.compile(r"<link\b(?=[^>]*\srel=[\"'][^\"']*(?:stylesheet|icon|preload|prefetch|modulepreload|manifest|preconnect|dns-prefetch))[^>]*\shref=[\"']((?:https?:)?//[^\"']+)", re.I),
+    re.compile(r"\bimport\s*\(?\s*[\"']((?:https?:)?//[^\"']+)", re.I),
+    re.compile(r"@import\s+(?:url\()?[\"']?((?:https?:)?//[^\"')]+)", re.I),
+    re.compile(r"url\(\s*[\"']?((?:https?:)?//[^\"')]+)", re.I),
+)
+
+
+def external_resources(html: str) -> list[str]:
+    """URLs of scripts, styles, fonts, images and frames that ``html`` would fetch from another host."""
+    found = []
+    for pattern in EXTERNAL_RESOURCE_RES:
+        found += pattern.findall(html)
+    return sorted(set(found))
+
+
+def warn_external_resources(output: str, where: str) -> None:
+    """A warning (an error with ``strict: true``) for each resource the page loads from another host."""
+    for url in external_resources(output):
+        log.warning("%s: the page loads %s from another host; the site must work offline", where, url)
+
+
+# ------------------------------------------------------------------------------------------------
+# Writing the assets
+# ------------------------------------------------------------------------------------------------
+
+CLIPBOARD_LISTENER = """
+document.addEventListener("clipboard-copy", function (event) {
+  const notice = event.target.querySelector(".notice");
+  if (!notice) return;
+  notice.hidden = false;
+  setTimeout(function () { notice.hidden = true; }, 1000);
+});
+"""
+
+
+def processor_table(cache_dir: Path | None) -> str:
+    """``decoding_lessons.processors.table_json()``, kept in the notebook cache's fingerprint
+    directory (whose key covers the package source), so a rebuild does not import the package."""
+    import subprocess
+    import sys
+
+    cached = cache_dir / "processors.json" if cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        return cached.read_text(encoding="utf-8")
+    code = "from decoding_lessons.processors import table_json; print(table_json())"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PluginError(f"the processor table could not be written: {result.stderr.strip()[-2000:]}")
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
+        tmp.write_text(result.stdout, encoding="utf-8")
+        os.replace(tmp, cached)
+    return result.stdout
+
+
+def write_processor_table(site: Path, cache_dir: Path | None) -> None:
+    (site / PROCESSORS_JSON).parent.mkdir(parents=True, exist_ok=True)
+    (site / PROCESSORS_JSON).write_text(processor_table(cache_dir), encoding="utf-8")
+
+
+def copy_plotly(site: Path) -> None:
+    import plotly
+
+    target = site / PLOTLY_JS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", target)
+
+
+def write_notebook_js(site: Path) -> None:
+    (site / NOTEBOOK_JS).write_text(
+        "/* mkdocs-jupyter's copy buttons for notebook cells, served once (hooks/build.py) */\n"
+        + clipboard_script()
+        + CLIPBOARD_LISTENER,
+        encoding="utf-8",
+    )
+
+
+def write_notebook_css(site: Path, blocks: list[str], pages: int) -> None:
+    """The CSS blocks cut out of ``pages`` notebook pages, once (nothing when there were none)."""
+    if blocks:
+        css = site / NOTEBOOK_CSS
+        css.parent.mkdir(parents=True, exist_ok=True)
+        # mkdocs-jupyter scoped .highlight to .highlight-ipynb; the blocks are identical on every page
+        css.write_text("/* mkdocs-jupyter's notebook CSS, once for all pages (hooks/build.py) */\n" + "\n".join(blocks) + "\n", encoding="utf-8")
+        log.info("notebook CSS: %d KB from %d notebook pages into %s", len("".join(blocks)) // 1024, pages, NOTEBOOK_CSS)

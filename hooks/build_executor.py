@@ -1,0 +1,187 @@
+"""Executing the lessons: the per-cell timeout, the kernels' environment, the model prepared once,
+and the lessons the cache lacks executed side by side.
+
+One lesson = one fresh kernel: start it, import torch and transformers, load the model, run the
+cells. The first three are a fixed cost of ~8 s per lesson and mostly single-threaded, so lessons
+executed side by side finish sooner even on two cores. mkdocs-jupyter executes pages one at a
+time while it renders them, so we execute the lessons its cache lacks beforehand, in parallel (each
+in a ``build_worker.py`` process), and write its cache entries; its render then finds them. A
+failing cell stops the other workers and fails the build with the same report as mkdocs-jupyter's
+own run would (``build_pages.describe_failure``); only a worker that breaks for another reason
+leaves its lesson to mkdocs-jupyter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+
+from build_mkdocs_jupyter import PRE_EXECUTE_OPTIONS, cache_path
+from build_pages import describe_failure
+
+log = logging.getLogger("mkdocs.hooks.build")
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER = Path(__file__).resolve().parent / "build_worker.py"
+
+CELL_TIMEOUT_ENV = "DECODING_LESSONS_CELL_TIMEOUT"
+SITE_BUILD_ENV = "DECODING_LESSONS_SITE_BUILD"  # read by decoding_lessons.site.lesson_setup
+BUILD_JOBS_ENV = "DECODING_LESSONS_BUILD_JOBS"
+
+
+def set_cell_timeout() -> None:
+    """nbclient reads ``NotebookClient.timeout`` from ``jupyter_nbconvert_config.json`` on
+    ``JUPYTER_CONFIG_PATH`` (mkdocs-jupyter overrides the ``ExecutePreprocessor`` section itself), so
+    a hung cell fails the build after ``$DECODING_LESSONS_CELL_TIMEOUT`` seconds (default 600)."""
+    timeout = int(os.environ.get(CELL_TIMEOUT_ENV, "600"))
+    conf_dir = Path(tempfile.gettempdir()) / f"decoding-lessons-jupyter-{timeout}"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    (conf_dir / "jupyter_nbconvert_config.json").write_text(json.dumps({"NotebookClient": {"timeout": timeout}}))
+    paths = [str(conf_dir)] + [p for p in os.environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
+    os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join(dict.fromkeys(paths))
+
+
+def mark_site_build() -> None:
+    """The kernels this build starts use the site renderer (``decoding_lessons.site.lesson_setup``);
+    a downloaded notebook, run anywhere else, keeps Plotly's own."""
+    os.environ[SITE_BUILD_ENV] = "1"
+
+
+def _error_report(target: Path) -> Path:
+    """Where a worker leaves nbclient's report of a failing cell (next to the cache entry)."""
+    return target.with_name(target.name + ".error")
+
+
+def build_jobs(pending: int, device: str = "cpu") -> int:
+    """How many lessons execute at once: ``$DECODING_LESSONS_BUILD_JOBS``, else one per CPU core
+    (at least 2: the fixed cost per kernel is mostly single-threaded), never more than are pending.
+    On a GPU the default is 1: each kernel would hold its own copy of the model in GPU memory."""
+    value = os.environ.get(BUILD_JOBS_ENV, "").strip()
+    if value:
+        try:
+            jobs = int(value)
+        except ValueError:
+            jobs = 0
+        if jobs < 1:
+            raise PluginError(f"`{BUILD_JOBS_ENV}` has to be an integer >= 1, but is {value!r}")
+    elif device.startswith("cuda"):
+        jobs = 1
+    else:
+        jobs = max(2, os.cpu_count() or 1)
+    return max(1, min(jobs, pending))
+
+
+PREPARE_MODEL = r"""
+import sys, time
+from decoding_lessons.loading import prepare_model, resolve_choice
+start = time.perf_counter()
+print(f"model ready: {prepare_model()} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
+"""
+
+
+def prepare_model() -> None:
+    """Make the model ready before any lesson runs, in one process whose output goes to the build
+    log: on an empty cache the embedded model is dequantized here (progress bars and all), once,
+    instead of in each lesson's kernel, where that output would become a red box on the page."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.perf_counter()
+    log.info("preparing the model before the lessons run")
+    # its output (the dequantizing progress, a download's) streams into the build log as it comes
+    result = subprocess.run([sys.executable, "-c", PREPARE_MODEL], cwd=ROOT)
+    if result.returncode != 0:
+        raise PluginError(f"the model could not be prepared (exit {result.returncode} after {time.perf_counter() - start:.1f} s; its output is above)")
+
+
+def pending_lessons(files, plugin) -> list[tuple[str, Path]]:
+    """``(source path, cache entry)`` of each notebook the build executes and the cache lacks."""
+    pending = []
+    for file in files:
+        if not plugin.should_include(file):
+            continue
+        path = file.abs_src_path
+        if any(Path(path).match(pattern) for pattern in plugin.config.get("execute_ignore") or []):
+            continue
+        target = cache_path(plugin.config, path)
+        if not target.exists():
+            pending.append((path, target))
+    return pending
+
+
+def execute_ahead(files, plugin, device: str) -> None:
+    """Prepare the model and execute the lessons the cache lacks, side by side, writing their cache
+    entries (one at a time is left to mkdocs-jupyter); a failing cell fails the build by name."""
+    pending = pending_lessons(files, plugin)
+    if pending:
+        prepare_model()
+    jobs = build_jobs(len(pending), device) if pending else 0
+    if jobs < 2:  # nothing to do, or one at a time: mkdocs-jupyter does that itself
+        return
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    options = json.dumps({k: plugin.config[k] for k in PRE_EXECUTE_OPTIONS})
+    # The cores are shared out: torch's OpenMP threads spin while they wait, and two kernels with a
+    # thread per core each ran 8x slower than one at a time (measured on 2 cores).
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    env = dict(os.environ)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, str(threads))
+    log.info("executing %d notebooks, %d at a time (%s), %d thread(s) each", len(pending), jobs, BUILD_JOBS_ENV, threads)
+    started = time.perf_counter()
+
+    running: dict[str, subprocess.Popen] = {}
+    failed = threading.Event()
+
+    def run(item):
+        path, target = item
+        if failed.is_set():
+            return path, None, 0.0
+        target.parent.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        report = _error_report(target)
+        report.unlink(missing_ok=True)
+        # a session of its own, so that a kill takes the kernel it starts along
+        proc = subprocess.Popen([sys.executable, str(WORKER), path, str(target), options, str(report)], env=env,
+                                stdout=subprocess.DEVNULL, start_new_session=True)  # stderr: the build log
+        running[path] = proc
+        proc.wait()
+        running.pop(path, None)
+        return path, proc.returncode, time.perf_counter() - t
+
+    failure = None
+    by_path = {file.abs_src_path: file for file in files}
+    targets = dict(pending)
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = [pool.submit(run, item) for item in pending]
+        for done, future in enumerate(as_completed(futures), 1):
+            path, rc, seconds = future.result()
+            name = Path(path).name
+            report = _error_report(targets[path])
+            if rc == 0:
+                log.info("  [%d/%d] executed %s in %.1f s", done, len(pending), name, seconds)
+            elif rc is not None and report.exists() and failure is None:
+                failure = describe_failure(by_path[path].src_uri, path, RuntimeError(report.read_text(encoding="utf-8")))
+                report.unlink()
+                failed.set()  # stop: the lessons not started are skipped, the running ones killed
+                for proc in list(running.values()):
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            elif rc is not None and failure is None:  # the worker itself broke: let mkdocs-jupyter run it
+                log.info("  [%d/%d] %s: worker exited with %s; the build runs it again", done, len(pending), name, rc)
+    if failure:
+        raise PluginError(failure)
+    log.info("executed %d notebooks in %.1f s", len(pending), time.perf_counter() - started)
