@@ -166,6 +166,19 @@ def short_text(text: str, width: int = 40) -> str:
     return escape(text.replace("\n", "↵"))
 
 
+def clip_label(label: str, width: int) -> str:
+    """An (escaped) chart label cut to its first ``width`` visible characters, ``…`` last.
+
+    Examples:
+        >>> clip_label("&lt;b&gt;old", 3)
+        '&lt;b…'
+        >>> clip_label("␣blue", 8)
+        '␣blue'
+    """
+    raw = html.unescape(label)
+    return label if len(raw) <= width else escape(raw[: width - 1]) + "…"
+
+
 def html_label(tokenizer, token_id: int, with_raw: bool = False) -> str:
     """The label, HTML-escaped for a Plotly chart (``<b>`` shows as ``<b>``, not bold)."""
     label = token_label(tokenizer, token_id)

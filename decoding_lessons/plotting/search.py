@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 
 from ..search.beam import BeamSearchResult
 from ..search.contrastive import ContrastiveResult
-from ..tokens import hover_text, html_label
+from ..tokens import clip_label as _clip
+from ..tokens import escape, hover_text, html_label, short_text
 from .theme import COLORS, QUALITATIVE, style
 
 PRUNED = "rgba(148, 148, 148, 0.45)"
@@ -40,23 +41,13 @@ class TokenLabels:
 
     def label(self, token_id: int) -> str:
         if self.vocab is not None:
-            return html.escape(self.vocab[int(token_id)])
+            return escape(self.vocab[int(token_id)])
         return html_label(self.tokenizer, int(token_id)) if self.tokenizer is not None else str(int(token_id))
 
     def hover(self, token_id: int) -> str:
         if self.vocab is not None:
             return f"<b>{self.label(token_id)}</b><br>id: {int(token_id)}"
         return hover_text(self.tokenizer, int(token_id)) if self.tokenizer is not None else f"id: {int(token_id)}"
-
-
-def _clip(label: str, width: int) -> str:
-    """Shorten an (HTML-escaped) label to ``width`` visible characters."""
-    raw = html.unescape(label)
-    return label if len(raw) <= width else html.escape(raw[: width - 1]) + "…"
-
-
-def _tail(text: str, width: int = 48) -> str:
-    return text if len(text) <= width else "…" + text[-width:]
 
 
 def group_color(group: int, groups: int) -> str:
@@ -158,7 +149,7 @@ def beam_tree(
     def beam_text(node: int | None) -> str:
         return "".join(html.unescape(labels[cands[i].token_id]) for i in result.path(node))
 
-    prompt = html.escape(_tail(result.prompt_text, 40))
+    prompt = short_text(result.prompt_text, 40)
 
     def hover(c) -> str:
         if c.status == "kept":
@@ -191,7 +182,7 @@ def beam_tree(
                 lines.append(f"pushed out of the pool at step {h.evicted_at + 1}")
             else:
                 lines.append("not returned")
-        lines.append(f"beam: {prompt}<b>{html.escape(_tail(beam_text(c.id), 60))}</b>")
+        lines.append(f"beam: {prompt}<b>{short_text(beam_text(c.id), 60)}</b>")
         return "<br>".join(lines)
 
     fig = go.Figure()
@@ -332,7 +323,7 @@ def contrastive_chart(result: ContrastiveResult, tokenizer=None, title: str | No
                                  hovertext=hovers, hoverinfo="text", visible=visible, legendgroup="s"))
         ticks.append([f"{'✓ ' if c.chosen else ''}{_clip(names.label(c.token_id), 14)}{' (top p)' if i == 0 else ''}" for i, c in enumerate(s.candidates)])
         flip = "the penalty overrules the most likely token" if s.flipped else ""
-        titles.append(f"Step {s.step + 1} of {len(result.steps)}, after “{html.escape(_tail(context, 30))}”<br><sup>{flip or 'the most likely token wins'}</sup>")
+        titles.append(f"Step {s.step + 1} of {len(result.steps)}, after “{short_text(context, 30)}”<br><sup>{flip or 'the most likely token wins'}</sup>")
         context += html.unescape(names.label(s.chosen.token_id))
     n = len(result.steps)
     steps = []

@@ -136,12 +136,12 @@ print("tokens:", tokenizer.convert_ids_to_tokens(ids.tolist()))
 kind = "a byte-level BPE" if dl.tokens.is_byte_level(tokenizer) else "SentencePiece-style (not byte-level)"
 display(Markdown(f"This model's tokenizer is **{kind}**, with {len(tokenizer):,} entries."))
 sample = "Hello world!\n\tNaïve café ① 日本"
-rows = ["| id | stored token | `decode()` alone | readable label |", "|---:|---|---|---|"]
+rows = []
 for token_id in tokenizer(sample).input_ids:
-    label = dl.token_label(tokenizer, token_id)
+    stored = dl.token_label(tokenizer, token_id).raw
     alone = tokenizer.decode([token_id]).replace("\n", "\\n").replace("\t", "\\t")
-    rows.append(f"| {token_id} | `{label.raw}` | `{alone}` | `{label.display}` |")
-display(Markdown("\n".join(rows)))
+    rows.append([token_id, f"`{stored}`", f"`{alone}`", lm.code(token_id)])
+display(Markdown(dl.markdown_table(["id", "stored token", "`decode()` alone", "readable label"], rows, align="rlll")))
 partial = [i for i in tokenizer(sample).input_ids if dl.token_label(tokenizer, i).is_partial_utf8]
 display(
     Markdown(
@@ -166,7 +166,7 @@ dl.token_chart(sky, k=15).show()
 top_id, top_logit, top_p = sky.top(1)[0]
 display(
     Markdown(
-        f"The most likely continuation is **`{dl.token_label(tokenizer, top_id).display}`** with probability "
+        f"The most likely continuation is **{lm.code(top_id)}** with probability "
         f"**{top_p:.1%}**: even the favourite token leaves {1 - top_p:.0%} of the probability to the rest of "
         f"the {lm.vocab_size:,}-token vocabulary."
     )
@@ -188,7 +188,7 @@ sampling = dl.DecodingConfig(do_sample=True, temperature=0.7, top_p=0.9)
 dl.token_chart(sky, sampling, k=15).show()
 
 # %%
-kept = int(torch.isfinite(sky.scores(sampling)).sum())
+kept = sky.kept(sampling)
 display(
     Markdown(
         f"Under these settings **{kept}** token{'s' if kept != 1 else ''} of {lm.vocab_size:,} can be sampled. "
@@ -199,13 +199,6 @@ display(
 
 # %% tags=["hide-input"]
 # Hidden checks (input hidden, still executed): the captured scores equal generate()'s for the sampling configuration too.
-check = model.generate(
-    **tokenizer("The sky is", return_tensors="pt").to(lm.device),
-    max_new_tokens=1,
-    output_scores=True,
-    return_dict_in_generate=True,
-    pad_token_id=tokenizer.pad_token_id,
-    **sampling.explicit(),
-)
+check = dl.reference_generate(lm, "The sky is", sampling, max_new_tokens=1, scores=True)
 assert torch.equal(check.scores[0][0].cpu(), sky.scores(sampling))
 assert cap.forward_passes == cap.distinct_contexts

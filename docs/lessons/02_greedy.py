@@ -56,12 +56,6 @@ dl.token_chart(step, greedy, k=15).show()
 
 # %%
 (first_id, first_logit, first_p), (second_id, second_logit, second_p) = step.top(2)
-
-
-def label(token_id: int) -> str:
-    return dl.token_label(tokenizer, token_id).display
-
-
 margin = first_logit - second_logit
 decides = (
     f"a margin of {margin:.2f} in logits decides" if margin > 0
@@ -69,8 +63,8 @@ decides = (
 )
 display(
     Markdown(
-        f"Greedy takes **`{label(first_id)}`** (logit {first_logit:.2f}, probability {first_p:.1%}). "
-        f"The runner-up `{label(second_id)}` has logit {second_logit:.2f} ({second_p:.1%}): {decides}, and the "
+        f"Greedy takes **{lm.code(first_id)}** (logit {first_logit:.2f}, probability {first_p:.1%}). "
+        f"The runner-up {lm.code(second_id)} has logit {second_logit:.2f} ({second_p:.1%}): {decides}, and the "
         f"other {1 - first_p:.0%} of the probability plays no part."
     )
 )
@@ -90,8 +84,7 @@ trace = dl.generate_with_trace(lm, prompt, greedy, max_new_tokens=MAX_NEW, keep_
 print(prompt + trace.text)
 
 # %% tags=["hide-input"]
-ids = lm.encode(prompt)
-reference = lm.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=MAX_NEW, pad_token_id=tokenizer.pad_token_id)
+reference = dl.reference_generate(lm, prompt, max_new_tokens=MAX_NEW)
 assert torch.equal(trace.sequence, reference.cpu()), "generate_with_trace differs from generate()"
 
 # %% [markdown]
@@ -119,10 +112,8 @@ for t in ties:  # a tie goes to the lower id, as generate()'s argmax does
 # The first steps, one row per generated token: what greedy chose and how sure the model was.
 
 # %%
-rows = ["| step | chosen | p(chosen) | entropy (nats) |", "|---:|---|---:|---:|"]
-for t, s in enumerate(trace.steps[:12], start=1):
-    rows.append(f"| {t} | `{label(s.token_id)}` | {s.prob:.3f} | {s.entropy:.2f} |")
-display(Markdown("\n".join(rows)))
+rows = [[t, lm.code(s.token_id), f"{s.prob:.3f}", f"{s.entropy:.2f}"] for t, s in enumerate(trace.steps[:12], start=1)]
+display(Markdown(dl.markdown_table(["step", "chosen", "p(chosen)", "entropy (nats)"], rows, align="rlrr")))
 
 # %% [markdown]
 # Given a raw prompt, a language model continues text; it does not answer and stop. Greedy decoding makes that worse:
@@ -140,15 +131,14 @@ prompts = [prompt, "The sky is"]
 traces = {p: (trace if p == prompt else dl.generate_with_trace(lm, p, greedy, max_new_tokens=MAX_NEW)) for p in prompts}
 reps = {p: dl.longest_repetition(t.token_ids, tokenizer) for p, t in traces.items()}
 
-rows = ["| prompt | longest repeated stretch | length × times | share of the tokens |", "|---|---|---:|---:|"]
+rows = []
 for p, t in traces.items():
     r = reps[p]
     if r is None:
-        rows.append(f"| `{p}` | (none of 2 or more tokens) | | 0% |")
+        rows.append([f"`{p}`", "(none of 2 or more tokens)", "", "0%"])
     else:
-        stretch = r.text.replace("|", "\\|")
-        rows.append(f"| `{p}` | `{stretch}` | {len(r.ngram)} × {r.count} | {r.covered / len(t.token_ids):.0%} |")
-display(Markdown("\n".join(rows)))
+        rows.append([f"`{p}`", f"`{r.text}`", f"{len(r.ngram)} × {r.count}", f"{r.covered / len(t.token_ids):.0%}"])
+display(Markdown(dl.markdown_table(["prompt", "longest repeated stretch", "length × times", "share of the tokens"], rows, align="llrr")))
 
 # %%
 loop_prompt = max(prompts, key=lambda p: reps[p].covered if reps[p] else 0)
@@ -199,7 +189,7 @@ if loop is not None:
     top_id, _, top_p = loop_step.top(1)[0]
     display(
         Markdown(
-            f"At that step the next token `{label(top_id)}` has probability **{top_p:.1%}** "
+            f"At that step the next token {lm.code(top_id)} has probability **{top_p:.1%}** "
             f"(entropy {loop_step.entropy():.2f} nats, against {cap(loop_prompt).entropy():.2f} at the first step)."
         )
     )
@@ -230,10 +220,7 @@ print("same tokens with temperature=0.3:      ", with_temperature.token_ids == t
 verbosity = transformers.logging.get_verbosity()
 transformers.logging.set_verbosity_error()
 try:
-    via_generate = lm.model.generate(
-        ids, attention_mask=torch.ones_like(ids), max_new_tokens=MAX_NEW, pad_token_id=tokenizer.pad_token_id,
-        **cold.explicit(),
-    )
+    via_generate = dl.reference_generate(lm, prompt, cold, max_new_tokens=MAX_NEW)
 finally:
     transformers.logging.set_verbosity(verbosity)
 print("generate(do_sample=False, temperature=0.3) gives the same text:", torch.equal(via_generate.cpu(), trace.sequence))
@@ -252,7 +239,7 @@ low_conf = min(trace.steps, key=lambda s: s.prob)
 low_step = trace.steps.index(low_conf) + 1
 notes = [
     f"- Greedy ignores how sure the model is. At step {low_step} of the `{prompt}` run it took "
-    f"`{label(low_conf.token_id)}` with probability only **{low_conf.prob:.1%}**, exactly as it takes a "
+    f"{lm.code(low_conf.token_id)} with probability only **{low_conf.prob:.1%}**, exactly as it takes a "
     "token with probability 99 %.",
 ]
 if loop is not None:

@@ -49,16 +49,9 @@ import torch
 from IPython.display import Markdown, display
 
 import decoding_lessons as dl
-from decoding_lessons.truncation import top_k_rule
 
 lm, cap = dl.lesson_setup()
-tokenizer = lm.tokenizer
 sampling = dl.DecodingConfig(do_sample=True, top_k=0)  # temperature only, done right
-
-
-def label(token_id: int) -> str:
-    return dl.token_label(tokenizer, token_id).display
-
 
 # %% [markdown]
 # ## The hidden top-k, measured
@@ -71,9 +64,9 @@ prompt = "My name is"
 step = cap(prompt)
 hot_default = dl.DecodingConfig(do_sample=True, temperature=1.5)
 hot_only = hot_default.replace(top_k=0)
-kept_default = int(torch.isfinite(step.scores(hot_default)).sum())
-kept_only = int(torch.isfinite(step.scores(hot_only)).sum())
-cut = top_k_rule(step.scores(hot_only), 50)  # what the hidden top_k=50 receives: logits / 1.5
+kept_default = step.kept(hot_default)
+kept_only = step.kept(hot_only)
+cut = dl.top_k_rule(step.scores(hot_only), 50)  # what the hidden top_k=50 receives: logits / 1.5
 ties = "" if cut.extra == 0 else f": 50, plus {cut.extra} tied with the 50th (top-k keeps ties; lesson 4)"
 display(
     Markdown(
@@ -100,7 +93,7 @@ top_id, _, p1 = step.top(1, sampling)[0]
 p_half = float(step.probs(sampling.replace(temperature=0.5))[top_id])
 display(
     Markdown(
-        f"Halving the temperature takes the top token `{label(top_id)}` from **{p1:.1%}** to **{p_half:.1%}**. "
+        f"Halving the temperature takes the top token {lm.code(top_id)} from **{p1:.1%}** to **{p_half:.1%}**. "
         f"Dividing logits by $T = 0.5$ doubles every gap between them, and probability ratios are "
         f"exponentials of those gaps: a token 1 logit behind the top is $e^1 \\approx 2.7$ times less likely at "
         f"$T = 1$ and $e^2 \\approx 7.4$ times less likely at $T = 0.5$."
@@ -176,12 +169,12 @@ for p in candidates:
 
 # %%
 argmax = int(step.logits.argmax())
-rows = ["| T | p(argmax) | draws of the argmax (of 2,000) |", "|---:|---:|---:|"]
+rows = []
 for t in [1.0, 0.5, 0.2, 0.1, 0.05]:
     cfg = sampling.replace(temperature=t)
     result = dl.draw(step, cfg, n=2000, seed=0)
-    rows.append(f"| {t:g} | {float(result.probs[argmax]):.4f} | {int(result.counts[argmax]):,} |")
-display(Markdown("\n".join(rows)))
+    rows.append([f"{t:g}", f"{float(result.probs[argmax]):.4f}", f"{int(result.counts[argmax]):,}"])
+display(Markdown(dl.markdown_table(["T", "p(argmax)", "draws of the argmax (of 2,000)"], rows, align="rrr")))
 
 # %% [markdown]
 # So why not allow $T = 0$ exactly? Because it is a division by zero: $z_i / 0$ is $\pm\infty$,
@@ -195,9 +188,7 @@ except ValueError as err:
     print("DecodingConfig:", err)
 
 try:
-    ids = lm.encode(prompt)
-    lm.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=1, do_sample=True, temperature=0.0,
-                      pad_token_id=tokenizer.pad_token_id)
+    lm.model.generate(lm.encode(prompt), max_new_tokens=1, do_sample=True, temperature=0.0)
 except ValueError as err:
     print("generate():    ", err)
 
@@ -230,12 +221,12 @@ def mean(values):
     return sum(values) / len(values)
 
 
-rows = ["| run | tokens | mean entropy sampled from (nats) | mean entropy of the model itself, T = 1 (nats) |", "|---|---:|---:|---:|"]
-own = {}
+rows, own = [], {}
 for name, tr in runs.items():
     own[name] = mean([float(dl.entropy(s.scores * temps[name])) for s in tr.steps])
-    rows.append(f"| {name} | {len(tr.steps)} | {mean(tr.entropies):.2f} | {own[name]:.2f} |")
-display(Markdown("\n".join(rows)))
+    rows.append([name, len(tr.steps), f"{mean(tr.entropies):.2f}", f"{own[name]:.2f}"])
+header = ["run", "tokens", "mean entropy sampled from (nats)", "mean entropy of the model itself, T = 1 (nats)"]
+display(Markdown(dl.markdown_table(header, rows, align="lrrr")))
 hot, others = "T = 1.5", [n for n in own if n != "T = 1.5"]
 display(
     Markdown(
@@ -255,7 +246,7 @@ display(
 # %%
 t_low, t_high = sampling.replace(temperature=0.5), sampling.replace(temperature=1.5)
 notes = [
-    f"- Temperature never changes the ranking: the argmax after “{prompt}” is `{label(argmax)}` at every $T$, "
+    f"- Temperature never changes the ranking: the argmax after “{prompt}” is {lm.code(argmax)} at every $T$, "
     "so a low temperature approaches greedy decoding, and no temperature can make the model prefer another token.",
     f"- It changes how much the tail matters. After “{prompt}”, the 20 most likely tokens hold "
     f"{1 - frames[grid.index(0.5)].rest_mass:.0%} of the probability at $T = 0.5$ and "

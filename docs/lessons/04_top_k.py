@@ -36,16 +36,9 @@ import torch
 from IPython.display import Markdown, display
 
 import decoding_lessons as dl
-from decoding_lessons.truncation import top_k_rule
 
 lm, cap = dl.lesson_setup()
-tokenizer = lm.tokenizer
 base = dl.DecodingConfig(do_sample=True, top_k=0)  # plain sampling, no truncation
-
-
-def label(token_id: int) -> str:
-    return dl.token_label(tokenizer, token_id).display
-
 
 # %% [markdown]
 # ## Before and after
@@ -65,18 +58,18 @@ dl.token_chart(step, top10, k=15).show()
 p_before, p_after = step.probs(base), step.probs(top10)
 kept_mass = float(p_before[torch.isfinite(step.scores(top10))].sum())
 top_id = int(step.logits.argmax())
-cut10 = top_k_rule(step.scores(base), 10)  # the scores entering top-k: here the logits themselves
+cut10 = dl.top_k_rule(step.scores(base), 10)  # the scores entering top-k: here the logits themselves
 survivors = "ten most likely tokens" if cut10.extra == 0 else f"{cut10.kept} tokens (ten, plus {cut10.extra} tied with the tenth)"
 display(
     Markdown(
         f"Before the cut the {survivors} hold **{kept_mass:.1%}** of the probability. After it they hold all "
-        f"of it: each kept probability is divided by {kept_mass:.3f}, so the top token `{label(top_id)}` goes from "
+        f"of it: each kept probability is divided by {kept_mass:.3f}, so the top token {lm.code(top_id)} goes from "
         f"{float(p_before[top_id]):.1%} to {float(p_after[top_id]):.1%}."
     )
 )
 
 # %% tags=["hide-input"]
-assert int(torch.isfinite(step.scores(top10)).sum()) == cut10.kept >= 10
+assert step.kept(top10) == cut10.kept >= 10
 assert torch.equal(torch.isfinite(step.scores(top10)), cut10.keep)
 assert torch.allclose(p_after[torch.isfinite(step.scores(top10))], p_before[torch.isfinite(step.scores(top10))] / kept_mass, rtol=1e-4)
 
@@ -107,20 +100,16 @@ def mass_kept(s, k):
     return float(s.probs(base)[torch.isfinite(s.scores(base.replace(top_k=k)))].sum())
 
 
-rows = [
-    f"| share of the probability in the top k | “{confident}” | “{uncertain}” |",
-    "|---|---:|---:|",
-    f"| entropy (nats) | {candidates[confident].entropy(base):.2f} | {candidates[uncertain].entropy(base):.2f} |",
-]
+rows = [["entropy (nats)", f"{candidates[confident].entropy(base):.2f}", f"{candidates[uncertain].entropy(base):.2f}"]]
 for k in ks:
-    rows.append(f"| k = {k} | {mass_kept(candidates[confident], k):.1%} | {mass_kept(candidates[uncertain], k):.1%} |")
-display(Markdown("\n".join(rows)))
+    rows.append([f"k = {k}", f"{mass_kept(candidates[confident], k):.1%}", f"{mass_kept(candidates[uncertain], k):.1%}"])
+display(Markdown(dl.markdown_table(["share of the probability in the top k", f"“{confident}”", f"“{uncertain}”"], rows, align="lrr")))
 
 # %%
 sure, unsure = candidates[confident], candidates[uncertain]
 p_sure = sure.probs(base)
 tenth = float(p_sure.topk(10).values[-1])
-cut_examples = ", ".join(f"`{label(int(i))}`" for i in unsure.logits.topk(13).indices[10:])
+cut_examples = ", ".join(lm.code(i) for i in unsure.logits.topk(13).indices[10:])
 display(
     Markdown(
         f"After “{confident}” the model is more confident (entropy {sure.entropy(base):.2f} nats): `top_k=10` keeps "
@@ -152,7 +141,7 @@ same = all(torch.equal(sets[0.5], m) for m in sets.values())
 print("same kept set at T = 0.5, 1 and 2:", same)
 for t in sets:
     p = step.probs(top10.replace(temperature=t))
-    print(f"T = {t:g}: p({label(top_id)}) = {float(p[top_id]):.3f}")
+    print(f"T = {t:g}: p({lm.label(top_id)}) = {float(p[top_id]):.3f}")
 
 # %% tags=["hide-input"]
 assert same
@@ -216,20 +205,18 @@ assert all(k >= 10 for k in counts)
 # %%
 rounded = step.logits.to(torch.bfloat16).float()  # what a bf16 model would output (to rounding)
 ks = range(1, 101)
-cuts = {name: [top_k_rule(x, k) for k in ks] for name, x in [("computed", step.logits), ("bf16", rounded)]}
+cuts = {name: [dl.top_k_rule(x, k) for k in ks] for name, x in [("computed", step.logits), ("bf16", rounded)]}
 example = next((c.k for c in cuts["bf16"] if c.extra), None)
 dtype = str(lm.dtype).removeprefix("torch.")
 rows = [
-    f"| | logits as computed ({dtype}) | rounded to bfloat16 |",
-    "|---|---:|---:|",
-    f"| distinct values among the {lm.vocab_size:,} logits | {torch.unique(step.logits).numel():,} | {torch.unique(rounded).numel():,} |",
-    f"| values of k (of 100) where top-k keeps more than k | {sum(c.extra > 0 for c in cuts['computed'])} "
-    f"| {sum(c.extra > 0 for c in cuts['bf16'])} |",
+    [f"distinct values among the {lm.vocab_size:,} logits", f"{torch.unique(step.logits).numel():,}", f"{torch.unique(rounded).numel():,}"],
+    ["values of k (of 100) where top-k keeps more than k", sum(c.extra > 0 for c in cuts["computed"]), sum(c.extra > 0 for c in cuts["bf16"])],
 ]
 if example:
-    rows.append(f"| tokens kept by `top_k={example}` | {cuts['computed'][example - 1].kept} | {cuts['bf16'][example - 1].kept} |")
+    rows.append([f"tokens kept by `top_k={example}`", cuts["computed"][example - 1].kept, cuts["bf16"][example - 1].kept])
+table = dl.markdown_table(["", f"logits as computed ({dtype})", "rounded to bfloat16"], rows, align="lrr")
 note = " The page ran in bfloat16, so both columns are the same logits." if lm.dtype == torch.bfloat16 else ""
-display(Markdown("\n".join(rows) + ("\n\n" + note.strip() if note else "")))
+display(Markdown(table + ("\n\n" + note.strip() if note else "")))
 
 # %% tags=["hide-input"]
 for c in cuts["bf16"]:  # the rule is the warper's, tie for tie

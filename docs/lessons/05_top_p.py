@@ -44,17 +44,7 @@ from IPython.display import Markdown, display
 import decoding_lessons as dl
 
 lm, cap = dl.lesson_setup()
-tokenizer = lm.tokenizer
 base = dl.DecodingConfig(do_sample=True, top_k=0)
-
-
-def label(token_id: int) -> str:
-    return dl.token_label(tokenizer, token_id).display
-
-
-def kept(step, config) -> int:
-    return int(torch.isfinite(step.scores(config)).sum())
-
 
 # %% [markdown]
 # ## The cumulative curve
@@ -70,7 +60,7 @@ step = cap(prompt)
 dl.cumulative_chart(step, 0.9).show()
 
 # %%
-n90 = kept(step, base.replace(top_p=0.9))
+n90 = step.kept(base.replace(top_p=0.9))
 display(
     Markdown(
         f"After “{prompt}” the nucleus for `top_p=0.9` holds **{n90:,} tokens**: this step's distribution is flat "
@@ -87,7 +77,7 @@ display(
 dl.cutoff_slider(step, "top_p", [0.5, 0.7, 0.8, 0.9, 0.95, 0.99], active=3).show()
 
 # %% tags=["hide-input"]
-grid_counts = [kept(step, base.replace(top_p=v)) for v in [0.5, 0.7, 0.8, 0.9, 0.95, 0.99]]
+grid_counts = [step.kept(base.replace(top_p=v)) for v in [0.5, 0.7, 0.8, 0.9, 0.95, 0.99]]
 assert grid_counts == sorted(grid_counts) and grid_counts[-1] > 2 * grid_counts[3]  # "very fast as p approaches 1"
 
 # %% [markdown]
@@ -101,7 +91,7 @@ dl.token_chart(step, base, k=15).show()
 dl.token_chart(step, nucleus, k=15).show()
 
 # %%
-n70 = kept(step, nucleus)
+n70 = step.kept(nucleus)
 mass70 = float(step.probs(base)[torch.isfinite(step.scores(nucleus))].sum())
 display(
     Markdown(
@@ -130,14 +120,10 @@ dl.slider_chart(step, "top_p", [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0], 
 candidates = {p: cap(p) for p in ["My name is", "The capital of France is"]}
 confident, uncertain = sorted(candidates, key=lambda p: candidates[p].entropy(base))
 ps = [0.5, 0.8, 0.9, 0.95, 0.99]
-rows = [
-    f"| tokens kept | “{confident}” | “{uncertain}” |",
-    "|---|---:|---:|",
-    f"| entropy (nats) | {candidates[confident].entropy(base):.2f} | {candidates[uncertain].entropy(base):.2f} |",
-]
+rows = [["entropy (nats)", f"{candidates[confident].entropy(base):.2f}", f"{candidates[uncertain].entropy(base):.2f}"]]
 for v in ps:
-    rows.append(f"| top_p = {v:g} | {kept(candidates[confident], base.replace(top_p=v)):,} | {kept(candidates[uncertain], base.replace(top_p=v)):,} |")
-display(Markdown("\n".join(rows)))
+    rows.append([f"top_p = {v:g}", f"{candidates[confident].kept(base.replace(top_p=v)):,}", f"{candidates[uncertain].kept(base.replace(top_p=v)):,}"])
+display(Markdown(dl.markdown_table(["tokens kept", f"“{confident}”", f"“{uncertain}”"], rows, align="lrr")))
 
 # %%
 dl.sweep_chart(
@@ -154,7 +140,7 @@ display(Markdown(f"The more confident step (lower entropy), “{confident}”, a
 dl.cumulative_chart(sure, 0.9).show()
 
 # %%
-k_sure, k_unsure = kept(sure, base.replace(top_p=0.9)), kept(candidates[uncertain], base.replace(top_p=0.9))
+k_sure, k_unsure = sure.kept(base.replace(top_p=0.9)), candidates[uncertain].kept(base.replace(top_p=0.9))
 display(
     Markdown(
         f"At `top_p=0.9` the nucleus holds {k_sure:,} token{'s' if k_sure != 1 else ''} after “{confident}” and "
@@ -177,13 +163,13 @@ assert k_sure < k_unsure
 with_default = dl.DecodingConfig(do_sample=True, top_p=0.9)
 display(
     Markdown(
-        f"- `{with_default.describe()}` after “{uncertain}”: **{kept(candidates[uncertain], with_default):,}** tokens kept.\n"
+        f"- `{with_default.describe()}` after “{uncertain}”: **{candidates[uncertain].kept(with_default):,}** tokens kept.\n"
         f"- `{base.replace(top_p=0.9).describe()}`: **{k_unsure:,}** tokens kept."
     )
 )
 
 # %% tags=["hide-input"]
-assert kept(candidates[uncertain], with_default) <= 50
+assert candidates[uncertain].kept(with_default) <= 50
 
 # %% [markdown]
 # ## Top-p and temperature
@@ -192,13 +178,13 @@ assert kept(candidates[uncertain], with_default) <= 50
 # concentrates the mass, so fewer tokens reach $p$; a higher one spreads it, so more are needed.
 
 # %%
-rows = ["| T | " + " | ".join(f"kept after “{p}”" for p in (confident, uncertain)) + " |", "|---:|---:|---:|"]
 counts = {}
 for t in [0.5, 0.7, 1.0, 1.3]:
     cfg = base.replace(top_p=0.9, temperature=t)
-    counts[t] = [kept(candidates[p], cfg) for p in (confident, uncertain)]
-    rows.append(f"| {t:g} | " + " | ".join(f"{c:,}" for c in counts[t]) + " |")
-display(Markdown("Kept at `top_p=0.9`:\n\n" + "\n".join(rows)))
+    counts[t] = [candidates[p].kept(cfg) for p in (confident, uncertain)]
+header = ["T"] + [f"kept after “{p}”" for p in (confident, uncertain)]
+table = dl.markdown_table(header, [[f"{t:g}"] + [f"{c:,}" for c in counts[t]] for t in counts], align="rrr")
+display(Markdown("Kept at `top_p=0.9`:\n\n" + table))
 
 # %% tags=["hide-input"]
 for i in range(2):
@@ -237,7 +223,7 @@ notes = [
     f"- Top-p cuts by mass: {k_sure:,} vs {k_unsure:,} tokens at `top_p=0.9` on the two steps above. "
     "It keeps many tokens where many are plausible and few where few are.",
     "- The kept set grows fastest as `top_p` nears 1: the last percent of the probability is spread over the "
-    f"long tail ({kept(step, base.replace(top_p=0.99)):,} tokens at 0.99 vs {n90:,} at 0.9 after “{prompt}”).",
+    f"long tail ({step.kept(base.replace(top_p=0.99)):,} tokens at 0.99 vs {n90:,} at 0.9 after “{prompt}”).",
     "- It is applied after temperature, so the two interact: raising $T$ widens the nucleus.",
     "- Without `top_k=0`, `generate()`'s default `top_k=50` caps the nucleus at 50 tokens.",
     f"- Every chart on this page came from {cap.forward_passes} forward passes, plus the two generations.",
@@ -245,5 +231,5 @@ notes = [
 display(Markdown("\n".join(notes)))
 
 # %% tags=["hide-input"]
-assert kept(step, base.replace(top_p=0.99)) > n90
+assert step.kept(base.replace(top_p=0.99)) > n90
 assert cap.forward_passes == cap.distinct_contexts

@@ -45,16 +45,7 @@ from IPython.display import Markdown, display
 import decoding_lessons as dl
 
 lm, cap = dl.lesson_setup()
-tokenizer = lm.tokenizer
 base = dl.DecodingConfig(do_sample=True, top_k=0)
-
-
-def label(token_id: int) -> str:
-    return dl.token_label(tokenizer, token_id).display
-
-
-def kept(step, config) -> int:
-    return int(torch.isfinite(step.scores(config)).sum())
 
 
 # %% [markdown]
@@ -71,14 +62,12 @@ confident, uncertain = sorted(candidates, key=lambda p: candidates[p].entropy(ba
 sure, unsure = candidates[confident], candidates[uncertain]
 tops = {p: s.top(1, base)[0] for p, s in ((confident, sure), (uncertain, unsure))}
 rows = [
-    f"| | “{confident}” | “{uncertain}” |",
-    "|---|---:|---:|",
-    f"| entropy (nats) | {sure.entropy(base):.2f} | {unsure.entropy(base):.2f} |",
-    f"| top token | `{label(tops[confident][0])}` | `{label(tops[uncertain][0])}` |",
-    f"| p_max | {tops[confident][2]:.3f} | {tops[uncertain][2]:.3f} |",
-    f"| floor at min_p = 0.1 | {0.1 * tops[confident][2]:.4f} | {0.1 * tops[uncertain][2]:.4f} |",
+    ["entropy (nats)", f"{sure.entropy(base):.2f}", f"{unsure.entropy(base):.2f}"],
+    ["top token", lm.code(tops[confident][0]), lm.code(tops[uncertain][0])],
+    ["p_max", f"{tops[confident][2]:.3f}", f"{tops[uncertain][2]:.3f}"],
+    ["floor at min_p = 0.1", f"{0.1 * tops[confident][2]:.4f}", f"{0.1 * tops[uncertain][2]:.4f}"],
 ]
-display(Markdown("\n".join(rows)))
+display(Markdown(dl.markdown_table(["", f"“{confident}”", f"“{uncertain}”"], rows, align="lrr")))
 display(Markdown(f"The model is more confident after “{confident}” (lower entropy), less after “{uncertain}”."))
 
 # %% tags=["hide-input"]
@@ -98,7 +87,7 @@ dl.min_p_chart(sure, 0.1).show()
 dl.min_p_chart(unsure, 0.1).show()
 
 # %%
-k_sure, k_unsure = kept(sure, base.replace(min_p=0.1)), kept(unsure, base.replace(min_p=0.1))
+k_sure, k_unsure = sure.kept(base.replace(min_p=0.1)), unsure.kept(base.replace(min_p=0.1))
 display(
     Markdown(
         f"`min_p=0.1` keeps **{k_sure:,}** token{'s' if k_sure != 1 else ''} after “{confident}” and **{k_unsure:,}** "
@@ -138,16 +127,17 @@ dl.slider_chart(step, "min_p", [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5], k=20
 
 # %%
 pairs = [(0.01, 0.99), (0.05, 0.95), (0.1, 0.9), (0.2, 0.8)]
-rows = [f"| min_p | top_p | kept after “{confident}” (min-p / top-p) | kept after “{uncertain}” (min-p / top-p) |", "|---:|---:|---:|---:|"]
+rows = []
 ratios = []
 for mp, tp in pairs:
     cells = []
     for s in (sure, unsure):
-        a, b = kept(s, base.replace(min_p=mp)), kept(s, base.replace(top_p=tp))
+        a, b = s.kept(base.replace(min_p=mp)), s.kept(base.replace(top_p=tp))
         ratios.append(a / b)
         cells.append(f"{a:,} / {b:,}")
-    rows.append(f"| {mp:g} | {tp:g} | " + " | ".join(cells) + " |")
-display(Markdown("\n".join(rows)))
+    rows.append([f"{mp:g}", f"{tp:g}", *cells])
+header = ["min_p", "top_p", f"kept after “{confident}” (min-p / top-p)", f"kept after “{uncertain}” (min-p / top-p)"]
+display(Markdown(dl.markdown_table(header, rows, align="rrrr")))
 
 # %%
 if all(r <= 1 for r in ratios):
@@ -184,12 +174,11 @@ dl.sweep_chart(
 
 # %%
 temps = [0.7, 1.0, 1.5, 2.0, 3.0]
-rows = ["| T | min_p = 0.1 | top_p = 0.9 |", "|---:|---:|---:|"]
 heat = {}
 for t in temps:
-    heat[t] = (kept(step, base.replace(temperature=t, min_p=0.1)), kept(step, base.replace(temperature=t, top_p=0.9)))
-    rows.append(f"| {t:g} | {heat[t][0]:,} | {heat[t][1]:,} |")
-display(Markdown("\n".join(rows)))
+    heat[t] = (step.kept(base.replace(temperature=t, min_p=0.1)), step.kept(base.replace(temperature=t, top_p=0.9)))
+rows = [[f"{t:g}", f"{heat[t][0]:,}", f"{heat[t][1]:,}"] for t in temps]
+display(Markdown(dl.markdown_table(["T", "min_p = 0.1", "top_p = 0.9"], rows, align="rrr")))
 
 # %% tags=["hide-input"]
 for t in temps:
@@ -215,7 +204,7 @@ n_hf, n_cpp = int(torch.isfinite(hf).sum()), int(torch.isfinite(cpp).sum())
 display(
     Markdown(
         f"Temperature first (transformers) keeps **{n_hf:,}** tokens; temperature last (llama.cpp) keeps **{n_cpp:,}**, "
-        f"the same set as `min_p=0.1` at $T = 1$ ({kept(step, base.replace(min_p=0.1)):,}). The same settings give a "
+        f"the same set as `min_p=0.1` at $T = 1$ ({step.kept(base.replace(min_p=0.1)):,}). The same settings give a "
         "different sampler in different libraries."
     )
 )
@@ -232,7 +221,7 @@ notes = [
     f"- The floor is relative to the top token: `min_p=0.1` keeps {k_sure:,} token{'s' if k_sure != 1 else ''} on the "
     f"confident step and {k_unsure:,} on the uncertain one.",
     f"- At the usual values min-p is much tighter than top-p on flat steps: after “{uncertain}”, `min_p=0.1` keeps "
-    f"{kept(unsure, base.replace(min_p=0.1)):,} tokens where `top_p=0.9` keeps {kept(unsure, base.replace(top_p=0.9)):,}.",
+    f"{unsure.kept(base.replace(min_p=0.1)):,} tokens where `top_p=0.9` keeps {unsure.kept(base.replace(top_p=0.9)):,}.",
     f"- With temperature both sets grow, but min-p's stays far smaller: at $T = 3$, `min_p=0.1` keeps {heat[3.0][0]:,} tokens "
     f"and `top_p=0.9` keeps {heat[3.0][1]:,} ({heat[3.0][1] / lm.vocab_size:.0%} of the vocabulary). That is the paper's "
     "case for pairing min-p with high temperatures.",
@@ -244,5 +233,5 @@ display(Markdown("\n".join(notes)))
 # %% tags=["hide-input"]
 assert all(a < b for a, b in heat.values())
 assert heat[3.0][0] < 0.2 * heat[3.0][1]  # "far smaller"
-assert kept(unsure, base.replace(min_p=0.1)) < 0.5 * kept(unsure, base.replace(top_p=0.9))  # "much tighter"
+assert unsure.kept(base.replace(min_p=0.1)) < 0.5 * unsure.kept(base.replace(top_p=0.9))  # "much tighter"
 assert cap.forward_passes == cap.distinct_contexts

@@ -31,11 +31,8 @@ import torch
 from IPython.display import Markdown, display
 
 import decoding_lessons as dl
-from decoding_lessons.plotting.truncation import rule_slider, typicality_chart
-from decoding_lessons.truncation import scores_entering, typical_rule
 
 lm, cap = dl.lesson_setup()
-tokenizer = lm.tokenizer
 
 # %% [markdown]
 # ## The rule
@@ -70,15 +67,19 @@ step = cap(prompt)
 base = dl.DecodingConfig(do_sample=True, top_k=0)
 cfg = base.replace(typical_p=0.5)
 
-rule = typical_rule(scores_entering(step, cfg, "typical_p"), 0.5)
+rule = dl.typical_rule(dl.scores_entering(step, cfg, "typical_p"), 0.5)
 probs = step.probs(base)
-rows = ["| token (kept at 0.5?) | p | −log p | \\|−log p − H\\| |", "|---|---:|---:|---:|"]
-for token_id, _, p in step.top(8, base):
-    rows.append(
-        f"| `{dl.token_label(tokenizer, token_id).display}` {'✓' if rule.keep[token_id] else '✕ **cut**'} | {p:.4f} | "
-        f"{float(rule.surprisal[token_id]):.2f} | {float(rule.typicality[token_id]):.2f} |"
-    )
-display(Markdown(f"Entropy of this step: **H = {rule.entropy:.2f} nats**.\n\n" + "\n".join(rows)))
+rows = [
+    [
+        f"{lm.code(token_id)} {'✓' if rule.keep[token_id] else '✕ **cut**'}",
+        f"{p:.4f}",
+        f"{float(rule.surprisal[token_id]):.2f}",
+        f"{float(rule.typicality[token_id]):.2f}",
+    ]
+    for token_id, _, p in step.top(8, base)
+]
+table = dl.markdown_table(["token (kept at 0.5?)", "p", "−log p", "|−log p − H|"], rows, align="lrrr")
+display(Markdown(f"Entropy of this step: **H = {rule.entropy:.2f} nats**.\n\n" + table))
 
 # %% [markdown]
 # The chart below shows the same thing for the 25 most likely tokens. Each bar is a token's
@@ -86,23 +87,23 @@ display(Markdown(f"Entropy of this step: **H = {rule.entropy:.2f} nats**.\n\n" +
 # end inside the band and are kept, grey hatched bars are cut. Hover a bar for its numbers.
 
 # %%
-typicality_chart(step, cfg, k=25).show()
+dl.typicality_chart(step, cfg, k=25).show()
 
 # %%
 order = torch.argsort(step.logits, descending=True)
 top_id = int(order[0])
-top_label = dl.token_label(tokenizer, top_id).display
+top_code = lm.code(top_id)
 top_surprisal = float(rule.surprisal[top_id])
 n_kept = int(rule.keep.sum())
 if not rule.keep[top_id]:
     verdict = (
-        f"The most likely token, `{top_label}` (p = {float(probs[top_id]):.2f}), has surprisal {top_surprisal:.2f} nats. "
+        f"The most likely token, {top_code} (p = {float(probs[top_id]):.2f}), has surprisal {top_surprisal:.2f} nats. "
         f"That is {rule.entropy - top_surprisal:.2f} below H and outside the band of ± {rule.cutoff:.2f}, so "
         f"**typical-p = 0.5 cuts the most likely token**. Top-p, top-k or min-p would never do that."
     )
 else:
     verdict = (
-        f"Here the most likely token, `{top_label}`, has surprisal {top_surprisal:.2f} nats. It lies within "
+        f"Here the most likely token, {top_code}, has surprisal {top_surprisal:.2f} nats. It lies within "
         f"{rule.cutoff:.2f} of H, so it is kept. On a step where the top token is much less surprising than average, it is cut."
     )
 display(
@@ -115,10 +116,7 @@ display(
 # %% tags=["hide-input"]
 # Our step-by-step reading keeps exactly the tokens generate()'s TypicalLogitsWarper keeps.
 assert torch.equal(rule.keep, torch.isfinite(step.scores(cfg)))
-check = lm.model.generate(
-    **tokenizer(prompt, return_tensors="pt").to(lm.device), max_new_tokens=1, output_scores=True,
-    return_dict_in_generate=True, pad_token_id=tokenizer.pad_token_id, **cfg.explicit(),
-)
+check = dl.reference_generate(lm, prompt, cfg, max_new_tokens=1, scores=True)
 assert torch.equal(check.scores[0][0].cpu(), step.scores(cfg))
 
 # %% [markdown]
@@ -142,13 +140,13 @@ dl.token_chart(step, cfg, k=15).show()
 
 # %%
 grid = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.95, 0.99]
-rule_slider(step, "typical_p", grid, k=25, active=4).show()
+dl.rule_slider(step, "typical_p", grid, k=25, active=4).show()
 
 # %%
 dl.slider_chart(step, "typical_p", grid + [1.0], k=20).show()
 
 # %%
-kept_counts = {v: int(torch.isfinite(step.scores(base.replace(typical_p=v))).sum()) for v in grid}
+kept_counts = {v: step.kept(base.replace(typical_p=v)) for v in grid}
 top_kept_from = next((v for v in grid if torch.isfinite(step.scores(base.replace(typical_p=v)))[top_id]), None)
 display(
     Markdown(
@@ -156,11 +154,11 @@ display(
         + ", ".join(f"{v:g} → {n:,}" for v, n in kept_counts.items())
         + ". "
         + (
-            f"The most likely token `{top_label}` enters the kept set only from typical_p = {top_kept_from:g} on."
+            f"The most likely token {top_code} enters the kept set only from typical_p = {top_kept_from:g} on."
             if top_kept_from is not None and top_kept_from != grid[0]
-            else f"The most likely token `{top_label}` is kept at every value of this grid."
+            else f"The most likely token {top_code} is kept at every value of this grid."
             if top_kept_from == grid[0]
-            else f"The most likely token `{top_label}` is cut at every value of this grid."
+            else f"The most likely token {top_code} is cut at every value of this grid."
         )
     )
 )
@@ -199,17 +197,17 @@ display(
 
 # %%
 confident = cap("Once upon a time")
-conf_rule = typical_rule(scores_entering(confident, cfg, "typical_p"), 0.5)
+conf_rule = dl.typical_rule(dl.scores_entering(confident, cfg, "typical_p"), 0.5)
 conf_top = int(confident.logits.argmax())
 display(
     Markdown(
         f"H = **{conf_rule.entropy:.2f} nats** (against {rule.entropy:.2f} after “{prompt}”). typical-p = 0.5 keeps "
         f"**{int(conf_rule.keep.sum()):,}** token{'s' if int(conf_rule.keep.sum()) != 1 else ''}, and the most likely one, "
-        f"`{dl.token_label(tokenizer, conf_top).display}` (p = {float(confident.probs(base)[conf_top]):.2f}), is "
+        f"{lm.code(conf_top)} (p = {float(confident.probs(base)[conf_top]):.2f}), is "
         f"{'kept' if conf_rule.keep[conf_top] else '**cut**'}."
     )
 )
-typicality_chart(confident, cfg, k=20).show()
+dl.typicality_chart(confident, cfg, k=20).show()
 
 # %% tags=["hide-input"]
 assert float(probs[top_p_keep].sum()) >= 0.5 and float(probs[rule.keep].sum()) >= 0.5

@@ -38,11 +38,8 @@ import torch
 from IPython.display import Markdown, display
 
 import decoding_lessons as dl
-from decoding_lessons.plotting.truncation import rule_slider, threshold_chart
-from decoding_lessons.truncation import epsilon_rule, eta_rule, eta_threshold, scores_entering
 
 lm, cap = dl.lesson_setup()
-tokenizer = lm.tokenizer
 base = dl.DecodingConfig(do_sample=True, top_k=0)
 
 # %% [markdown]
@@ -61,7 +58,7 @@ base = dl.DecodingConfig(do_sample=True, top_k=0)
 prompt = "My name is"
 step = cap(prompt)
 eps_cfg = base.replace(epsilon_cutoff=1e-3)
-threshold_chart(step, eps_cfg).show()
+dl.threshold_chart(step, eps_cfg).show()
 
 # %% [markdown]
 # Before and after, on the 15 most likely tokens:
@@ -71,7 +68,7 @@ dl.token_chart(step, base, k=15).show()
 dl.token_chart(step, eps_cfg, k=15).show()
 
 # %%
-eps = epsilon_rule(scores_entering(step, eps_cfg, "epsilon_cutoff"), 1e-3)
+eps = dl.epsilon_rule(dl.scores_entering(step, eps_cfg, "epsilon_cutoff"), 1e-3)
 display(
     Markdown(
         f"With ε = 0.001, **{int(eps.keep.sum()):,}** of {lm.vocab_size:,} tokens are kept. Together they hold "
@@ -85,7 +82,7 @@ display(
 
 # %%
 eps_grid = [1e-4, 3e-4, 6e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]
-rule_slider(step, "epsilon_cutoff", eps_grid, active=3).show()
+dl.rule_slider(step, "epsilon_cutoff", eps_grid, active=3).show()
 
 # %% [markdown]
 # ## η-sampling: a floor that follows the entropy
@@ -111,14 +108,14 @@ eta = 2e-3
 eta_cfg = base.replace(eta_cutoff=eta)
 switch = -0.5 * math.log(eta)
 display(Markdown(f"For η = {eta:g} the floor starts to drop once the entropy exceeds **{switch:.2f} nats**."))
-threshold_chart(step, eta_cfg).show()
+dl.threshold_chart(step, eta_cfg).show()
 
 # %%
 dl.token_chart(step, eta_cfg, k=15).show()
 
 # %%
 eta_slider_grid = [3e-4, 6e-4, 1e-3, 2e-3, 4e-3, 1e-2, 3e-2, 0.1]
-rule_slider(step, "eta_cutoff", eta_slider_grid, active=3).show()
+dl.rule_slider(step, "eta_cutoff", eta_slider_grid, active=3).show()
 
 # %% [markdown]
 # ## A confident step and an uncertain step
@@ -135,8 +132,8 @@ confident_prompt, uncertain_prompt = by_entropy[0], by_entropy[-1]
 numbers = {}
 for p in (confident_prompt, uncertain_prompt):
     s = steps[p]
-    r_eta = eta_rule(scores_entering(s, eta_cfg, "eta_cutoff"), eta)
-    r_eps = epsilon_rule(scores_entering(s, base.replace(epsilon_cutoff=eta), "epsilon_cutoff"), eta)
+    r_eta = dl.eta_rule(dl.scores_entering(s, eta_cfg, "eta_cutoff"), eta)
+    r_eps = dl.epsilon_rule(dl.scores_entering(s, base.replace(epsilon_cutoff=eta), "epsilon_cutoff"), eta)
     numbers[p] = (r_eta, r_eps)
 columns = (confident_prompt, uncertain_prompt)
 table = {
@@ -146,9 +143,8 @@ table = {
     "kept by η = 2e-3": [f"{int(numbers[p][0].keep.sum()):,}" for p in columns],
     "kept by ε = 2e-3": [f"{int(numbers[p][1].keep.sum()):,}" for p in columns],
 }
-rows = [f"| | confident: “{columns[0]}” | uncertain: “{columns[1]}” |", "|---|---:|---:|"]
-rows += [f"| {name} | {a} | {b} |" for name, (a, b) in table.items()]
-display(Markdown("\n".join(rows)))
+header = ["", f"confident: “{columns[0]}”", f"uncertain: “{columns[1]}”"]
+display(Markdown(dl.markdown_table(header, [[name, a, b] for name, (a, b) in table.items()], align="lrr")))
 
 # %%
 (c_eta, c_eps), (u_eta, u_eps) = numbers[confident_prompt], numbers[uncertain_prompt]
@@ -169,23 +165,20 @@ display(
 )
 
 # %%
-threshold_chart(steps[confident_prompt], eta_cfg).show()
-threshold_chart(steps[uncertain_prompt], eta_cfg).show()
+dl.threshold_chart(steps[confident_prompt], eta_cfg).show()
+dl.threshold_chart(steps[uncertain_prompt], eta_cfg).show()
 
 # %% tags=["hide-input"]
 # The floors and kept sets are the warpers' own: compare with generate()'s scores.
 for p, (r_eta, r_eps) in numbers.items():
     assert torch.equal(r_eta.keep, torch.isfinite(steps[p].scores(eta_cfg)))
     assert torch.equal(r_eps.keep, torch.isfinite(steps[p].scores(base.replace(epsilon_cutoff=eta))))
-    assert abs(r_eta.threshold - eta_threshold(r_eta.entropy, eta)) < 1e-6 * eta
+    assert abs(r_eta.threshold - dl.eta_threshold(r_eta.entropy, eta)) < 1e-6 * eta
 assert c_eta.entropy < u_eta.entropy
 assert u_eta.threshold < eta and int(u_eta.keep.sum()) > int(u_eps.keep.sum())
 assert torch.equal(eps.keep, torch.isfinite(step.scores(eps_cfg)))
 for cfg in (eps_cfg, eta_cfg):
-    out = lm.model.generate(
-        **tokenizer(prompt, return_tensors="pt").to(lm.device), max_new_tokens=1, output_scores=True,
-        return_dict_in_generate=True, pad_token_id=tokenizer.pad_token_id, **cfg.explicit(),
-    )
+    out = dl.reference_generate(lm, prompt, cfg, max_new_tokens=1, scores=True)
     assert torch.equal(out.scores[0][0].cpu(), step.scores(cfg))
 
 # %% [markdown]
@@ -201,7 +194,7 @@ for cfg in (eps_cfg, eta_cfg):
 
 # %%
 absurd = base.replace(epsilon_cutoff=0.5)
-n_absurd = int(torch.isfinite(step.scores(absurd)).sum())
+n_absurd = step.kept(absurd)
 display(
     Markdown(
         f"Check: with ε = 0.5 after “{prompt}”, {n_absurd} token{'s' if n_absurd != 1 else ''} "

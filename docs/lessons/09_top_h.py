@@ -40,11 +40,8 @@ from IPython.display import Markdown, display
 from transformers import TopHLogitsWarper
 
 import decoding_lessons as dl
-from decoding_lessons.plotting.truncation import rule_slider, top_h_chart
-from decoding_lessons.truncation import TOP_H_CANDIDATES, scores_entering, top_h_rule
 
 lm, cap = dl.lesson_setup()
-tokenizer = lm.tokenizer
 base = dl.DecodingConfig(do_sample=True, top_k=0)
 
 # %% [markdown]
@@ -88,10 +85,10 @@ print("\nTopHLogitsWarper(top_h=0.5).top_n =", TopHLogitsWarper(top_h=0.5).top_n
 prompt = "The sky is"
 step = cap(prompt)
 cfg = base.replace(top_h=0.5)
-top_h_chart(step, cfg, k=30).show()
+dl.top_h_chart(step, cfg, k=30).show()
 
 # %%
-rule = top_h_rule(scores_entering(step, cfg, "top_h"), 0.5)
+rule = dl.top_h_rule(dl.scores_entering(step, cfg, "top_h"), 0.5)
 p_full = step.probs(base)
 h_full = step.entropy(base)
 mass_top = float(p_full[rule.candidates].sum())
@@ -110,10 +107,7 @@ display(
 # Our reading keeps exactly what the warper keeps, inside generate()'s chain.
 assert torch.equal(rule.keep, torch.isfinite(step.scores(cfg)))
 assert rule.n_kept < rule.candidates.numel()  # the prose quotes S_{n_kept + 1}
-out = lm.model.generate(
-    **tokenizer(prompt, return_tensors="pt").to(lm.device), max_new_tokens=1, output_scores=True,
-    return_dict_in_generate=True, pad_token_id=tokenizer.pad_token_id, **cfg.explicit(),
-)
+out = dl.reference_generate(lm, prompt, cfg, max_new_tokens=1, scores=True)
 assert torch.equal(out.scores[0][0].cpu(), step.scores(cfg))
 
 # %% [markdown]
@@ -156,7 +150,7 @@ dl.token_chart(step, cfg, k=15).show()
 
 # %%
 grid = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-rule_slider(step, "top_h", grid, k=30, active=5).show()
+dl.rule_slider(step, "top_h", grid, k=30, active=5).show()
 
 # %%
 dl.slider_chart(step, "top_h", grid, k=20).show()
@@ -170,25 +164,26 @@ dl.slider_chart(step, "top_h", grid, k=20).show()
 
 # %%
 prompts = ["Once upon a time", "The sky is", "My name is", "2 + 2 = "]
-rows = ["| prompt | H, full (nats) | H(q), top 100 | kept at top_h = 0.5 / 1 |", "|---|---:|---:|---:|"]
+rows = []
 at_one = {}
 for p in prompts:
     s = cap(p)
-    r_half = top_h_rule(scores_entering(s, base.replace(top_h=0.5), "top_h"), 0.5)
-    r_one = top_h_rule(scores_entering(s, base.replace(top_h=1.0), "top_h"), 1.0)
+    r_half = dl.top_h_rule(dl.scores_entering(s, base.replace(top_h=0.5), "top_h"), 0.5)
+    r_one = dl.top_h_rule(dl.scores_entering(s, base.replace(top_h=1.0), "top_h"), 1.0)
     at_one[p] = r_one.n_kept
-    rows.append(f"| “{p}” | {s.entropy(base):.2f} | {r_half.entropy_candidates:.2f} | {r_half.n_kept} / {r_one.n_kept} |")
-display(Markdown("\n".join(rows)))
-short = [p for p, n in at_one.items() if n < TOP_H_CANDIDATES]
+    rows.append([f"“{p}”", f"{s.entropy(base):.2f}", f"{r_half.entropy_candidates:.2f}", f"{r_half.n_kept} / {r_one.n_kept}"])
+header = ["prompt", "H, full (nats)", "H(q), top 100", "kept at top_h = 0.5 / 1"]
+display(Markdown(dl.markdown_table(header, rows, align="lrrr")))
+short = [p for p, n in at_one.items() if n < dl.TOP_H_CANDIDATES]
 display(
     Markdown(
         (
-            f"On {len(short)} of these {len(prompts)} steps `top_h=1` keeps fewer than {TOP_H_CANDIDATES} tokens "
+            f"On {len(short)} of these {len(prompts)} steps `top_h=1` keeps fewer than {dl.TOP_H_CANDIDATES} tokens "
             f"(the last candidate is lost to rounding: {', '.join(f'“{p}” keeps {at_one[p]}' for p in short)}). "
             if short
-            else f"On these steps `top_h=1` keeps all {TOP_H_CANDIDATES} candidates. "
+            else f"On these steps `top_h=1` keeps all {dl.TOP_H_CANDIDATES} candidates. "
         )
-        + f"On none of them can it keep more than {TOP_H_CANDIDATES}: the candidate cap also bounds what Top-H can add."
+        + f"On none of them can it keep more than {dl.TOP_H_CANDIDATES}: the candidate cap also bounds what Top-H can add."
     )
 )
 
@@ -196,12 +191,12 @@ display(
 for p in prompts:
     for v in (0.5, 1.0):
         c = base.replace(top_h=v)
-        r = top_h_rule(scores_entering(cap(p), c, "top_h"), v)
+        r = dl.top_h_rule(dl.scores_entering(cap(p), c, "top_h"), v)
         assert torch.equal(r.keep, torch.isfinite(cap(p).scores(c)))
-    assert at_one[p] <= TOP_H_CANDIDATES
-    if at_one[p] < TOP_H_CANDIDATES:  # "lost to rounding": only the last candidate, and only by float32 noise
-        r = top_h_rule(scores_entering(cap(p), base.replace(top_h=1.0), "top_h"), 1.0)
-        assert at_one[p] == TOP_H_CANDIDATES - 1 and 0 < float(r.cumulative[-1]) - r.tau < 1e-5 * r.tau
+    assert at_one[p] <= dl.TOP_H_CANDIDATES
+    if at_one[p] < dl.TOP_H_CANDIDATES:  # "lost to rounding": only the last candidate, and only by float32 noise
+        r = dl.top_h_rule(dl.scores_entering(cap(p), base.replace(top_h=1.0), "top_h"), 1.0)
+        assert at_one[p] == dl.TOP_H_CANDIDATES - 1 and 0 < float(r.cumulative[-1]) - r.tau < 1e-5 * r.tau
 
 # %% [markdown]
 # ## The docstring's rule versus the code
@@ -222,18 +217,17 @@ def docstring_reading(s, top_h):
     return int((h_prefix <= top_h * s.entropy(base)).nonzero().max()) + 1
 
 
-rows = ["| prompt | docstring's reading keeps | code keeps (top_h = 0.5) |", "|---|---:|---:|"]
 readings = {}
 for p in prompts:
     s = cap(p)
-    readings[p] = (docstring_reading(s, 0.5), int(torch.isfinite(s.scores(base.replace(top_h=0.5))).sum()))
-    rows.append(f"| “{p}” | {readings[p][0]:,} | {readings[p][1]:,} |")
-display(Markdown("\n".join(rows)))
+    readings[p] = (docstring_reading(s, 0.5), s.kept(base.replace(top_h=0.5)))
+rows = [[f"“{p}”", f"{a:,}", f"{b:,}"] for p, (a, b) in readings.items()]
+display(Markdown(dl.markdown_table(["prompt", "docstring's reading keeps", "code keeps (top_h = 0.5)"], rows, align="lrr")))
 differ = sum(a != b for a, b in readings.values())
 display(
     Markdown(
         f"The two rules give different sets on **{differ} of {len(prompts)}** steps. The lessons, the charts and "
-        "`decoding_lessons.truncation.top_h_rule` follow the code, since the code is what `generate()` runs."
+        "`dl.top_h_rule` follow the code, since the code is what `generate()` runs."
     )
 )
 
@@ -257,7 +251,7 @@ assert abs(float(-(_q * _q.log()).sum()) - float((-(_p * _p.log()).sum() / _p.su
 
 # %%
 hot = dl.DecodingConfig(do_sample=True, top_k=0, temperature=1.5, top_h=0.5)
-r_hot = top_h_rule(scores_entering(step, hot, "top_h"), 0.5)
+r_hot = dl.top_h_rule(dl.scores_entering(step, hot, "top_h"), 0.5)
 display(
     Markdown(
         f"After “{prompt}” at temperature 1.5, H(q) = {r_hot.entropy_candidates:.2f} nats (against {rule.entropy_candidates:.2f} at 1.0) "

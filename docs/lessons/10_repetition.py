@@ -34,15 +34,9 @@ from IPython.display import Markdown, display
 from transformers import RepetitionPenaltyLogitsProcessor
 
 import decoding_lessons as dl
-from decoding_lessons.penalties import banned_ngram_tokens, repetition_penalty, repetition_table
 
 lm, cap = dl.lesson_setup()
 tokenizer = lm.tokenizer
-
-
-def show(token_id):
-    return f"`{dl.token_label(tokenizer, token_id).display}`"
-
 
 # %% [markdown]
 # ## The repetition penalty, as transformers computes it
@@ -77,7 +71,7 @@ step = cap(prompt)
 penalty = 1.5
 cfg = dl.DecodingConfig(repetition_penalty=penalty)
 
-ours = repetition_penalty(step.logits, step.input_ids, penalty)
+ours = dl.repetition_penalty(step.logits, step.input_ids, penalty)
 processor = RepetitionPenaltyLogitsProcessor(penalty)(step.input_ids, step.logits.clone().reshape(1, -1))[0]
 print("our reading == RepetitionPenaltyLogitsProcessor:", torch.equal(ours, processor))
 print("our reading == generate()'s scores:             ", torch.equal(ours, step.scores(cfg)))
@@ -89,31 +83,33 @@ assert torch.equal(ours, processor) and torch.equal(ours, step.scores(cfg))
 # the logit is negative (⚠).
 
 # %%
-rows = repetition_table(step.logits, step.input_ids, penalty)
-table = [
-    "| token (× in context) | logit → transformers | divide-only | p before → after |",
-    "|---|---:|---:|---:|",
-]
+rows = dl.repetition_table(step.logits, step.input_ids, penalty)
+table = []
 for r in rows:
     divided = r.logit / penalty
     mark = " ⚠" if abs(divided - r.penalized) > 1e-6 else ""
     table.append(
-        f"| {show(r.token_id)} × {r.count} | {r.logit:.2f} → {r.penalized:.2f} | {divided:.2f}{mark} | "
-        f"{r.p_before:.4f} → {r.p_after:.4f} |"
+        [
+            f"{lm.code(r.token_id)} × {r.count}",
+            f"{r.logit:.2f} → {r.penalized:.2f}",
+            f"{divided:.2f}{mark}",
+            f"{r.p_before:.4f} → {r.p_after:.4f}",
+        ]
     )
-display(Markdown("\n".join(table)))
+header = ["token (× in context)", "logit → transformers", "divide-only", "p before → after"]
+display(Markdown(dl.markdown_table(header, table, align="lrrr")))
 
 # %%
 negative = [r for r in rows if r.logit < 0]
 most = max(rows, key=lambda r: r.p_before)
 display(
     Markdown(
-        f"- The count column does not matter: {show(most.token_id)} occurs {most.count}× and is penalised once, "
+        f"- The count column does not matter: {lm.code(most.token_id)} occurs {most.count}× and is penalised once, "
         f"from logit {most.logit:.2f} to {most.penalized:.2f} (that is {most.logit:.2f} / {penalty}). Its probability falls "
         f"from {most.p_before:.3f} to {most.p_after:.3f}.\n"
         + (
             f"- {len(negative)} context token{'s have' if len(negative) != 1 else ' has'} a negative logit, for example "
-            f"{show(negative[0].token_id)}: transformers moves it from {negative[0].logit:.2f} to {negative[0].penalized:.2f} "
+            f"{lm.code(negative[0].token_id)}: transformers moves it from {negative[0].logit:.2f} to {negative[0].penalized:.2f} "
             f"(× {penalty}), while the divide-only formula would move it *up* to {negative[0].logit / penalty:.2f}."
             if negative
             else "- On this step every context token has a positive logit, so here the divide-only formula and transformers agree. "
@@ -136,11 +132,11 @@ dl.token_chart(step, cfg, k=15).show()
 before_top, after_top = int(step.logits.argmax()), int(step.scores(cfg).argmax())
 display(
     Markdown(
-        f"Without the penalty greedy decoding would pick {show(before_top)}"
+        f"Without the penalty greedy decoding would pick {lm.code(before_top)}"
         + (
-            f"; with it, {show(after_top)}."
+            f"; with it, {lm.code(after_top)}."
             if after_top != before_top
-            else f" either way: the penalty lowers {show(before_top)}, but not below the next token."
+            else f" either way: the penalty lowers {lm.code(before_top)}, but not below the next token."
         )
     )
 )
@@ -162,12 +158,12 @@ dl.slider_chart(step, "repetition_penalty", [0.6, 0.8, 1.0, 1.1, 1.2, 1.3, 1.5, 
 
 # %%
 arith_step = cap("4 + 4 - 4 = ")
-arith_rows = repetition_table(arith_step.logits, arith_step.input_ids, penalty)
+arith_rows = dl.repetition_table(arith_step.logits, arith_step.input_ids, penalty)
 top_row = max(arith_rows, key=lambda r: r.p_before)
 display(
     Markdown(
         f"After “4 + 4 - 4 = ” the logits lie between {float(arith_step.logits.min()):.1f} and {float(arith_step.logits.max()):.1f}. "
-        f"The context token {show(top_row.token_id)} goes from logit {top_row.logit:.2f} to {top_row.penalized:.2f}, a drop of "
+        f"The context token {lm.code(top_row.token_id)} goes from logit {top_row.logit:.2f} to {top_row.penalized:.2f}, a drop of "
         f"{top_row.logit - top_row.penalized:.2f}, and its probability from {top_row.p_before:.4f} to {top_row.p_after:.2g}. "
         f"A penalty that is mild for one model can be drastic for another whose logits are larger."
     )
@@ -190,13 +186,9 @@ def distinct_share(trace):
     return len(set(trace.token_ids)) / len(trace.token_ids)
 
 
-display(
-    Markdown(
-        f"| repetition_penalty | continuation of “{loop_prompt}” | distinct tokens |\n|---|---|---:|\n"
-        f"| 1.0 | {plain.text.strip()!r} | {distinct_share(plain):.0%} |\n"
-        f"| 1.3 | {penalised.text.strip()!r} | {distinct_share(penalised):.0%} |"
-    )
-)
+header = ["repetition_penalty", f"continuation of “{loop_prompt}”", "distinct tokens"]
+continuations = [[value, repr(trace.text.strip()), f"{distinct_share(trace):.0%}"] for value, trace in (("1.0", plain), ("1.3", penalised))]
+display(Markdown(dl.markdown_table(header, continuations, align="llr")))
 
 # %% [markdown]
 # ## No-repeat-ngram
@@ -218,16 +210,16 @@ display(
 ny_prompt = "I love New York. Every summer I travel back to New"
 ny = cap(ny_prompt)
 ny_cfg = dl.DecodingConfig(no_repeat_ngram_size=2)
-banned = banned_ngram_tokens(ny.input_ids, 2)
+banned = dl.banned_ngram_tokens(ny.input_ids, 2)
 p_plain = ny.probs()
 favourite = int(ny.logits.argmax())
 display(
     Markdown(
-        f"After “{ny_prompt}” the context ends in {show(int(ny.input_ids[0, -1]))}. With n = 2 the banned next "
-        f"token{'s are' if len(banned) != 1 else ' is'} {', '.join(show(t) for t in banned)}. "
-        f"The model's favourite continuation is {show(favourite)} with p = {float(p_plain[favourite]):.3f}"
+        f"After “{ny_prompt}” the context ends in {lm.code(int(ny.input_ids[0, -1]))}. With n = 2 the banned next "
+        f"token{'s are' if len(banned) != 1 else ' is'} {', '.join(lm.code(t) for t in banned)}. "
+        f"The model's favourite continuation is {lm.code(favourite)} with p = {float(p_plain[favourite]):.3f}"
         + (
-            f": **it is banned**, and greedy decoding takes {show(int(ny.scores(ny_cfg).argmax()))} instead."
+            f": **it is banned**, and greedy decoding takes {lm.code(int(ny.scores(ny_cfg).argmax()))} instead."
             if favourite in banned
             else f", which is not banned here."
         )
@@ -248,14 +240,12 @@ assert banned == torch.isinf(ny.scores(ny_cfg)).nonzero().flatten().tolist()
 
 # %%
 gen_prompt = "I was born in New York. My sister was also born in"
-gen_inputs = tokenizer(gen_prompt, return_tensors="pt").to(lm.device)
+gen_ids = lm.encode(gen_prompt)
 runs = {}
 for n in (0, 2):
-    runs[n] = lm.model.generate(
-        **gen_inputs, max_new_tokens=20, do_sample=False, no_repeat_ngram_size=n, output_logits=True,
-        output_scores=True, return_dict_in_generate=True, pad_token_id=tokenizer.pad_token_id,
-    )
-length = gen_inputs.input_ids.shape[1]
+    config = dl.DecodingConfig(do_sample=False, no_repeat_ngram_size=n)
+    runs[n] = dl.reference_generate(lm, gen_ids, config, max_new_tokens=20, scores=True, logits=True)
+length = gen_ids.shape[1]
 texts = {n: tokenizer.decode(run.sequences[0, length:], skip_special_tokens=True) for n, run in runs.items()}
 
 blocked = []
@@ -264,22 +254,18 @@ for t, (logits, scores) in enumerate(zip(constrained.logits, constrained.scores)
     wanted = int(logits[0].argmax())
     if not torch.isfinite(scores[0, wanted]):
         context = constrained.sequences[0, : length + t]
-        assert wanted in banned_ngram_tokens(context, 2)  # our reading names the same ban
+        assert wanted in dl.banned_ngram_tokens(context, 2)  # our reading names the same ban
         blocked.append((t, wanted, float(torch.softmax(logits[0].float(), -1)[wanted]), int(constrained.sequences[0, length + t])))
 
-display(
-    Markdown(
-        f"| no_repeat_ngram_size | continuation of “{gen_prompt}” |\n|---|---|\n"
-        f"| 0 | {texts[0].strip()!r} |\n| 2 | {texts[2].strip()!r} |"
-    )
-)
+header = ["no_repeat_ngram_size", f"continuation of “{gen_prompt}”"]
+display(Markdown(dl.markdown_table(header, [[n, repr(t.strip())] for n, t in texts.items()])))
 
 # %%
 if blocked:
     t, wanted, p_wanted, taken = blocked[0]
     lines = [
-        f"- Step {t + 1}: the model's favourite was {show(wanted)} with p = {p_wanted:.3f}; it is banned, and "
-        f"{show(taken)} is written instead."
+        f"- Step {t + 1}: the model's favourite was {lm.code(wanted)} with p = {p_wanted:.3f}; it is banned, and "
+        f"{lm.code(taken)} is written instead."
         for t, wanted, p_wanted, taken in blocked
     ]
     display(
@@ -302,7 +288,7 @@ def contains(seq, sub):
 
 display(
     Markdown(
-        f"Does the continuation contain “ New York” (tokens {', '.join(show(i) for i in new_york)})? "
+        f"Does the continuation contain “ New York” (tokens {', '.join(lm.code(i) for i in new_york)})? "
         f"Without the constraint: **{'yes' if contains(continuation_ids[0], new_york) else 'no'}**; with n = 2: "
         f"**{'yes' if contains(continuation_ids[2], new_york) else 'no'}**. "
         + (
@@ -315,7 +301,7 @@ display(
 
 # %% tags=["hide-input"]
 # The constrained run can never contain a bigram of the prompt again.
-prompt_bigrams = set(zip(gen_inputs.input_ids[0].tolist(), gen_inputs.input_ids[0].tolist()[1:]))
+prompt_bigrams = set(zip(gen_ids[0].tolist(), gen_ids[0].tolist()[1:]))
 full = runs[2].sequences[0].tolist()
 gen_bigrams = list(zip(full[length - 1 :], full[length:]))
 assert not prompt_bigrams & set(gen_bigrams)

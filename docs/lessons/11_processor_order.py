@@ -31,10 +31,8 @@ import torch
 from IPython.display import Markdown, display
 
 import decoding_lessons as dl
-from decoding_lessons.truncation import scores_entering, top_k_rule
 
 lm, cap = dl.lesson_setup()
-tokenizer = lm.tokenizer
 
 # %% [markdown]
 # ## The order of `generate()`
@@ -61,15 +59,10 @@ for i, proc in enumerate(processors, 1):
 # %% tags=["hide-input"]
 prompt = "My name is"
 step = cap(prompt)
-inputs = tokenizer(prompt, return_tensors="pt").to(lm.device)
 
 
 def generate_scores(cfg):
-    out = lm.model.generate(
-        **inputs, max_new_tokens=1, output_scores=True, return_dict_in_generate=True,
-        pad_token_id=tokenizer.pad_token_id, **cfg.explicit(),
-    )
-    return out.scores[0][0].cpu()
+    return dl.reference_generate(lm, prompt, cfg, max_new_tokens=1, scores=True).scores[0][0].cpu()
 
 
 assert torch.equal(generate_scores(everything), step.scores(everything))
@@ -89,9 +82,9 @@ temp_only = dl.DecodingConfig(do_sample=True, temperature=0.7)
 really_temp_only = temp_only.replace(top_k=0)
 resolved_k = temp_only.resolved(lm.model.generation_config)["top_k"]
 source = "the model's generation_config" if getattr(lm.model.generation_config, "top_k", None) is not None else "transformers' default"
-kept_hidden = int(torch.isfinite(step.scores(temp_only)).sum())
-cut = top_k_rule(scores_entering(step, temp_only, "top_k"), resolved_k) if resolved_k else None
-kept_all = int(torch.isfinite(step.scores(really_temp_only)).sum())
+kept_hidden = step.kept(temp_only)
+cut = dl.top_k_rule(dl.scores_entering(step, temp_only, "top_k"), resolved_k) if resolved_k else None
+kept_all = step.kept(really_temp_only)
 lost = float(step.probs(really_temp_only)[~torch.isfinite(step.scores(temp_only))].sum())
 display(
     Markdown(
@@ -133,14 +126,16 @@ assert torch.equal(generate_scores(temp_only), step.scores(temp_only))
 # %%
 min_p = 0.1
 temperatures = [0.5, 0.8, 1.0, 1.5, 2.0, 3.0]
-rows = ["| T | kept: T, then min-p (generate) | kept: min-p, then T | min_p^T |", "|---:|---:|---:|---:|"]
 after, before = {}, {}
 for t in temperatures:
     cfg = dl.DecodingConfig(do_sample=True, top_k=0, temperature=t, min_p=min_p)
     after[t] = torch.isfinite(dl.apply_in_order(step, cfg, dl.HF_ORDER))
     before[t] = torch.isfinite(dl.apply_in_order(step, cfg, ["min_p", "temperature"]))
-    rows.append(f"| {t:g} | {int(after[t].sum()):,} | {int(before[t].sum()):,} | {min_p ** t:.3g} |")
-display(Markdown("\n".join(rows)))
+display(Markdown(dl.markdown_table(
+    ["T", "kept: T, then min-p (generate)", "kept: min-p, then T", "min_p^T"],
+    [[f"{t:g}", f"{int(after[t].sum()):,}", f"{int(before[t].sum()):,}", f"{min_p ** t:.3g}"] for t in temperatures],
+    align="rrrr",
+)))
 
 # %%
 hot, cold = temperatures[-1], temperatures[0]
@@ -192,16 +187,15 @@ print("llama.cpp:   ", " → ".join(dl.LLAMA_CPP_ORDER))
 
 # %%
 orders = {"transformers order": dl.HF_ORDER, "llama.cpp order": dl.LLAMA_CPP_ORDER}
-order_rows = ["| T | kept: transformers / llama.cpp order | entropy (nats): transformers / llama.cpp |", "|---:|---:|---:|"]
-order_results = {}
+order_results, order_rows = {}, []
 for t in (0.8, 1.5):
     cfg = dl.DecodingConfig(do_sample=True, temperature=t, top_k=40, top_p=0.95, min_p=0.05)
     hf, cpp = dl.apply_in_order(step, cfg, dl.HF_ORDER), dl.apply_in_order(step, cfg, dl.LLAMA_CPP_ORDER)
     order_results[t] = (int(torch.isfinite(hf).sum()), int(torch.isfinite(cpp).sum()))
-    order_rows.append(
-        f"| {t:g} | {order_results[t][0]} / {order_results[t][1]} | {float(dl.entropy(hf)):.2f} / {float(dl.entropy(cpp)):.2f} |"
-    )
-display(Markdown("\n".join(order_rows)))
+    order_rows.append([f"{t:g}", f"{order_results[t][0]} / {order_results[t][1]}", f"{float(dl.entropy(hf)):.2f} / {float(dl.entropy(cpp)):.2f}"])
+display(Markdown(dl.markdown_table(
+    ["T", "kept: transformers / llama.cpp order", "entropy (nats): transformers / llama.cpp"], order_rows, align="rrr",
+)))
 
 # %%
 dl.order_chart(step, dl.DecodingConfig(do_sample=True, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05), orders, k=20).show()

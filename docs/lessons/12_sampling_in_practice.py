@@ -66,10 +66,11 @@ display(
 # %%
 sizes = [100, 1_000, 10_000, 100_000]
 draws = {n: dl.draw(step, cfg, n=n, seed=1) for n in sizes}
-rows = ["| draws N | TV distance | bound | TV × √N |", "|---:|---:|---:|---:|"]
-for n, r in draws.items():
-    rows.append(f"| {n:,} | {r.tv_distance:.4f} | {r.tv_bound:.4f} | {r.tv_distance * n ** 0.5:.2f} |")
-display(Markdown("\n".join(rows)))
+display(Markdown(dl.markdown_table(
+    ["draws N", "TV distance", "bound", "TV × √N"],
+    [[f"{n:,}", f"{r.tv_distance:.4f}", f"{r.tv_bound:.4f}", f"{r.tv_distance * n ** 0.5:.2f}"] for n, r in draws.items()],
+    align="rrrr",
+)))
 
 # %% tags=["hide-input"]
 assert result.tv_distance < result.tv_bound and int(result.counts[filtered].sum()) == 0
@@ -105,21 +106,16 @@ strategies = {
 }
 traces = {name: dl.generate_with_trace(lm, story, c, max_new_tokens=new_tokens, seed=seed) for name, c in strategies.items()}
 
-
-def cell(text):
-    return text.strip().replace("\n", " ↵ ").replace("|", "\\|")
-
-
-rows = [f"| strategy | continuation of “{story}” | mean entropy | median kept |", "|---|---|---:|---:|"]
+rows = []
 for name, trace in traces.items():
     kept = sorted(trace.kept_counts)
-    rows.append(
-        f"| **{name}**<br>`{trace.config.describe()}` | {cell(trace.text)} | "
-        f"{sum(trace.entropies) / len(trace.steps):.2f} | {'—' if name == 'greedy' else f'{kept[len(kept) // 2]:,}'} |"
-    )
+    rows.append([
+        f"**{name}**<br>`{trace.config.describe()}`", trace.text.strip(),
+        f"{sum(trace.entropies) / len(trace.steps):.2f}", "—" if name == "greedy" else f"{kept[len(kept) // 2]:,}",
+    ])
 display(
     Markdown(
-        "\n".join(rows)
+        dl.markdown_table(["strategy", f"continuation of “{story}”", "mean entropy", "median kept"], rows, align="llrr")
         + "\n\nEntropy is that of `softmax(scores)`, the distribution a sampler would draw from. Greedy takes the argmax "
         "of the same scores, so its entropy says how sure the model was, and its kept count means nothing."
     )
@@ -128,11 +124,7 @@ display(
 # %% tags=["hide-input"]
 # generate_with_trace is generate(): check one sampled strategy here (the tests check the others)
 _check = strategies["top-p 0.9"]
-torch.manual_seed(seed)
-_ref = lm.model.generate(
-    **tokenizer(story, return_tensors="pt").to(lm.device), max_new_tokens=new_tokens, pad_token_id=tokenizer.pad_token_id,
-    **_check.explicit(),
-)
+_ref = dl.reference_generate(lm, story, _check, max_new_tokens=new_tokens, seed=seed)
 assert _ref[0, traces["top-p 0.9"].prompt_ids.shape[1] :].tolist() == traces["top-p 0.9"].token_ids
 
 # %%

@@ -45,13 +45,6 @@ from IPython.display import Markdown, display
 import decoding_lessons as dl
 
 lm, cap = dl.lesson_setup()
-tokenizer = lm.tokenizer
-
-
-def show(ids) -> str:
-    """A generated sequence as text for a Markdown table (it wraps at words; ↵ is a line break)."""
-    return dl.markdown_text(tokenizer, ids)
-
 
 # %% [markdown]
 # ## Greedy against beam search
@@ -66,15 +59,14 @@ NEW = 12
 greedy = dl.generate_with_trace(lm, prompt, dl.DecodingConfig(do_sample=False), max_new_tokens=NEW)
 beams = dl.beam_search(lm, prompt, num_beams=4, max_new_tokens=NEW)
 
-rows = ["| decoding | output | log p(output) | p(output) |", "|---|---|---:|---:|"]
 greedy_lp = dl.sequence_logprob(lm, prompt, greedy.token_ids)
-rows.append(f"| greedy | {show(greedy.token_ids)} | {greedy_lp:.2f} | {torch.tensor(greedy_lp).exp():.2e} |")
+rows = [["greedy", lm.text(greedy.token_ids), f"{greedy_lp:.2f}", f"{torch.tensor(greedy_lp).exp():.2e}"]]
 beam_lps = []
 for h in beams.returned:
     lp = dl.sequence_logprob(lm, prompt, h.tokens)
     beam_lps.append(lp)
-    rows.append(f"| beam #{h.rank + 1} | {show(h.tokens)} | {lp:.2f} | {torch.tensor(lp).exp():.2e} |")
-display(Markdown("\n".join(rows)))
+    rows.append([f"beam #{h.rank + 1}", lm.text(h.tokens), f"{lp:.2f}", f"{torch.tensor(lp).exp():.2e}"])
+display(Markdown(dl.markdown_table(["decoding", "output", "log p(output)", "p(output)"], rows, align="llrr")))
 
 # %%
 best = beams.returned[0]
@@ -94,9 +86,7 @@ display(Markdown(verdict))
 
 # %% tags=["hide-input"]
 # Hidden check: our beam search is generate()'s.
-ids = lm.encode(prompt)
-ref = lm.model.generate(ids, attention_mask=torch.ones_like(ids), num_beams=4, num_return_sequences=4, max_new_tokens=NEW,
-                        output_scores=True, return_dict_in_generate=True, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+ref = dl.reference_generate(lm, prompt, max_new_tokens=NEW, scores=True, num_beams=4, num_return_sequences=4, do_sample=False)
 assert torch.equal(ref.sequences.cpu(), beams.sequences)
 assert torch.allclose(ref.sequences_scores.cpu(), beams.sequences_scores, atol=1e-4)
 
@@ -110,7 +100,7 @@ assert torch.allclose(ref.sequences_scores.cpu(), beams.sequences_scores, atol=1
 # Hover a node for its token, its log-probability, the cumulative score and its fate.
 
 # %%
-dl.beam_tree(beams).show()
+dl.beam_tree(beams, lm).show()
 
 # %%
 path = beams.path(best.node)
@@ -178,11 +168,11 @@ assert beams.forward_passes == beams.num_steps
 # %%
 qa = "Q: What is the capital of France?\nA:"
 runs = {lp: dl.beam_search(lm, qa, num_beams=4, max_new_tokens=15, length_penalty=lp) for lp in (-1.0, 0.0, 1.0, 2.0)}
-rows = ["| length_penalty | best output | tokens; sum of log p | ranked by |", "|---:|---|---:|---:|"]
+rows = []
 for lp, r in runs.items():
     h = r.returned[0]
-    rows.append(f"| {lp:g} | {show(h.tokens)} | {h.length}; {h.sum_logprobs:.2f} | {h.score:.3f} |")
-display(Markdown("\n".join(rows)))
+    rows.append([f"{lp:g}", lm.text(h.tokens), f"{h.length}; {h.sum_logprobs:.2f}", f"{h.score:.3f}"])
+display(Markdown(dl.markdown_table(["length_penalty", "best output", "tokens; sum of log p", "ranked by"], rows, align="rlrr")))
 
 # %%
 lengths = {lp: r.returned[0].length for lp, r in runs.items()}
@@ -207,10 +197,11 @@ display(Markdown(msg))
 
 # %%
 pool = runs[1.0].finished
-rows = ["| hypothesis (tokens) | lp = 0: the sum | lp = 1 | lp = 2 |", "|---|---:|---:|---:|"]
-for h in sorted(pool, key=lambda h: h.step):
-    rows.append(f"| {show(h.tokens)} ({h.length}) | {h.sum_logprobs:.2f} | {h.sum_logprobs / h.length:.3f} | {h.sum_logprobs / h.length**2:.4f} |")
-display(Markdown("\n".join(rows)))
+rows = [
+    [f"{lm.text(h.tokens)} ({h.length})", f"{h.sum_logprobs:.2f}", f"{h.sum_logprobs / h.length:.3f}", f"{h.sum_logprobs / h.length**2:.4f}"]
+    for h in sorted(pool, key=lambda h: h.step)
+]
+display(Markdown(dl.markdown_table(["hypothesis (tokens)", "lp = 0: the sum", "lp = 1", "lp = 2"], rows, align="lrrr")))
 pool_lengths = sorted({h.length for h in pool})
 display(Markdown(
     f"The hypotheses have {', '.join(map(str, pool_lengths))} tokens: re-ranking them by another rule changes their order "
@@ -234,10 +225,8 @@ display(Markdown(
 
 # %%
 stops = {es: dl.beam_search(lm, qa, num_beams=2, max_new_tokens=20, early_stopping=es) for es in (True, False, "never")}
-rows = ["| early_stopping | steps (forward passes) | best output | ranked by |", "|---|---:|---|---:|"]
-for es, r in stops.items():
-    rows.append(f"| `{es!r}` | {r.num_steps} | {show(r.returned[0].tokens)} | {r.returned[0].score:.3f} |")
-display(Markdown("\n".join(rows)))
+rows = [[f"`{es!r}`", r.num_steps, lm.text(r.returned[0].tokens), f"{r.returned[0].score:.3f}"] for es, r in stops.items()]
+display(Markdown(dl.markdown_table(["early_stopping", "steps (forward passes)", "best output", "ranked by"], rows, align="lrlr")))
 steps = {es: r.num_steps for es, r in stops.items()}
 same_best = len({r.returned[0].tokens for r in stops.values()}) == 1
 display(
@@ -251,9 +240,8 @@ display(
 
 # %% tags=["hide-input"]
 for es, r in stops.items():
-    ref = lm.model.generate(lm.encode(qa), attention_mask=torch.ones_like(lm.encode(qa)), num_beams=2, num_return_sequences=2,
-                            max_new_tokens=20, early_stopping=es, output_scores=True, return_dict_in_generate=True,
-                            do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    ref = dl.reference_generate(lm, qa, max_new_tokens=20, scores=True, num_beams=2, num_return_sequences=2, early_stopping=es,
+                                do_sample=False)
     assert torch.equal(ref.sequences.cpu(), r.sequences), es
     assert torch.allclose(ref.sequences_scores.cpu(), r.sequences_scores, atol=1e-4), es
 
@@ -283,17 +271,17 @@ toy = dl.search.BigramModel(
     eos="<eos>",
 )
 toy_stops = {es: dl.beam_search(toy, toy.ids("<s>"), num_beams=2, max_new_tokens=6, early_stopping=es) for es in (True, False, "never")}
-rows = ["| early_stopping | steps | best output (score) | why it stopped |", "|---|---:|---|---|"]
 why = {
     True: "2 hypotheses finished",
     False: "the best live beam, scored at its current length, cannot beat the worst finished one",
     "never": "the length limit (at the limit's length the live beam could still win)",
 }
+rows = []
 for es, r in toy_stops.items():
     h = r.returned[0]
-    rows.append(f"| `{es!r}` | {r.num_steps} | `{' '.join(toy.names(h.tokens))}` ({h.score:.3f}) | {why[es]} |")
-display(Markdown("\n".join(rows)))
-dl.beam_tree(toy_stops["never"], title="The toy's search with early_stopping=\"never\": 2 beams, up to 6 tokens").show()
+    rows.append([f"`{es!r}`", r.num_steps, f"`{' '.join(toy.names(h.tokens))}` ({h.score:.3f})", why[es]])
+display(Markdown(dl.markdown_table(["early_stopping", "steps", "best output (score)", "why it stopped"], rows, align="lrll")))
+dl.beam_tree(toy_stops["never"], toy, title="The toy's search with early_stopping=\"never\": 2 beams, up to 6 tokens").show()
 
 # %% tags=["hide-input"]
 assert toy_stops[True].num_steps < toy_stops[False].num_steps < toy_stops["never"].num_steps == 6
@@ -308,10 +296,8 @@ assert toy_stops[True].returned[0].score < toy_stops[False].returned[0].score < 
 # with their scores (`sequences_scores`: the length-penalised score):
 
 # %%
-rows = ["| # | output | score |", "|---:|---|---:|"]
-for h in beams.returned:
-    rows.append(f"| {h.rank + 1} | {show(h.tokens)} | {h.score:.3f} |")
-display(Markdown("\n".join(rows)))
+rows = [[h.rank + 1, lm.text(h.tokens), f"{h.score:.3f}"] for h in beams.returned]
+display(Markdown(dl.markdown_table(["#", "output", "score"], rows, align="rlr")))
 common = 0
 while all(len(h.tokens) > common for h in beams.returned) and len({h.tokens[common] for h in beams.returned}) == 1:
     common += 1
@@ -335,14 +321,13 @@ display(
 # %%
 LONG = 30
 loops = {n: dl.beam_search(lm, prompt, num_beams=4, max_new_tokens=LONG, no_repeat_ngram_size=n, num_return_sequences=1) for n in (0, 3)}
-rows = ["| no_repeat_ngram_size | best output | longest repeated stretch |", "|---:|---|---|"]
-reps = {}
+rows, reps = [], {}
 for n, r in loops.items():
     h = r.returned[0]
-    reps[n] = dl.longest_repetition(h.tokens, tokenizer)
+    reps[n] = dl.longest_repetition(h.tokens, lm.tokenizer)
     rep = f"{len(reps[n].ngram)} tokens × {reps[n].count}" if reps[n] else "none"
-    rows.append(f"| {n} | {show(h.tokens)} | {rep} |")
-display(Markdown("\n".join(rows)))
+    rows.append([n, lm.text(h.tokens), rep])
+display(Markdown(dl.markdown_table(["no_repeat_ngram_size", "best output", "longest repeated stretch"], rows, align="rll")))
 
 # %%
 before, after = reps[0], reps[3]

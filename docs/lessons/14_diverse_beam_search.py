@@ -45,21 +45,18 @@ lm, cap = dl.lesson_setup()
 tokenizer = lm.tokenizer
 
 
-def show(ids) -> str:
-    """A generated sequence as text for a Markdown table (it wraps at words; ↵ is a line break)."""
-    return dl.markdown_text(tokenizer, ids)
-
-
 def table(result) -> str:
-    rows = ["| # | group | output | score |", "|---:|---:|---|---:|"]
-    for h in result.returned:
-        rows.append(f"| {h.rank + 1} | {h.group + 1} | {show(h.tokens)} | {h.score:.3f} |")
+    text = dl.markdown_table(
+        ["#", "group", "output", "score"],
+        [[h.rank + 1, h.group + 1, lm.text(h.tokens), f"{h.score:.3f}"] for h in result.returned],
+        align="rrlr",
+    )
     special = sorted({tokenizer.convert_ids_to_tokens(int(t)) for h in result.returned for t in h.tokens
                       if int(t) in set(tokenizer.all_special_ids)} - {tokenizer.eos_token, tokenizer.pad_token})
     if special:  # a model given a raw prompt can emit its control tokens; the search does not filter them
-        rows.append(f"\nSome outputs contain the model's special tokens ({', '.join(f'`{t}`' for t in special)}): "
-                    "given a raw prompt, a model can produce them, and the search keeps whatever scores best.")
-    return "\n".join(rows)
+        text += (f"\n\nSome outputs contain the model's special tokens ({', '.join(f'`{t}`' for t in special)}): "
+                 "given a raw prompt, a model can produce them, and the search keeps whatever scores best.")
+    return text
 
 
 # %% [markdown]
@@ -82,7 +79,7 @@ display(Markdown(table(plain)))
 
 # %%
 diverse = dl.diverse_beam_search(lm, prompt, num_beams=BEAMS, num_beam_groups=GROUPS, diversity_penalty=1.0, max_new_tokens=NEW)
-dl.beam_tree(diverse).show()
+dl.beam_tree(diverse, lm).show()
 
 # %%
 display(Markdown(table(diverse)))
@@ -110,18 +107,18 @@ display(
 
 # %%
 first = [c for c in diverse.candidates if c.step == 0]
-rows = ["| group | candidate | log p − penalty = score | fate |", "|---:|---|---:|---|"]
-for c in sorted(first, key=lambda c: (c.group, c.rank)):
-    label = dl.token_label(tokenizer, c.token_id).display.replace("|", "\\|")
-    rows.append(f"| {c.group + 1} | `{label}` | {c.logprob:.2f} − {c.diversity_penalty:.1f} = **{c.score:.2f}** | {c.status} |")
-display(Markdown("\n".join(rows)))
+rows = [
+    [c.group + 1, lm.code(c.token_id), f"{c.logprob:.2f} − {c.diversity_penalty:.1f} = **{c.score:.2f}**", c.status]
+    for c in sorted(first, key=lambda c: (c.group, c.rank))
+]
+display(Markdown(dl.markdown_table(["group", "candidate", "log p − penalty = score", "fate"], rows, align="rlrl")))
 
 # %%
 kept_first = {g: [c.token_id for c in first if c.group == g and c.status == "kept"] for g in range(GROUPS)}
 
 
 def tokens(ids) -> str:
-    return ", ".join("`" + dl.token_label(tokenizer, t).display + "`" for t in ids) or "none"
+    return ", ".join(lm.code(t) for t in ids) or "none"
 
 
 shared = [t for t in kept_first[1] if t in kept_first[0]]
@@ -140,9 +137,7 @@ display(
 for c in first:
     assert abs(c.step_score - (c.logprob - c.diversity_penalty)) < 1e-4
 one = dl.diverse_beam_search(lm, prompt, num_beams=4, num_beam_groups=1, diversity_penalty=1.0, max_new_tokens=NEW)
-ids = lm.encode(prompt)
-ref = lm.model.generate(ids, attention_mask=torch.ones_like(ids), num_beams=4, num_return_sequences=4, max_new_tokens=NEW,
-                        output_scores=True, return_dict_in_generate=True, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+ref = dl.reference_generate(lm, prompt, max_new_tokens=NEW, scores=True, num_beams=4, num_return_sequences=4, do_sample=False)
 assert torch.equal(ref.sequences.cpu(), one.sequences)
 assert torch.allclose(ref.sequences_scores.cpu(), one.sequences_scores, atol=1e-4)
 
@@ -167,13 +162,12 @@ dl.measures_chart(
 ).show()
 
 # %%
-rows = ["| diversity_penalty | distinct-2 | mean log p per token (all outputs) | best output |", "|---:|---:|---:|---|"]
-fluency = {}
+rows, fluency = [], {}
 for lam, r in sweep.items():
     per_token = [dl.sequence_logprob(lm, prompt, h.tokens) / len(h.tokens) for h in r.returned]
     fluency[lam] = sum(per_token) / len(per_token)
-    rows.append(f"| {lam:g} | {series['distinct-2'][penalties.index(lam)]:.0%} | {fluency[lam]:.2f} | {show(r.returned[0].tokens)} |")
-display(Markdown("\n".join(rows)))
+    rows.append([f"{lam:g}", f"{series['distinct-2'][penalties.index(lam)]:.0%}", f"{fluency[lam]:.2f}", lm.text(r.returned[0].tokens)])
+display(Markdown(dl.markdown_table(["diversity_penalty", "distinct-2", "mean log p per token (all outputs)", "best output"], rows, align="rrrl")))
 
 # %%
 d2 = series["distinct-2"]
@@ -224,14 +218,13 @@ toy = dl.search.BigramModel(
     {"<s>": {"A": 0.5, "B": 0.3, "C": 0.2}, "A": {"A": 0.1, "B": 0.6, "C": 0.3}, "B": {"A": 0.1, "B": 0.7, "C": 0.2}},
     eos="<eos>",
 )
-rows = ["| λ | group 1 | group 2 | group 2's score |", "|---:|---|---|---:|"]
-toy_runs = {}
+rows, toy_runs = [], {}
 for lam in (0.0, 0.4, 1.0, 2.0):
     r = dl.diverse_beam_search(toy, toy.ids("<s>"), num_beams=2, num_beam_groups=2, diversity_penalty=lam, max_new_tokens=2, length_penalty=0.0)
     by_group = {h.group: h for h in r.returned}
-    rows.append(f"| {lam:g} | `{' '.join(toy.names(by_group[0].tokens))}` | `{' '.join(toy.names(by_group[1].tokens))}` | {by_group[1].score:.3f} |")
     toy_runs[lam] = [" ".join(toy.names(by_group[g].tokens)) for g in (0, 1)]
-display(Markdown("\n".join(rows)))
+    rows.append([f"{lam:g}", f"`{toy_runs[lam][0]}`", f"`{toy_runs[lam][1]}`", f"{by_group[1].score:.3f}"])
+display(Markdown(dl.markdown_table(["λ", "group 1", "group 2", "group 2's score"], rows, align="rllr")))
 
 # %% tags=["hide-input"]
 # Hidden check: the table is the hand-worked answer (group 2 switches to B above λ ≈ 0.51, then to C above λ ≈ 1.25).

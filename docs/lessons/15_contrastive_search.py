@@ -43,16 +43,6 @@ import decoding_lessons as dl
 lm, cap = dl.lesson_setup()
 tokenizer = lm.tokenizer
 
-
-def label(token_id: int) -> str:
-    return "`" + dl.token_label(tokenizer, token_id).display.replace("|", "\\|").replace("`", "'") + "`"
-
-
-def show(ids) -> str:
-    """A generated sequence as text for a Markdown table (it wraps at words; ↵ is a line break)."""
-    return dl.markdown_text(tokenizer, ids)
-
-
 # %% [markdown]
 # ## One search, both terms
 #
@@ -66,7 +56,7 @@ prompt = "The sky is"
 NEW, ALPHA, K = 32, 0.6, 4
 cs = dl.contrastive_search(lm, prompt, penalty_alpha=ALPHA, top_k=K, max_new_tokens=NEW)
 print(prompt + tokenizer.decode(cs.tokens, skip_special_tokens=True))
-dl.contrastive_chart(cs).show()
+dl.contrastive_chart(cs, lm).show()
 
 # %%
 flips = [s for s in cs.steps if s.flipped]
@@ -89,8 +79,8 @@ if flips:
     top, chosen = s.candidates[0], s.chosen
     display(
         Markdown(
-            f"The first time, at step {s.step + 1}: greedy would take {label(top.token_id)} (p = {top.prob:.4f}, "
-            f"max cos = {top.max_similarity:.3f}, score {top.score:.3f}); contrastive search takes {label(chosen.token_id)} "
+            f"The first time, at step {s.step + 1}: greedy would take {lm.code(top.token_id)} (p = {top.prob:.4f}, "
+            f"max cos = {top.max_similarity:.3f}, score {top.score:.3f}); contrastive search takes {lm.code(chosen.token_id)} "
             f"(p = {chosen.prob:.4f}, max cos = {chosen.max_similarity:.3f}, score {chosen.score:.3f})."
         )
     )
@@ -101,7 +91,7 @@ if flips:
 # top row, contrastive search left greedy's path.
 
 # %%
-dl.contrastive_map(cs).show()
+dl.contrastive_map(cs, lm).show()
 
 # %% [markdown]
 # ### The cost
@@ -167,14 +157,13 @@ outputs = {
     "sampling (top_p=0.95)": dl.generate_with_trace(lm, prompt, dl.DecodingConfig(do_sample=True, top_p=0.95, top_k=0), max_new_tokens=LONG, seed=0).token_ids,
     f"contrastive (α={ALPHA}, k={K})": dl.contrastive_search(lm, prompt, penalty_alpha=ALPHA, top_k=K, max_new_tokens=LONG).tokens,
 }
-rows = ["| decoding | output | longest repeat; distinct-2 | mean log p |", "|---|---|---:|---:|"]
-measures = {}
+rows, measures = [], {}
 for name, toks in outputs.items():
     rep = dl.longest_repetition(toks, tokenizer)
     measures[name] = (rep, dl.distinct_ngrams([toks], 2), dl.sequence_logprob(lm, prompt, toks) / len(toks))
     rep_text = f"{len(rep.ngram)} tokens × {rep.count}" if rep else "none"
-    rows.append(f"| {name} | {show(toks)} | {rep_text}; {measures[name][1]:.0%} | {measures[name][2]:.2f} |")
-display(Markdown("\n".join(rows)))
+    rows.append([name, lm.text(toks), f"{rep_text}; {measures[name][1]:.0%}", f"{measures[name][2]:.2f}"])
+display(Markdown(dl.markdown_table(["decoding", "output", "longest repeat; distinct-2", "mean log p"], rows, align="llrr")))
 
 # %%
 names = list(outputs)
@@ -216,12 +205,11 @@ dl.measures_chart(
 ).show()
 
 # %%
-rows = ["| penalty_alpha | output | mean log p |", "|---:|---|---:|"]
-mean_lp = {}
+rows, mean_lp = [], {}
 for a, r in runs.items():
     mean_lp[a] = dl.sequence_logprob(lm, prompt, r.tokens) / len(r.tokens)
-    rows.append(f"| {a:g} | {show(r.tokens)} | {mean_lp[a]:.2f} |")
-display(Markdown("\n".join(rows)))
+    rows.append([f"{a:g}", lm.text(r.tokens), f"{mean_lp[a]:.2f}"])
+display(Markdown(dl.markdown_table(["penalty_alpha", "output", "mean log p"], rows, align="rlr")))
 worst = min(mean_lp, key=mean_lp.get)
 if worst == 0.0:
     verdict = f"Greedy's own output is the least likely of the four here (mean log p {mean_lp[0.0]:.2f})."
