@@ -48,10 +48,9 @@ from ..processors import OFF
 from ..rules import epsilon_rule, eta_rule, scores_entering, top_h_rule, typical_rule
 from ..scoring import DecodingConfig, probabilities
 from ..tokens import escape, hover_text, html_label, short_text as _short
-from .sliders import slider_of
+from .sliders import DEFAULT_BASE, slider_of
 from .theme import COLORS, style
 
-DEFAULT_BASE = DecodingConfig(do_sample=True, top_k=0)
 RULES = ("typical_p", "epsilon_cutoff", "eta_cutoff", "top_h")
 _OFF = {name: OFF[name] for name in RULES}  # from the processor table
 

@@ -27,6 +27,9 @@ from ..tokens import escape, hover_text, html_label, short_text as _short
 from .theme import COLORS, QUALITATIVE, style
 
 _FIELDS = tuple(f.name for f in fields(DecodingConfig))
+# What every chart compares against unless told otherwise: sampling with no truncation (generate()
+# would add its hidden top_k=50 when sampling).
+DEFAULT_BASE = DecodingConfig(do_sample=True, top_k=0)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def slider_frames(
         [1, 5, 50]
     """
     values = _check_grid(parameter, values, k)
-    base = base if base is not None else DecodingConfig(do_sample=True, top_k=0)
+    base = base if base is not None else DEFAULT_BASE
     k = min(k, step.logits.shape[-1])
     ids = step.logits.topk(k).indices
     shown = torch.zeros(step.logits.shape[-1], dtype=torch.bool)
