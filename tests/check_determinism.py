@@ -1,15 +1,17 @@
-"""Two clean builds on the same machine must give identical chart data: `make check-determinism`.
+"""Two clean builds on the same machine must give identical lesson pages: `make check-determinism`.
 
 Builds the site twice, each time with its own empty notebook cache, so every lesson executes twice
-from scratch, and compares page by page: every Plotly chart (data and layout), then the rest of the
-notebook HTML. Too slow for the test suite on a 2-core CI machine (it executes every lesson twice);
+from scratch, and compares page by page: every Plotly chart (data and layout), and the whole
+notebook body (the ``jupyter-wrapper`` part: prose, tables, printed and sampled text, charts).
+Too slow for the test suite on a 2-core CI machine (it executes every lesson twice);
 ``tests/test_build.py`` checks the same property on a small lesson in every run.
 
     python tests/check_determinism.py [--lessons 01_logits_scores_tokens 03_temperature] [--keep DIR]
 
 ``--lessons`` builds only those lessons (in a throw-away project with the real configuration).
 The model is the build's (``DECODING_LESSONS_MODEL``, default ``embedded`` here). Exit status 1 if
-any chart differs.
+any page's notebook body differs (a chart, or anything else in it: the differing pages are listed,
+each with its first differing line), or if a page has no notebook body and differs at all.
 """
 
 from __future__ import annotations
@@ -40,6 +42,38 @@ def build(project: Path, out: Path, label: str) -> Path:
     return out / "site"
 
 
+def notebook_body(html: str) -> str | None:
+    match = BODY.search(html)
+    return match.group(0) if match else None
+
+
+def first_difference(a: str, b: str, width: int = 160) -> str:
+    """Where ``a`` and ``b`` part: the first differing line of each, clipped to ``width`` characters."""
+    lines_a, lines_b = a.splitlines(), b.splitlines()
+    for number, (x, y) in enumerate(zip(lines_a, lines_b), 1):
+        if x != y:
+            start = max(0, next(i for i, (p, q) in enumerate(zip(x + "\0", y + "\1")) if p != q) - width // 4)
+            return f"line {number}:\n    A: {x[start : start + width]}\n    B: {y[start : start + width]}"
+    return f"A has {len(lines_a)} lines, B has {len(lines_b)}"
+
+
+def compare_page(a: str, b: str) -> dict:
+    """How two builds of one page compare: its charts, and its notebook body (the whole page where
+    either build has none). ``differs`` is what counts in the exit status."""
+    charts_a, charts_b = plotly_charts(a), plotly_charts(b)
+    body_a, body_b = notebook_body(a), notebook_body(b)
+    has_body = body_a is not None and body_b is not None
+    same = body_a == body_b if has_body else a == b
+    other_a, other_b = (body_a, body_b) if has_body else (a, b)
+    return {
+        "charts": len(charts_a),
+        "same_charts": charts_a == charts_b,
+        "has_body": has_body,
+        "differs": not same,
+        "where": None if same else first_difference(other_a, other_b),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", nargs="*", help="lesson stems to build (default: all)")
@@ -56,18 +90,29 @@ def main() -> int:
         first = build(project, work / "a", "A")
         second = build(project, work / "b", "B")
         pages = sorted(p.relative_to(first) for p in first.glob("lessons/*/index.html"))
-        differing = 0
-        print(f"{'lesson':40} {'charts':>6}  charts identical  page identical")
+        missing = sorted(p.relative_to(second) for p in second.glob("lessons/*/index.html") if p.relative_to(second) not in pages)
+        differing: list[tuple[str, str]] = []
+        total = 0
+        print(f"{'lesson':40} {'charts':>6}  charts identical  notebook identical")
         for page in pages:
-            a, b = (first / page).read_text(), (second / page).read_text()
-            charts_a, charts_b = plotly_charts(a), plotly_charts(b)
-            same_charts = charts_a == charts_b
-            body_a, body_b = BODY.search(a), BODY.search(b)
-            same_page = (body_a and body_b and body_a.group(0) == body_b.group(0)) or a == b
-            differing += not same_charts
-            print(f"{page.parent.name:40} {len(charts_a):>6}  {'yes' if same_charts else 'NO':>16}  {'yes' if same_page else 'no':>14}")
-        total = sum(len(plotly_charts((first / p).read_text())) for p in pages)
-        print(f"{len(pages)} lessons, {total} charts: {'all identical' if not differing else f'{differing} lesson(s) differ'}")
+            other = second / page
+            if not other.is_file():
+                differing.append((page.parent.name, "missing from build B"))
+                print(f"{page.parent.name:40} {'':>6}  {'':>16}  {'MISSING in B':>17}")
+                continue
+            result = compare_page((first / page).read_text(), other.read_text())
+            total += result["charts"]
+            if result["differs"]:
+                what = "charts" if not result["same_charts"] else "not the charts: prose, tables or printed text"
+                differing.append((page.parent.name, f"{what}{'' if result['has_body'] else ' (no notebook body: whole page compared)'}; {result['where']}"))
+            print(
+                f"{page.parent.name:40} {result['charts']:>6}  {'yes' if result['same_charts'] else 'NO':>16}  "
+                f"{'NO' if result['differs'] else 'yes':>17}"
+            )
+        differing += [(page.parent.name, "missing from build A") for page in missing]
+        print(f"{len(pages)} lessons, {total} charts: {'all identical' if not differing else f'{len(differing)} lesson(s) differ'}")
+        for name, why in differing:
+            print(f"  {name}: {why}")
         return 1 if differing else 0
     finally:
         if args.keep is None:

@@ -36,13 +36,18 @@ def test_repetition_penalty_once_per_distinct_token():
     assert torch.equal(many, proc)
 
 
-def test_the_seeds_formula_is_not_what_transformers_does():
-    """The seed claims logit / penalty^min(count, 1): right for positive logits, wrong for negative ones."""
-    logits = torch.tensor([3.0, -3.0])
-    seed_formula = logits / 1.5 ** min(1, 1)
-    ours = pen.repetition_penalty(logits, [0, 1], 1.5)
-    assert ours[0] == seed_formula[0]
-    assert ours[1] == -4.5 and seed_formula[1] == -2.0
+@pytest.mark.parametrize("penalty", [0.5, 1.5, 3.0])
+def test_a_negative_logit_is_multiplied_as_transformers_does(penalty):
+    """The seed claims logit / penalty^min(count, 1): right for positive logits, wrong for negative
+    ones, which transformers' processor multiplies by the penalty (moving them away from 0)."""
+    logits = torch.tensor([3.0, -3.0, 0.0, -0.5, 2.0])
+    context = [0, 1, 2, 3]  # token 4 is not in the context
+    ours = pen.repetition_penalty(logits, context, penalty)
+    proc = RepetitionPenaltyLogitsProcessor(penalty)(torch.tensor([context]), logits.reshape(1, -1).clone())[0]
+    assert torch.equal(ours, proc)
+    negative = logits < 0
+    assert not torch.equal(ours[negative], logits[negative] / penalty)  # the seed's formula is not the processor's
+    assert torch.equal(ours[4:], logits[4:])  # untouched outside the context
 
 
 def test_repetition_table(cap):

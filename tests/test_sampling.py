@@ -280,17 +280,50 @@ def test_longest_repetition_by_hand():
         longest_repetition([1, 2], min_length=0)
 
 
-def test_longest_repetition_of_a_greedy_run(lm):
-    trace = generate_with_trace(lm, "The sky is", dl.DecodingConfig(), max_new_tokens=40)
-    rep = dl.longest_repetition(trace.token_ids, lm.tokenizer)
-    ids = trace.token_ids
-    if rep is not None:
-        n = len(rep.ngram)
-        for start in rep.positions:
-            assert tuple(ids[start : start + n]) == rep.ngram
-        assert rep.text == dl.decode_visible(lm.tokenizer, rep.ngram)
-        # no longer n-gram repeats
-        longer = {tuple(ids[i : i + n + 1]) for i in range(len(ids) - n)}
-        for gram in longer:
-            occ = [i for i in range(len(ids) - n) if tuple(ids[i : i + n + 1]) == gram]
-            assert not any(b >= a + n + 1 for a in occ for b in occ)
+def brute_force_repetition(ids, min_length=2):
+    """(ngram, positions) of the longest n-gram occurring twice without overlap (first to occur among
+    equally long ones), by trying every n-gram; ``None`` if there is none."""
+    best = None
+    for length in range(min_length, len(ids) // 2 + 1):
+        for i in range(len(ids) - length + 1):
+            gram = tuple(ids[i : i + length])
+            occurrences = []
+            for j in range(len(ids) - length + 1):
+                if tuple(ids[j : j + length]) == gram and (not occurrences or j >= occurrences[-1] + length):
+                    occurrences.append(j)
+            if len(occurrences) >= 2 and (best is None or length > len(best[0]) or (length == len(best[0]) and occurrences[0] < best[1][0])):
+                best = (gram, tuple(occurrences))
+    return best
+
+
+def test_longest_repetition_of_real_tokens(lm):
+    tok = lm.tokenizer
+    a = tok(" the cat sat on the mat", add_special_tokens=False).input_ids
+    b = tok(" and then it slept", add_special_tokens=False).input_ids
+    assert not set(a) & set(b) and len(set(b)) == len(b)  # so no n-gram longer than `a` can repeat
+    rep = dl.longest_repetition(a + b + a, tok)
+    assert rep.ngram == tuple(a) and rep.positions == (0, len(a) + len(b))
+    assert rep.text == "␣the␣cat␣sat␣on␣the␣mat"
+    # " a" occurs twice, but never with the same neighbour: no repeated bigram
+    ids = tok(" a cat and a dog", add_special_tokens=False).input_ids
+    a_id = tok(" a", add_special_tokens=False).input_ids
+    assert len(a_id) == 1 and ids.count(a_id[0]) == 2
+    assert dl.longest_repetition(ids, tok) is None
+    single = dl.longest_repetition(ids, tok, min_length=1)
+    assert single.ngram == tuple(a_id) and single.positions == (0, ids.index(a_id[0], 1)) and single.text == "␣a"
+
+
+@pytest.mark.parametrize("prompt", ["I like cats. I like", "The sky is"])
+def test_longest_repetition_of_a_greedy_run(lm, prompt):
+    """Greedy decoding of these prompts falls into a loop of several tokens within 40 tokens."""
+    trace = generate_with_trace(lm, prompt, dl.DecodingConfig(), max_new_tokens=40)
+    ids = list(trace.token_ids)
+    expected = brute_force_repetition(ids)
+    assert expected is not None and len(expected[0]) >= 3
+    rep = dl.longest_repetition(ids, lm.tokenizer)
+    assert (rep.ngram, rep.positions) == expected
+    assert rep.text == dl.decode_visible(lm.tokenizer, rep.ngram)
+    # the first tokens, before the loop sets in, repeat no n-gram
+    head = next(n for n in range(len(ids), 1, -1) if brute_force_repetition(ids[:n]) is None)
+    assert head >= 4 and dl.longest_repetition(ids[:head], lm.tokenizer) is None
+    assert dl.longest_repetition(ids[: head + 1], lm.tokenizer) is not None

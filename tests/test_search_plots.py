@@ -35,9 +35,22 @@ def test_tree_draws_every_candidate_once(tiny, beams, steps):
     fig = dl.beam_tree(r)
     nodes = node_traces(fig)
     assert sum(len(t.x) for t in nodes) == len(r.candidates) + 1  # + the prompt
-    hovers = [h for t in nodes for h in t.hovertext]
-    for c in r.candidates:  # each node's hover states its cumulative score
-        assert any(f"cumulative score: <b>{c.score:.3f}</b>" in h for h in hovers)
+    # pair the nodes with the candidates by position (a candidate of step s sits at x = s + 1 and at
+    # its layout height; no two share a place): each node's hover is that candidate's own
+    y = _tree_layout(r)
+    at = {(c.step + 1, y[c.id]): c for c in r.candidates}
+    assert len(at) == len(r.candidates)
+    seen = []
+    for t in nodes:
+        for x, y_, h in zip(t.x, t.y, t.hovertext):
+            if (x, y_) == (0, 0) and h.startswith("prompt: "):
+                continue
+            c = at[(x, y_)]
+            seen.append(c.id)
+            assert h.count("cumulative score: ") == 1 and f"cumulative score: <b>{c.score:.3f}</b>" in h
+            assert h.startswith(f"id: {c.token_id}<br>step {c.step + 1}, rank {c.rank + 1} of its step<br>")
+            assert f"log p(token): {c.logprob:.3f}" in h
+    assert sorted(seen) == [c.id for c in r.candidates]  # every candidate exactly once
     labels = " ".join(str(x) for t in nodes for x in (t.text or []))
     assert all(f"#{i + 1}</b>" in labels for i in range(len(r.returned)))
     by_name = {t.name: t for t in nodes if t.name}

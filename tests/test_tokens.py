@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import decoding_lessons as dl
 from decoding_lessons.tokens import bytes_to_display, html_label, hover_text, token_bytes
 
@@ -41,17 +44,61 @@ def test_bytes_to_display_mixes_valid_text_and_stray_bytes():
     assert bytes_to_display(b"\x00a") == "\\x00a"
 
 
+MARKUP = re.compile(r"</?b>|<br>|<span style='opacity:\.6'>|</span>")  # the tags the labels and hovers write themselves
+
+
+def unescaped_brackets(html_text: str) -> str:
+    """What is left of ``<`` and ``>`` once the labels' own markup is removed (should be nothing)."""
+    return "".join(ch for ch in MARKUP.sub("", html_text) if ch in "<>")
+
+
 def test_html_is_escaped(lm):
     tok = lm.tokenizer
-    for text in ["<b>", "<script>", "&amp;"]:
+    for text in ["<b>", "<script>", "&amp;", " a<b"]:
         for i in ids_of(lm, text):
             label = dl.token_label(tok, i)
             escaped = html_label(tok, i)
             assert "<" not in escaped and ">" not in escaped
-            if "<" in label.display:
-                assert "&lt;" in escaped
-        hover = hover_text(tok, ids_of(lm, text)[0])
-        assert "<script>" not in hover
+            assert html.unescape(escaped) == label.display
+            assert unescaped_brackets(hover_text(tok, i)) == ""
+            assert unescaped_brackets(html_label(tok, i, with_raw=True)) == ""
+
+
+def byte_level_tokenizer_with_a_script_token():
+    """A byte-level tokenizer (as GPT-2's) in which "<script>" and " <script>" are single tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.WordLevel(vocab={"[UNK]": 0, "<script>": 1, "Ġ<script>": 2}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    backend.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]")
+
+
+def test_a_script_token_is_escaped_in_label_and_hover():
+    tok = byte_level_tokenizer_with_a_script_token()
+    (script,) = tok("<script>").input_ids
+    (spaced,) = tok(" <script>").input_ids
+    assert tok.decode([script]) == "<script>" and tok.decode([spaced]) == " <script>"
+    assert dl.token_label(tok, script).display == "<script>"  # shown as the text it is
+    assert html_label(tok, script) == "&lt;script&gt;"
+    assert html_label(tok, spaced) == "␣&lt;script&gt;"
+    assert html_label(tok, spaced, with_raw=True) == "␣&lt;script&gt; <span style='opacity:.6'>Ġ&lt;script&gt;</span>"
+    for i in (script, spaced):
+        hover = hover_text(tok, i)
+        assert "<script>" not in hover and unescaped_brackets(hover) == ""
+        assert hover.count("&lt;script&gt;") == 2  # the label and the raw entry
+        assert hover.startswith(f"<b>{html_label(tok, i)}</b><br>")
+
+
+def test_the_embedded_tokenizers_bracketed_token_is_escaped(lm):
+    """SmolLM2's vocabulary has a single, non-special token "<jupyter_script>"."""
+    tok = lm.tokenizer
+    (i,) = tok("<jupyter_script>").input_ids
+    assert i not in tok.all_special_ids and tok.decode([i]) == "<jupyter_script>"
+    assert html_label(tok, i) == "&lt;jupyter_script&gt;"
+    hover = hover_text(tok, i)
+    assert "<jupyter_script>" not in hover and unescaped_brackets(hover) == "" and hover.count("&lt;jupyter_script&gt;") == 2
 
 
 def test_quotes_are_not_escaped_for_plotly(lm):
