@@ -230,6 +230,10 @@ assert again.token_ids == once_more.token_ids == trace.token_ids
 assert torch.equal(step.scores(cold), step.logits)
 assert with_temperature.token_ids == trace.token_ids
 assert torch.equal(via_generate.cpu(), trace.sequence)
+# "no top-k changes it" (What to notice): a top-k with do_sample=False leaves the scores and the tokens alone
+few = dl.DecodingConfig(do_sample=False, top_k=2)
+assert torch.equal(step.scores(few), step.logits)
+assert dl.generate_with_trace(lm, prompt, few, max_new_tokens=MAX_NEW).token_ids == trace.token_ids
 
 # %% [markdown]
 # ## What to notice

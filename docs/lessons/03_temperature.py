@@ -147,11 +147,15 @@ dl.sweep_chart(
 # %%
 h = {p: [candidates[p].entropy(sampling.replace(temperature=t)) for t in temperatures] for p in candidates}
 max_entropy = math.log(lm.vocab_size)
+NEAR_ZERO = 0.1  # nats
+start = f"{h[confident][0]:.2f} and {h[uncertain][0]:.2f} nats at $T = {temperatures[0]:g}$"
+starts_near_zero = max(h[confident][0], h[uncertain][0]) < NEAR_ZERO
 display(
     Markdown(
         f"At $T = 1$ the model is more certain after “{confident}” ({candidates[confident].entropy(sampling):.2f} nats) "
         f"than after “{uncertain}” ({candidates[uncertain].entropy(sampling):.2f} nats). Both curves rise with $T$ "
-        f"and start near 0 (greedy). At $T = 3$ they reach {h[confident][-1]:.2f} and {h[uncertain][-1]:.2f} nats, "
+        + (f"and start near 0 (greedy): {start}. " if starts_near_zero else f"and start at {start}. ")
+        + f"At $T = 3$ they reach {h[confident][-1]:.2f} and {h[uncertain][-1]:.2f} nats, "
         f"on the way to $\\log |\\mathcal{{V}}| = \\log {lm.vocab_size:,} = {max_entropy:.2f}$ nats, the uniform distribution."
     )
 )
@@ -160,6 +164,7 @@ display(
 for p in candidates:
     assert all(b >= a - 1e-4 for a, b in zip(h[p], h[p][1:])), "entropy should rise with temperature"
     assert h[p][0] < h[p][-1] < max_entropy
+assert starts_near_zero == all(h[p][0] < NEAR_ZERO for p in candidates)  # "start near 0" only when both do
 
 # %% [markdown]
 # ## T → 0 is greedy, T = 0 is refused
@@ -191,6 +196,18 @@ try:
     lm.model.generate(lm.encode(prompt), max_new_tokens=1, do_sample=True, temperature=0.0)
 except ValueError as err:
     print("generate():    ", err)
+
+# %% tags=["hide-input"]
+def refuses(call) -> bool:
+    try:
+        call()
+    except ValueError:
+        return True
+    return False
+
+
+assert refuses(lambda: dl.DecodingConfig(do_sample=True, temperature=0))
+assert refuses(lambda: lm.model.generate(lm.encode(prompt), max_new_tokens=1, do_sample=True, temperature=0.0))
 
 # %%
 print("what T = 0 would compute:", torch.softmax(step.logits[:3] / torch.tensor(0.0), dim=-1))
@@ -245,13 +262,26 @@ display(
 
 # %%
 t_low, t_high = sampling.replace(temperature=0.5), sampling.replace(temperature=1.5)
+p_cold, p_one = step.probs(sampling.replace(temperature=0.1)), step.probs(sampling)
+zeros_cold, zeros_one = int((p_cold == 0).sum()), int((p_one == 0).sum())
+dtype = str(p_cold.dtype).removeprefix("torch.")
+underflow = (
+    f"In {dtype}, though, a low temperature underflows the tail: after “{prompt}”, {zeros_cold:,} of the "
+    f"{lm.vocab_size:,} tokens get probability exactly 0 at $T = 0.1$ "
+    + (f"({zeros_one:,} at $T = 1$). " if zeros_one else "(none at $T = 1$). ")
+    if zeros_cold
+    else f"In {dtype} none of them underflows to 0 after “{prompt}”, even at $T = 0.1$. "
+)
 notes = [
     f"- Temperature never changes the ranking: the argmax after “{prompt}” is {lm.code(argmax)} at every $T$, "
     "so a low temperature approaches greedy decoding, and no temperature can make the model prefer another token.",
     f"- It changes how much the tail matters. After “{prompt}”, the 20 most likely tokens hold "
     f"{1 - frames[grid.index(0.5)].rest_mass:.0%} of the probability at $T = 0.5$ and "
     f"{1 - frames[grid.index(1.5)].rest_mass:.0%} at $T = 1.5$.",
-    "- Temperature truncates nothing: every token keeps a non-zero probability (with `top_k=0`). That is why it is "
+    "- Temperature truncates nothing: with `top_k=0` every score stays finite, so in exact arithmetic every token keeps "
+    "a non-zero probability. "
+    + underflow
+    + "Because the rule itself cuts no tail, temperature is "
     "usually combined with top-k, top-p or min-p (next lessons), which cut the tail that a high temperature inflates.",
     f"- `generate()` samples with `top_k=50` unless told otherwise: {kept_default} tokens instead of {kept_only:,} here.",
 ]
@@ -260,5 +290,6 @@ display(Markdown("\n".join(notes)))
 # %% tags=["hide-input"]
 assert all(int(step.scores(sampling.replace(temperature=t)).argmax()) == argmax for t in grid)
 assert all(f.kept_count == lm.vocab_size for f in frames)
+assert all(bool(torch.isfinite(step.scores(sampling.replace(temperature=t))).all()) for t in grid)  # "every score stays finite"
 assert 1 - frames[grid.index(0.5)].rest_mass > 1 - frames[grid.index(1.5)].rest_mass
 assert cap.forward_passes == cap.distinct_contexts

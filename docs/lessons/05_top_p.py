@@ -70,15 +70,26 @@ display(
 
 # %% [markdown]
 # Move the line: the slider runs `top_p` from 0.5 to 0.99. The kept set (green) grows slowly at
-# first and then very fast as $p$ approaches 1, because the last few percent of the probability
-# are spread over tens of thousands of tokens.
+# first and then very fast as $p$ approaches 1.
 
 # %%
 dl.cutoff_slider(step, "top_p", [0.5, 0.7, 0.8, 0.9, 0.95, 0.99], active=3).show()
 
-# %% tags=["hide-input"]
+# %%
 grid_counts = [step.kept(base.replace(top_p=v)) for v in [0.5, 0.7, 0.8, 0.9, 0.95, 0.99]]
+k95, k99 = grid_counts[4], grid_counts[5]
+rest99 = 1 - float(step.probs(base)[torch.isfinite(step.scores(base.replace(top_p=0.99)))].sum())
+display(
+    Markdown(
+        f"The last few percent of the probability are spread over many tokens: from `top_p=0.95` to `0.99` the nucleus "
+        f"grows from {k95:,} to {k99:,} tokens, and the other {lm.vocab_size - k99:,} tokens of the vocabulary share the "
+        f"last {rest99:.1%}."
+    )
+)
+
+# %% tags=["hide-input"]
 assert grid_counts == sorted(grid_counts) and grid_counts[-1] > 2 * grid_counts[3]  # "very fast as p approaches 1"
+assert -1e-6 <= rest99 <= 0.01 + 1e-6  # the tokens outside the 0.99 nucleus hold at most 1%
 
 # %% [markdown]
 # ## Before and after

@@ -199,9 +199,24 @@ display(
 confident = cap("Once upon a time")
 conf_rule = dl.typical_rule(dl.scores_entering(confident, cfg, "typical_p"), 0.5)
 conf_top = int(confident.logits.argmax())
+
+
+def band(r) -> tuple[float, float]:
+    return max(r.entropy - r.cutoff, 0.0), r.entropy + r.cutoff
+
+
+(lo, hi), (lo0, hi0) = band(conf_rule), band(rule)
+more_confident = conf_rule.entropy < rule.entropy
 display(
     Markdown(
-        f"H = **{conf_rule.entropy:.2f} nats** (against {rule.entropy:.2f} after “{prompt}”). typical-p = 0.5 keeps "
+        f"H = **{conf_rule.entropy:.2f} nats**, {'lower' if more_confident else 'higher'} than the {rule.entropy:.2f} after "
+        f"“{prompt}”: a {'more' if more_confident else 'less'} confident step. The band is [{lo:.2f}, {hi:.2f}] "
+        + (
+            f"and sits {'lower' if hi < hi0 else 'higher'} than there ([{lo0:.2f}, {hi0:.2f}]). "
+            if (lo < lo0 and hi < hi0) or (lo > lo0 and hi > hi0)
+            else f"(against [{lo0:.2f}, {hi0:.2f}] there). "
+        )
+        + "typical-p = 0.5 keeps "
         f"**{int(conf_rule.keep.sum()):,}** token{'s' if int(conf_rule.keep.sum()) != 1 else ''}, and the most likely one, "
         f"{lm.code(conf_top)} (p = {float(confident.probs(base)[conf_top]):.2f}), is "
         f"{'kept' if conf_rule.keep[conf_top] else '**cut**'}."
@@ -213,4 +228,8 @@ dl.typicality_chart(confident, cfg, k=20).show()
 assert float(probs[top_p_keep].sum()) >= 0.5 and float(probs[rule.keep].sum()) >= 0.5
 assert kept_counts[0.99] < lm.vocab_size and kept_counts[0.95] < lm.vocab_size  # "already cut the far tail"
 assert torch.equal(conf_rule.keep, torch.isfinite(confident.scores(cfg)))
+# the band is what is kept: every kept token's surprisal lies inside it (both steps)
+for r in (rule, conf_rule):
+    s_kept = r.surprisal[r.keep]
+    assert float(s_kept.min()) >= max(r.entropy - r.cutoff, 0.0) - 1e-4 and float(s_kept.max()) <= r.entropy + r.cutoff + 1e-4
 assert cap.forward_passes == cap.distinct_contexts

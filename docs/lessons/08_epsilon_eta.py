@@ -175,6 +175,8 @@ for p, (r_eta, r_eps) in numbers.items():
     assert torch.equal(r_eps.keep, torch.isfinite(steps[p].scores(base.replace(epsilon_cutoff=eta))))
     assert abs(r_eta.threshold - dl.eta_threshold(r_eta.entropy, eta)) < 1e-6 * eta
 assert c_eta.entropy < u_eta.entropy
+if c_eta.entropy < switch:  # "η keeps the same N tokens as ε": the very same set, not just as many
+    assert torch.equal(c_eta.keep, c_eps.keep)
 assert u_eta.threshold < eta and int(u_eta.keep.sum()) > int(u_eps.keep.sum())
 assert torch.equal(eps.keep, torch.isfinite(step.scores(eps_cfg)))
 for cfg in (eps_cfg, eta_cfg):

@@ -234,7 +234,7 @@ assert banned == torch.isinf(ny.scores(ny_cfg)).nonzero().flatten().tolist()
 # %% [markdown]
 # ### A whole generation
 #
-# The model mentions New York in the prompt and would like to mention it again. We generate greedily
+# The prompt mentions New York; does the model want to mention it again? We generate greedily
 # with and without `no_repeat_ngram_size=2`. For every step of the constrained run we look at the raw
 # logits that `generate()` reports, and find the steps where the model's favourite token was banned.
 
@@ -293,7 +293,7 @@ display(
         f"**{'yes' if contains(continuation_ids[2], new_york) else 'no'}**. "
         + (
             "With n = 2 the bigram was already in the prompt, so the city cannot be named again."
-            if contains(continuation_ids[0], new_york) and not contains(continuation_ids[2], new_york)
+            if len(new_york) >= 2 and contains(continuation_ids[0], new_york) and not contains(continuation_ids[2], new_york)
             else ""
         )
     )
@@ -305,7 +305,10 @@ prompt_bigrams = set(zip(gen_ids[0].tolist(), gen_ids[0].tolist()[1:]))
 full = runs[2].sequences[0].tolist()
 gen_bigrams = list(zip(full[length - 1 :], full[length:]))
 assert not prompt_bigrams & set(gen_bigrams)
-assert len(new_york) == 2 and not contains(continuation_ids[2], new_york)
+# " New York" in two or more tokens holds a bigram of the prompt, which n = 2 bans (in one token, nothing bans it)
+assert len(new_york) == 1 or not contains(continuation_ids[2], new_york)
+# a ban changed the greedy text exactly when some step's favourite was banned (the list above)
+assert (continuation_ids[0] != continuation_ids[2]) == bool(blocked)
 
 # %% [markdown]
 # ## What to notice

@@ -77,11 +77,29 @@ assert result.tv_distance < result.tv_bound and int(result.counts[filtered].sum(
 assert all(r.tv_distance < r.tv_bound for r in draws.values())
 assert draws[100_000].tv_distance < draws[100].tv_distance
 
+# %%
+scaled = [r.tv_distance * n**0.5 for n, r in draws.items()]
+level = max(scaled) <= 1.5 * min(scaled)  # "roughly level": within a factor of 1.5 over the whole column
+display(
+    Markdown(
+        (
+            f"The last column stays roughly level (between {min(scaled):.2f} and {max(scaled):.2f}): the distance falls "
+            "like $1/\\sqrt N$, so a hundred times more draws buy a ten times better match. "
+            if level
+            else f"The last column ranges from {min(scaled):.2f} to {max(scaled):.2f}: at these sizes the distance does not "
+            "yet fall like $1/\\sqrt N$. "
+        )
+        + (
+            f"A histogram of a few hundred samples is a poor picture of the distribution the sampler draws from: "
+            f"at N = {sizes[0]:,} the distance is {draws[sizes[0]].tv_distance:.2f}."
+            if draws[sizes[0]].tv_distance >= 0.1
+            else f"On this step even {sizes[0]:,} draws come close (distance {draws[sizes[0]].tv_distance:.2f}): "
+            "few tokens hold the mass."
+        )
+    )
+)
+
 # %% [markdown]
-# The last column stays roughly level: the distance falls like $1/\sqrt N$, so a hundred times more
-# draws buy a ten times better match. A histogram of a few hundred samples is a poor picture of
-# the distribution the sampler draws from.
-#
 # ## Whole generations, strategy by strategy
 #
 # The same prompt, the same seed and 32 new tokens for each strategy of the earlier lessons, with
@@ -209,14 +227,29 @@ display(
 
 # %% [markdown]
 # ## What to notice
-#
-# - Sampling draws from exactly the distribution the charts show. Tokens a configuration filters
-#   out are never drawn, and frequencies approach probabilities like $1/\sqrt N$.
-# - A configuration is a rule, not a fixed distribution. Over a generation the same `top_p=0.9`
-#   keeps very different numbers of tokens from one step to the next (the ranges above).
-# - The seeds are fixed, so every page build shows the same texts. Change `seed` and the sampled rows
-#   change while greedy stays the same. Comparing strategies fairly takes many seeds and prompts.
-#
+
+# %%
+kc = traces["top-p 0.9"].kept_counts
+jump = max(range(len(kc) - 1), key=lambda i: max(kc[i], kc[i + 1]) / min(kc[i], kc[i + 1]))
+a, b = kc[jump], kc[jump + 1]
+display(
+    Markdown(
+        "- Sampling draws from exactly the distribution the charts show. Tokens a configuration filters out are never "
+        "drawn, and frequencies approach probabilities"
+        + (" like $1/\\sqrt N$.\n" if level else " as $N$ grows.\n")
+        + "- A configuration is a rule, not a fixed distribution. Over a generation the same `top_p=0.9` kept "
+        + (
+            f"between {min(kc):,} and {max(kc):,} tokens per step, and from one step to the next it went from "
+            f"{a:,} token{'s' if a != 1 else ''} (step {jump + 1}) to {b:,} (step {jump + 2})."
+            if a != b
+            else f"{a:,} token{'s' if a != 1 else ''} at every step."
+        )
+        + "\n- The seeds are fixed, so every page build shows the same texts. Change `seed` and the sampled rows "
+        "change while greedy stays the same. Comparing strategies fairly takes many seeds and prompts."
+    )
+)
+
+# %% [markdown]
 # Cost of this page: one captured step for the histogram, plus one forward pass per generated token
 # in each run (the prompt is processed once, then the KV cache carries the past).
 

@@ -146,10 +146,19 @@ display(
     Markdown(
         f"This search ran **{beams.forward_passes}** forward passes for {beams.num_steps} steps × "
         f"{beams.settings['num_beams']} beams = {beams.num_steps * beams.settings['num_beams']} beam-steps: "
-        "the same number of passes as greedy decoding, each over a batch of beams."
+        + (
+            f"the same number of passes as greedy decoding above ({greedy.forward_passes} for its "
+            f"{len(greedy.steps)} tokens), each over a batch of beams."
+            if beams.forward_passes == greedy.forward_passes
+            else f"one per step, as greedy decoding takes one per token ({greedy.forward_passes} for its "
+            f"{len(greedy.steps)} tokens above), but each over a batch of beams."
+        )
     )
 )
 assert beams.forward_passes == beams.num_steps
+
+# %% tags=["hide-input"]
+assert greedy.forward_passes == len(greedy.steps)  # greedy: one pass per token
 
 # %% [markdown]
 # ## Length penalty
@@ -302,11 +311,17 @@ common = 0
 while all(len(h.tokens) > common for h in beams.returned) and len({h.tokens[common] for h in beams.returned}) == 1:
     common += 1
 distinct2 = dl.distinct_ngrams([h.tokens for h in beams.returned], 2)
+near_copies = common >= 1 and distinct2 <= 0.5  # a shared start, and at most half of the bigrams distinct
 display(
     Markdown(
-        f"The {len(beams.returned)} outputs share their first **{common}** token{'s' if common != 1 else ''}, and only "
-        f"{distinct2:.0%} of their bigrams are distinct: beam search's outputs tend to be variations of one "
-        "sentence. The next lesson, [diverse beam search](../14_diverse_beam_search/), forces them apart."
+        f"The {len(beams.returned)} outputs share their first **{common}** token{'s' if common != 1 else ''}, and "
+        + (
+            f"only {distinct2:.0%} of their bigrams are distinct: beam search's outputs tend to be variations of one "
+            "sentence. "
+            if near_copies
+            else f"{distinct2:.0%} of their bigrams are distinct: here they are not near-copies of one sentence. "
+        )
+        + "The next lesson, [diverse beam search](../14_diverse_beam_search/), forces them apart."
     )
 )
 

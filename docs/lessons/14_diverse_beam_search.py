@@ -98,6 +98,9 @@ display(
     )
 )
 
+# %% tags=["hide-input"]
+assert d_div > d_plain  # "plain beam search returns near-copies": the groups' outputs are more diverse
+
 # %% [markdown]
 # ### The penalty at one step
 #
@@ -136,6 +139,9 @@ display(
 # Hidden checks: the record adds up, and one group is plain beam search (generate()).
 for c in first:
     assert abs(c.step_score - (c.logprob - c.diversity_penalty)) < 1e-4
+    # "group 2 pays λ for each token group 1 chose; group 3 for the tokens of groups 1 and 2"
+    chosen_before = [o.token_id for o in first if o.group < c.group and o.status == "kept"]
+    assert c.diversity_penalty == diverse.settings["diversity_penalty"] * chosen_before.count(c.token_id), (c.group, c.token_id)
 one = dl.diverse_beam_search(lm, prompt, num_beams=4, num_beam_groups=1, diversity_penalty=1.0, max_new_tokens=NEW)
 ref = dl.reference_generate(lm, prompt, max_new_tokens=NEW, scores=True, num_beams=4, num_return_sequences=4, do_sample=False)
 assert torch.equal(ref.sequences.cpu(), one.sequences)
@@ -146,7 +152,9 @@ assert torch.allclose(ref.sequences_scores.cpu(), one.sequences_scores, atol=1e-
 #
 # distinct-n counts the different n-grams among all n-grams of the six returned outputs (1 = no
 # n-gram appears twice). The price is likelihood: we also measure, under the model alone (no
-# penalty), the mean log-probability per token of the outputs.
+# penalty), the mean log-probability per token of the outputs. The sweep starts at λ = 0, which
+# transformers 4.55 refused with several groups (a `ValueError`); here it means that each group
+# runs its own beam search, unaware of the others.
 
 # %%
 penalties = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]
@@ -173,11 +181,15 @@ display(Markdown(dl.markdown_table(["diversity_penalty", "distinct-2", "mean log
 d2 = series["distinct-2"]
 trend = "rises" if d2[-1] > d2[0] else "does not rise"
 lowest = min(fluency, key=fluency.get)
+size = BEAMS // GROUPS
+own = dl.beam_search(lm, prompt, num_beams=size, num_return_sequences=size, max_new_tokens=NEW)
+as_plain = [h.tokens for h in sweep[0.0].returned[::GROUPS]] == [h.tokens for h in own.returned]
 display(
     Markdown(
         f"From λ = 0 to λ = {penalties[-1]:g}, distinct-2 {trend}: {d2[0]:.0%} → {d2[-1]:.0%}"
         + (f" (highest, {max(d2):.0%}, at λ = {penalties[d2.index(max(d2))]:g})" if max(d2) > d2[-1] else "")
-        + ". At λ = 0 every group runs the same search, so the six outputs are three copies of two hypotheses. "
+        + ". At λ = 0 every group runs the same search, so the six outputs are three copies of two hypotheses"
+        + (f", the two that plain beam search with {size} beams returns. " if as_plain else ". ")
         + (
             f"The price is paid in likelihood: the model's mean log-probability per token over the six outputs is "
             f"{fluency[0.0]:.2f} at λ = 0 and drops to {fluency[lowest]:.2f} at λ = {lowest:g}."
@@ -192,6 +204,7 @@ display(
 # λ = 0: every group is the same beam search, so each hypothesis comes back once per group.
 zero = sweep[0.0]
 assert [h.tokens for h in zero.returned] == [h.tokens for h in zero.returned[::GROUPS] for _ in range(GROUPS)]
+assert all(c.diversity_penalty == 0.0 for c in zero.candidates)  # no group sees the others
 assert d2[0] < max(d2)
 
 # %% [markdown]
