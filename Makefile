@@ -17,6 +17,8 @@
 # BROWSER=0   make test without the browser tests (which need Chromium; make test installs it where it can)
 # CHROMIUM=/path/to/chromium   the browser the browser tests drive
 # JOBS=N   lessons executed at once (default: one per CPU core, at least 2; 1 on a GPU; JOBS=1: one at a time)
+# THREADS=N   torch threads of every lesson's kernel (default: the cores shared out among JOBS, so 1 on
+#   a CPU by default); another count adds floats in another order, so it is part of the notebook cache key
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -43,6 +45,9 @@ export DECODING_LESSONS_CHROMIUM := $(CHROMIUM)
 endif
 ifdef JOBS
 export DECODING_LESSONS_BUILD_JOBS := $(JOBS)
+endif
+ifdef THREADS
+export DECODING_LESSONS_THREADS := $(THREADS)
 endif
 export NO_MKDOCS_2_WARNING := 1
 export TOKENIZERS_PARALLELISM := false

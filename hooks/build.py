@@ -8,8 +8,9 @@ This file is the one hook ``mkdocs.yml`` lists: the MkDocs events, as short wiri
   its own config only, so a rebuild after switching the model, editing ``decoding_lessons`` or
   upgrading a package would serve stale pages. We point its ``cache_dir`` at a sub-directory named
   by a fingerprint of everything else an executed page depends on: the resolved model choice (and,
-  for a local model directory, its files' sizes and times), the module's source, the versions of
-  the packages that produce the numbers or the HTML, and the environment variables that change the
+  for a local model directory, its small files' contents and its weights' sizes and times), the
+  kernels' torch thread count, the source of the module and of these hooks, the versions of the
+  packages that produce the numbers or the HTML, and the environment variables that change the
   output. The four most recently used fingerprints are kept, older ones pruned.
 * ``build_executor`` -- **executing the lessons.**
 
@@ -24,6 +25,10 @@ This file is the one hook ``mkdocs.yml`` lists: the MkDocs events, as short wiri
   - *Side by side.* The lessons the cache lacks execute in parallel
     (``DECODING_LESSONS_BUILD_JOBS``), each in a ``build_worker.py`` process that writes
     mkdocs-jupyter's cache entry; its render then finds them.
+  - *Threads.* Every kernel, a worker's or mkdocs-jupyter's own, gets the same torch thread count
+    (``OMP_NUM_THREADS``/``MKL_NUM_THREADS``): ``DECODING_LESSONS_THREADS``, else the cores
+    shared out among the jobs setting (not the pending lessons), since another thread count adds
+    floats in another order and changes the charts' numbers.
 * ``build_pages`` -- **page post-processing.**
 
   - *A failing cell* fails the build with the notebook and the cell named (``allow_errors: false``
@@ -80,7 +85,7 @@ from build_assets import (
 )
 from build_cache_key import use_fingerprint
 from build_downloads import downloads, write_ipynb
-from build_executor import execute_ahead, mark_site_build, set_cell_timeout
+from build_executor import execute_ahead, kernel_threads, mark_site_build, set_cell_timeout, set_kernel_threads
 from build_mkdocs_jupyter import is_notebook
 from build_pages import (
     link_sphinx_roles,
@@ -117,11 +122,15 @@ def on_config(config):
     set_cell_timeout()
     mark_site_build()
 
-    # a cache key that covers model, module and packages
+    # a cache key that covers model, threads, module, hooks and packages; every kernel gets the
+    # thread count the key holds
     plugin = config.plugins.get("mkdocs-jupyter")
     device, cache_dir = "cpu", None
     if plugin is not None and plugin.config.get("cache"):
-        cache_dir, device = use_fingerprint(plugin.config)
+        cache_dir, device, threads = use_fingerprint(plugin.config)
+    else:
+        threads = kernel_threads(device)
+    set_kernel_threads(threads)
 
     # the version selector only where mike deploys the site next to a versions.json
     if not os.environ.get("MIKE_DOCS_VERSION"):

@@ -8,7 +8,9 @@ time while it renders them, so we execute the lessons its cache lacks beforehand
 in a ``build_worker.py`` process), and write its cache entries; its render then finds them. A
 failing cell stops the other workers and fails the build with the same report as mkdocs-jupyter's
 own run would (``build_pages.describe_failure``); only a worker that breaks for another reason
-leaves its lesson to mkdocs-jupyter.
+leaves its lesson to mkdocs-jupyter. Every kernel, the workers' and mkdocs-jupyter's own, gets
+the same torch thread count (:func:`kernel_threads`, part of the cache key): a page never depends
+on how many other lessons happened to be cached.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ WORKER = Path(__file__).resolve().parent / "build_worker.py"
 CELL_TIMEOUT_ENV = "DECODING_LESSONS_CELL_TIMEOUT"
 SITE_BUILD_ENV = "DECODING_LESSONS_SITE_BUILD"  # read by decoding_lessons.site.lesson_setup
 BUILD_JOBS_ENV = "DECODING_LESSONS_BUILD_JOBS"
+THREADS_ENV = "DECODING_LESSONS_THREADS"
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # what torch reads for its intra-op threads
 
 
 def set_cell_timeout() -> None:
@@ -57,10 +61,11 @@ def _error_report(target: Path) -> Path:
     return target.with_name(target.name + ".error")
 
 
-def build_jobs(pending: int, device: str = "cpu") -> int:
-    """How many lessons execute at once: ``$DECODING_LESSONS_BUILD_JOBS``, else one per CPU core
-    (at least 2: the fixed cost per kernel is mostly single-threaded), never more than are pending.
-    On a GPU the default is 1: each kernel would hold its own copy of the model in GPU memory."""
+def jobs_setting(device: str = "cpu") -> int:
+    """How many lessons may execute at once on this machine with this configuration:
+    ``$DECODING_LESSONS_BUILD_JOBS``, else one per CPU core (at least 2: the fixed cost per kernel
+    is mostly single-threaded). On a GPU the default is 1: each kernel would hold its own copy of
+    the model in GPU memory."""
     value = os.environ.get(BUILD_JOBS_ENV, "").strip()
     if value:
         try:
@@ -69,11 +74,48 @@ def build_jobs(pending: int, device: str = "cpu") -> int:
             jobs = 0
         if jobs < 1:
             raise PluginError(f"`{BUILD_JOBS_ENV}` has to be an integer >= 1, but is {value!r}")
-    elif device.startswith("cuda"):
-        jobs = 1
-    else:
-        jobs = max(2, os.cpu_count() or 1)
-    return max(1, min(jobs, pending))
+        return jobs
+    if device.startswith("cuda"):
+        return 1
+    return max(2, os.cpu_count() or 1)
+
+
+def build_jobs(pending: int, device: str = "cpu") -> int:
+    """How many lessons execute at once: :func:`jobs_setting`, never more than are pending."""
+    return max(1, min(jobs_setting(device), pending))
+
+
+def kernel_threads(device: str = "cpu") -> int:
+    """The torch (OpenMP/MKL) threads of every kernel the build starts.
+
+    A float reduction split over another number of threads adds in another order: a lesson run
+    with 2 threads gives chart numbers that differ from a run with 1 thread at the 6th-7th
+    significant digit (measured). So the count depends on the machine and the configuration only,
+    never on how many lessons the cache lacks: ``$DECODING_LESSONS_THREADS``, else the cores shared
+    out among :func:`jobs_setting` kernels (torch's OpenMP threads spin while they wait: two kernels
+    with a thread per core each ran 8x slower than one at a time, measured on 2 cores), so 1 by
+    default on a CPU, every core with ``JOBS=1`` or on a GPU. Never more than the cores (OpenMP and
+    MKL would not start more). The cache key holds it (``build_cache_key``)."""
+    cores = os.cpu_count() or 1
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if value:
+        try:
+            threads = int(value)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise PluginError(f"`{THREADS_ENV}` has to be an integer >= 1, but is {value!r}")
+        return min(threads, cores)
+    return max(1, cores // jobs_setting(device))
+
+
+def set_kernel_threads(threads: int) -> None:
+    """Give every kernel this build starts ``threads`` torch threads: the parallel workers' and
+    mkdocs-jupyter's own (both inherit ``os.environ``); torch reads ``OMP_NUM_THREADS`` when it
+    starts, and ``decoding_lessons.lesson_setup()`` keeps what torch read. An inherited value is
+    replaced: the cache key holds this one."""
+    for name in THREAD_VARS:
+        os.environ[name] = str(threads)
 
 
 PREPARE_MODEL = r"""
@@ -94,8 +136,11 @@ def prepare_model() -> None:
 
     start = time.perf_counter()
     log.info("preparing the model before the lessons run")
+    # It runs alone, so on every core (torch's default, as before the kernels' count was fixed):
+    # dequantizing is elementwise, its result the same with any thread count.
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
     # its output (the dequantizing progress, a download's) streams into the build log as it comes
-    result = subprocess.run([sys.executable, "-c", PREPARE_MODEL], cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", PREPARE_MODEL], cwd=ROOT, env=env)
     if result.returncode != 0:
         raise PluginError(f"the model could not be prepared (exit {result.returncode} after {time.perf_counter() - start:.1f} s; its output is above)")
 
@@ -132,13 +177,9 @@ def execute_ahead(files, plugin, device: str) -> None:
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     options = json.dumps({k: plugin.config[k] for k in PRE_EXECUTE_OPTIONS})
-    # The cores are shared out: torch's OpenMP threads spin while they wait, and two kernels with a
-    # thread per core each ran 8x slower than one at a time (measured on 2 cores).
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    env = dict(os.environ)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(name, str(threads))
-    log.info("executing %d notebooks, %d at a time (%s), %d thread(s) each", len(pending), jobs, BUILD_JOBS_ENV, threads)
+    env = dict(os.environ)  # with the threads of set_kernel_threads(), as mkdocs-jupyter's kernels have
+    log.info("executing %d notebooks, %d at a time (%s), %s thread(s) each (%s)", len(pending), jobs, BUILD_JOBS_ENV,
+             env.get("OMP_NUM_THREADS", "?"), THREADS_ENV)
     started = time.perf_counter()
 
     running: dict[str, subprocess.Popen] = {}

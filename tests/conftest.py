@@ -1,7 +1,8 @@
 """Shared fixtures.
 
 * ``lm`` / ``cap``: the embedded model (real weights, no network), loaded once per session.
-* ``built_site`` / ``lesson_pages``: the whole site, built once per session with the embedded model.
+* ``built_site`` / ``lesson_pages``: the whole site, built once per session with the embedded model,
+  every lesson executed (an empty notebook cache of its own), with no network.
 * ``make_project``: a small throw-away MkDocs project that uses this repository's real
   ``mkdocs.yml``, hooks, theme overrides, stylesheets and scripts, with notebooks of the test's own
   (a failing cell, a hung cell, a tiny model...). Cheap: only those notebooks execute.
@@ -17,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 from pathlib import Path
@@ -66,9 +68,15 @@ def cap(lm):
 # ------------------------------------------------------------------------------------------------
 
 
+# The builds the tests run need no network: the embedded model (or a test's own) loads from a local
+# directory, so a download hidden anywhere in a lesson or the hooks fails loudly instead of passing
+# on a machine that happens to be online.
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
 def build_env(env_overrides: dict | None = None) -> dict:
     env = dict(os.environ)
-    env.update({"DECODING_LESSONS_MODEL": "embedded", "DECODING_LESSONS_DEVICE": "cpu", "NO_MKDOCS_2_WARNING": "1"})
+    env.update({"DECODING_LESSONS_MODEL": "embedded", "DECODING_LESSONS_DEVICE": "cpu", "NO_MKDOCS_2_WARNING": "1", **OFFLINE})
     env.pop("MIKE_DOCS_VERSION", None)
     env.update(env_overrides or {})
     return env
@@ -77,7 +85,13 @@ def build_env(env_overrides: dict | None = None) -> dict:
 def build_site(site_dir: Path, env_overrides: dict | None = None, cache_dir: Path | None = None, project: Path = ROOT) -> subprocess.CompletedProcess:
     """Run ``mkdocs build --strict`` for ``project`` into ``site_dir`` with the embedded model on the CPU.
 
-    ``cache_dir`` replaces the notebook cache directory (a fresh one forces every notebook to run)."""
+    ``cache_dir`` replaces the notebook cache directory (a fresh one forces every notebook to run).
+    A build of this repository itself never uses the repository's ``.cache``: without ``cache_dir``
+    it gets an empty one of its own, removed afterwards, so every lesson (and its hidden checks)
+    executes, however warm the machine's cache is."""
+    if cache_dir is None and Path(project).resolve() == ROOT:
+        with tempfile.TemporaryDirectory(prefix="decoding-lessons-notebook-cache-") as tmp:
+            return build_site(site_dir, env_overrides, Path(tmp) / "cache", project)
     config = project / "mkdocs.yml"
     if cache_dir is not None:
         config = _with_cache_dir(config, cache_dir)
@@ -139,6 +153,10 @@ def _with_cache_dir(config_path: Path, cache_dir: Path) -> Path:
     config["docs_dir"] = str(config_path.parent / config.get("docs_dir", "docs"))
     config["theme"]["custom_dir"] = str(config_path.parent / config["theme"]["custom_dir"])
     config["hooks"] = [str(config_path.parent / h) for h in config["hooks"]]
+    for plugin in config["plugins"]:  # mkdocstrings' paths are relative to the config file, too
+        python = plugin.get("mkdocstrings", {}).get("handlers", {}).get("python", {}) if isinstance(plugin, dict) else {}
+        if "paths" in python:
+            python["paths"] = [str(config_path.parent / p) for p in python["paths"]]
     return dump_config(config, out)
 
 
@@ -252,8 +270,10 @@ def build_and_serve(site: Path, project: Path = ROOT, env_overrides: dict | None
 
 @pytest.fixture(scope="session")
 def served_site(tmp_path_factory):
-    """``(directory, url)``: the whole site, built once per test session with the embedded model (the
-    notebook cache makes rebuilds cheap) and served on 127.0.0.1 for the whole session.
+    """``(directory, url)``: the whole site, built once per test session with the embedded model and
+    served on 127.0.0.1 for the whole session. Every lesson executes (``build_site`` gives the
+    build an empty notebook cache of its own: one reused from ``.cache`` would skip the lessons'
+    hidden checks), with the network off (:data:`OFFLINE`).
 
     ``DECODING_LESSONS_TEST_SITE=<dir>`` tests a site built beforehand instead (for working on the
     tests; CI always builds): built with the embedded model and

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build_site, make_in, notebook, plotly_charts
+from conftest import build_env, build_site, make_in, notebook, plotly_charts
 
 FAILING = notebook(
     [
@@ -23,6 +23,22 @@ FAILING = notebook(
 )
 HANGING = notebook(["md:# A lesson that hangs", "import time\ntime.sleep(600)"])
 FINE = notebook(["md:# A lesson that works\n\nIt prints a number.", "print(6 * 7)"])
+
+
+def test_the_test_builds_have_no_network():
+    # what build_site and make_in run a build in: a request to the Hub fails at once, by name
+    # (online it would be a download that passes; behind a firewall, a 24 s timeout)
+    import subprocess
+    import sys
+
+    code = (
+        "import huggingface_hub\nfrom huggingface_hub.errors import OfflineModeIsEnabled\n"
+        "try:\n    huggingface_hub.model_info('gpt2')\nexcept OfflineModeIsEnabled as error:\n    print('refused:', error)\n"
+    )
+    env = build_env()
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert "refused:" in result.stdout and "offline mode is enabled" in result.stdout, result.stdout + result.stderr
+    assert env["TRANSFORMERS_OFFLINE"] == "1"
 
 
 def test_a_failing_cell_fails_make_docs_by_name_and_keeps_the_previous_site(make_project):
@@ -92,12 +108,12 @@ def test_lessons_side_by_side_share_the_cores_out(make_project):
         assert f"threads: {expected}" in (project / "out" / "lessons" / stem / "index.html").read_text()
 
 
-@pytest.mark.parametrize("value", ["0", "two"])
-def test_a_bad_number_of_build_jobs_is_refused_by_name(make_project, value):
+@pytest.mark.parametrize(("name", "value"), [("DECODING_LESSONS_BUILD_JOBS", "0"), ("DECODING_LESSONS_BUILD_JOBS", "two"), ("DECODING_LESSONS_THREADS", "0")])
+def test_a_bad_number_of_build_jobs_or_threads_is_refused_by_name(make_project, name, value):
     project = make_project({"01_fine": FINE})
-    result = build_site(project / "out", {"DECODING_LESSONS_BUILD_JOBS": value}, project=project)
+    result = build_site(project / "out", {name: value}, project=project)
     assert result.returncode != 0
-    assert f"`DECODING_LESSONS_BUILD_JOBS` has to be an integer >= 1, but is '{value}'" in result.stdout + result.stderr
+    assert f"`{name}` has to be an integer >= 1, but is '{value}'" in result.stdout + result.stderr
 
 
 CHART_LESSON = notebook(
@@ -192,6 +208,7 @@ def test_the_cache_key_covers_model_module_packages_and_environment(tmp_path, mo
     monkeypatch.setenv("DECODING_LESSONS_DEVICE", "cpu")
     monkeypatch.setenv("DECODING_LESSONS_DTYPE", "auto")
     monkeypatch.delenv("DECODING_LESSONS_RENDERER", raising=False)
+    monkeypatch.delenv("DECODING_LESSONS_THREADS", raising=False)
     base, _ = hook.fingerprint()
     assert hook.fingerprint()[0] == base  # stable
 
@@ -215,9 +232,10 @@ def test_the_cache_key_covers_model_module_packages_and_environment(tmp_path, mo
     assert hook.fingerprint()[0] != local
     monkeypatch.setenv("DECODING_LESSONS_MODEL", "embedded")
 
-    # the module's source (a copy of the package with one byte changed)
+    # the module's source (a copy of the package and the hooks with one byte changed)
     copy = tmp_path / "repo"
-    shutil.copytree(hook.ROOT / "decoding_lessons", copy / "decoding_lessons", ignore=shutil.ignore_patterns("__pycache__"))
+    for tree in ("decoding_lessons", "hooks"):
+        shutil.copytree(hook.ROOT / tree, copy / tree, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(hook, "ROOT", copy)
     assert hook.fingerprint()[0] == base
     capture = copy / "decoding_lessons" / "capture.py"
@@ -234,6 +252,89 @@ def test_the_cache_key_covers_model_module_packages_and_environment(tmp_path, mo
     # an environment variable that changes the output
     monkeypatch.setenv("DECODING_LESSONS_RENDERER", "notebook")
     assert hook.fingerprint()[0] != base
+
+
+def cache_key_env(monkeypatch):
+    for name, value in (("DECODING_LESSONS_MODEL", "embedded"), ("DECODING_LESSONS_DEVICE", "cpu"), ("DECODING_LESSONS_DTYPE", "auto")):
+        monkeypatch.setenv(name, value)
+    for name in ("DECODING_LESSONS_RENDERER", "DECODING_LESSONS_THREADS", "DECODING_LESSONS_BUILD_JOBS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_cache_key_covers_the_hooks_source(tmp_path, monkeypatch):
+    import shutil
+
+    hook = load_hook_module("build_cache_key")
+    cache_key_env(monkeypatch)
+    base, parts = hook.fingerprint()
+    assert "hooks/build_executor.py" in parts["hooks"] and "hooks/build_worker.py" in parts["hooks"]
+    copy = tmp_path / "repo"
+    for tree in ("decoding_lessons", "hooks"):
+        shutil.copytree(hook.ROOT / tree, copy / tree, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(hook, "ROOT", copy)
+    assert hook.fingerprint()[0] == base
+    for name in ("build_executor.py", "build_worker.py", "build_pages.py"):
+        module = copy / "hooks" / name
+        text = module.read_text()
+        module.write_text(text + "\n# changed\n")
+        assert hook.fingerprint()[0] != base, name
+        module.write_text(text)
+        assert hook.fingerprint()[0] == base, name
+    (copy / "hooks" / "build_new.py").write_text("# a new hook module\n")
+    assert hook.fingerprint()[0] != base
+
+
+def test_the_cache_key_covers_the_kernels_thread_count(monkeypatch):
+    from mkdocs.exceptions import PluginError
+
+    hook = load_hook_module("build_cache_key")
+    cache_key_env(monkeypatch)
+    monkeypatch.setattr(hook.os, "cpu_count", lambda: 8)
+    base, parts = hook.fingerprint()
+    assert parts["threads"] == 1  # 8 cores shared out among 8 jobs
+    monkeypatch.setenv("DECODING_LESSONS_THREADS", "1")
+    assert hook.fingerprint()[0] == base  # the same count, however it was asked for
+    monkeypatch.setenv("DECODING_LESSONS_THREADS", "2")
+    assert hook.fingerprint()[0] != base and hook.fingerprint()[1]["threads"] == 2
+    monkeypatch.delenv("DECODING_LESSONS_THREADS")
+    monkeypatch.setenv("DECODING_LESSONS_BUILD_JOBS", "2")  # 4 threads each
+    assert hook.fingerprint()[0] != base and hook.fingerprint()[1]["threads"] == 4
+    monkeypatch.setenv("DECODING_LESSONS_BUILD_JOBS", "8")
+    assert hook.fingerprint()[0] == base
+    monkeypatch.setenv("DECODING_LESSONS_THREADS", "many")
+    with pytest.raises(PluginError, match=r"`DECODING_LESSONS_THREADS` has to be an integer >= 1, but is 'many'"):
+        hook.fingerprint()
+
+
+def test_a_local_model_directory_is_keyed_by_contents_and_its_weights_by_size_and_time(tmp_path, monkeypatch):
+    hook = load_hook_module("build_cache_key")
+    cache_key_env(monkeypatch)
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    config, weights = model_dir / "generation_config.json", model_dir / "model.safetensors"
+    config.write_text('{"top_k": 50}')
+    weights.write_bytes(b"W" * 4096)
+    monkeypatch.setattr(hook, "HASH_BELOW_BYTES", 1024)  # the 4 KB file stands for the weights
+    monkeypatch.setenv("DECODING_LESSONS_MODEL", str(model_dir))
+    base, parts = hook.fingerprint()
+    assert parts["model_files"]["model.safetensors"][0] == 4096
+
+    def rewrite(path, data):  # same size, same modification time
+        stat = path.stat()
+        path.write_bytes(data)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    # a small file: its contents count, even with its size and time unchanged
+    rewrite(config, b'{"top_k": 40}')
+    changed = hook.fingerprint()[0]
+    assert changed != base
+    # the weights: their time counts (and their size) ...
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1))
+    assert hook.fingerprint()[0] != changed
+    # ... but they are not read (hashing the embedded model's 538 MB costs 0.49 s a build)
+    newer = hook.fingerprint()[0]
+    rewrite(weights, b"V" * 4096)
+    assert hook.fingerprint()[0] == newer
 
 
 def test_the_model_choice_is_remembered_while_what_decides_it_is_unchanged(tmp_path, monkeypatch):
@@ -267,6 +368,63 @@ def test_only_the_most_recent_fingerprints_are_kept(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fp-a", "fp-d", "fp-e"]
     hook.prune_fingerprints(tmp_path, "fp-new", keep=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fp-a", "fp-e", "fp-new"]
+
+
+def test_the_kernels_thread_count_does_not_depend_on_how_many_lessons_are_pending(monkeypatch):
+    from mkdocs.exceptions import PluginError
+
+    hook = load_hook_module("build_executor")
+    for name in ("DECODING_LESSONS_BUILD_JOBS", "DECODING_LESSONS_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for cores, jobs_env, device, expected in (
+        (2, None, "cpu", 1), (16, None, "cpu", 1), (1, None, "cpu", 1),  # a core (or less) per kernel
+        (16, None, "cuda", 16), (16, "4", "cpu", 4), (2, "1", "cpu", 2),
+    ):
+        monkeypatch.setattr(hook.os, "cpu_count", lambda: cores)
+        if jobs_env:
+            monkeypatch.setenv("DECODING_LESSONS_BUILD_JOBS", jobs_env)
+        else:
+            monkeypatch.delenv("DECODING_LESSONS_BUILD_JOBS", raising=False)
+        # the jobs depend on what is pending (one lesson pending: mkdocs-jupyter runs it alone) ...
+        assert hook.build_jobs(1, device) == 1
+        # ... the threads are a function of the machine and the configuration only
+        assert hook.kernel_threads(device) == expected, (cores, jobs_env, device)
+    import inspect
+
+    assert list(inspect.signature(hook.kernel_threads).parameters) == ["device"]
+    monkeypatch.delenv("DECODING_LESSONS_BUILD_JOBS")
+    monkeypatch.setattr(hook.os, "cpu_count", lambda: 4)
+    monkeypatch.setenv("DECODING_LESSONS_THREADS", "3")
+    assert hook.kernel_threads("cpu") == 3 == hook.kernel_threads("cuda")
+    monkeypatch.setenv("DECODING_LESSONS_THREADS", "64")
+    assert hook.kernel_threads("cpu") == 4  # OpenMP and MKL would not start more than the cores
+    monkeypatch.setenv("DECODING_LESSONS_THREADS", "0")
+    with pytest.raises(PluginError, match=r"`DECODING_LESSONS_THREADS` has to be an integer >= 1, but is '0'"):
+        hook.kernel_threads()
+
+
+def test_kernels_get_the_same_threads_side_by_side_and_in_mkdocs_jupyters_own_run(make_project):
+    # Two lessons pending run side by side in workers; one pending is run by mkdocs-jupyter itself,
+    # in a kernel of its own that (before the fix) got torch's default of a thread per core.
+    threads = notebook(["md:# Threads", "import torch\nprint('threads:', torch.get_num_threads())"])
+    project = make_project({"01_a": threads, "02_b": threads})
+    expected = load_hook_module("build_executor").kernel_threads("cpu")  # the environment the build gets
+    side_by_side = build_site(project / "out1", project=project)
+    assert side_by_side.returncode == 0, side_by_side.stderr[-3000:]
+    assert "executing 2 notebooks, 2 at a time" in side_by_side.stderr, side_by_side.stderr[-3000:]
+    (project / "docs" / "lessons" / "03_c.py").write_text(threads)
+    alone = build_site(project / "out2", project=project)
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    assert "at a time" not in alone.stderr and "Cache hit" in alone.stderr, alone.stderr[-3000:]
+    for stem in ("01_a", "02_b", "03_c"):
+        assert f"threads: {expected}" in (project / "out2" / "lessons" / stem / "index.html").read_text(), stem
+    if (os.cpu_count() or 1) >= 2:  # another thread count is another build, with that count
+        other = 2 if expected == 1 else 1
+        again = build_site(project / "out3", {"DECODING_LESSONS_THREADS": str(other)}, project=project)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert re.search(rf"executing 3 notebooks, \d+ at a time \(DECODING_LESSONS_BUILD_JOBS\), {other} thread\(s\) each", again.stderr), again.stderr[-3000:]
+        for stem in ("01_a", "02_b", "03_c"):
+            assert f"threads: {other}" in (project / "out3" / "lessons" / stem / "index.html").read_text(), stem
 
 
 def test_how_many_lessons_execute_at_once(monkeypatch):
