@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "build_worker.py"
 
 CELL_TIMEOUT_ENV = "DECODING_LESSONS_CELL_TIMEOUT"
-SITE_BUILD_ENV = "DECODING_LESSONS_SITE_BUILD"  # read by decoding_lessons.site.lesson_setup
+SITE_BUILD_ENV = "DECODING_LESSONS_SITE_BUILD"  # read by decoding_lessons.lesson.lesson_setup
 BUILD_JOBS_ENV = "DECODING_LESSONS_BUILD_JOBS"
 THREADS_ENV = "DECODING_LESSONS_THREADS"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # what torch reads for its intra-op threads
@@ -51,7 +51,7 @@ def set_cell_timeout() -> None:
 
 
 def mark_site_build() -> None:
-    """The kernels this build starts use the site renderer (``decoding_lessons.site.lesson_setup``);
+    """The kernels this build starts use the site renderer (``decoding_lessons.lesson.lesson_setup``);
     a downloaded notebook, run anywhere else, keeps Plotly's own."""
     os.environ[SITE_BUILD_ENV] = "1"
 

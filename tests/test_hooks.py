@@ -242,12 +242,12 @@ def test_the_toc_is_built_from_the_rendered_headings(hooks):
 def test_sphinx_roles_become_links_to_the_entries_on_the_page(hooks):
     pages = hooks("build_pages")
     html = (
-        '<h2 id="decoding_lessons.LogitCapture">LogitCapture</h2><h3 id="decoding_lessons.site.lesson_setup">x</h3>'
+        '<h2 id="decoding_lessons.LogitCapture">LogitCapture</h2><h3 id="decoding_lessons.lesson.lesson_setup">x</h3>'
         "<p>:class:<code>LogitCapture</code>, :py:func:<code>~.lesson_setup()</code> and :meth:<code>missing</code></p>"
     )
     out = pages.link_sphinx_roles(html)
     assert '<a class="autorefs autorefs-internal" href="#decoding_lessons.LogitCapture"><code>LogitCapture</code></a>' in out
-    assert '<a class="autorefs autorefs-internal" href="#decoding_lessons.site.lesson_setup"><code>lesson_setup()</code></a>' in out
+    assert '<a class="autorefs autorefs-internal" href="#decoding_lessons.lesson.lesson_setup"><code>lesson_setup()</code></a>' in out
     assert " and <code>missing</code></p>" in out and ":class:" not in out
 
 
