@@ -119,7 +119,38 @@ TRACE_CONFIGS = [
     dl.DecodingConfig(do_sample=True, top_p=0.8, top_k=0),
     dl.DecodingConfig(do_sample=True, min_p=0.1, temperature=1.5, top_k=0),
     dl.DecodingConfig(do_sample=True, top_k=5, no_repeat_ngram_size=2),
+    # the entropy-aware warpers, each on its own over a whole generation
+    dl.DecodingConfig(do_sample=True, top_k=0, typical_p=0.9),
+    dl.DecodingConfig(do_sample=True, top_k=0, epsilon_cutoff=3e-4),
+    dl.DecodingConfig(do_sample=True, top_k=0, eta_cutoff=1e-3),
+    dl.DecodingConfig(do_sample=True, top_k=0, top_h=0.8),
 ]
+
+
+def random_configs(count: int, seed: int) -> list:
+    """Seeded random configurations over the whole space: every processor on or off (its table
+    row's off value), in any combination, with values spread over its interval."""
+    import random
+
+    from decoding_lessons.processors import OFF
+
+    rng = random.Random(seed)
+    draw = {
+        "repetition_penalty": lambda: rng.choice([OFF["repetition_penalty"], round(rng.uniform(0.7, 1.6), 3)]),
+        "no_repeat_ngram_size": lambda: rng.choice([OFF["no_repeat_ngram_size"], 2, 3]),
+        "temperature": lambda: rng.choice([OFF["temperature"], round(rng.uniform(0.4, 2.0), 3)]),
+        "top_k": lambda: rng.choice([OFF["top_k"], 5, 50, 400]),
+        "top_p": lambda: rng.choice([OFF["top_p"], round(rng.uniform(0.5, 0.99), 3)]),
+        "min_p": lambda: rng.choice([OFF["min_p"], round(rng.uniform(0.01, 0.2), 3)]),
+        "typical_p": lambda: rng.choice([OFF["typical_p"], round(rng.uniform(0.5, 0.99), 3)]),
+        "epsilon_cutoff": lambda: rng.choice([OFF["epsilon_cutoff"], round(rng.uniform(1e-5, 1e-3), 6)]),
+        "eta_cutoff": lambda: rng.choice([OFF["eta_cutoff"], round(rng.uniform(1e-5, 2e-3), 6)]),
+        "top_h": lambda: rng.choice([OFF["top_h"], round(rng.uniform(0.5, 1.0), 3)]),
+    }
+    return [dl.DecodingConfig(do_sample=True, **{name: value() for name, value in draw.items()}) for _ in range(count)]
+
+
+RANDOM_CONFIGS = random_configs(12, seed=2026)
 
 
 def run_generate(lm, prompt, cfg, max_new_tokens, seed):
@@ -139,6 +170,26 @@ def test_trace_equals_generate(lm, cfg):
             assert s.entropy == pytest.approx(float(dl.entropy(scores[0])), abs=1e-6)
             assert s.kept == int(torch.isfinite(scores[0]).sum())
             assert s.prob == pytest.approx(float(torch.softmax(scores[0], -1)[s.token_id]), rel=1e-6)
+
+
+def test_the_random_configurations_cover_every_processor_on_and_off():
+    """The seeded search below switches every processor both on and off somewhere."""
+    from decoding_lessons.processors import OFF
+
+    for name, off in OFF.items():
+        values = {getattr(c, name) for c in RANDOM_CONFIGS}
+        assert off in values and values - {off}, (name, values)
+
+
+@pytest.mark.parametrize("cfg", RANDOM_CONFIGS, ids=lambda c: c.describe())
+def test_random_combinations_trace_equal_generate(lm, cfg):
+    """Any combination, token for token and score for score (a seeded random search over the space)."""
+    out = run_generate(lm, "Once upon a time", cfg, 16, 11)
+    trace = generate_with_trace(lm, "Once upon a time", cfg, max_new_tokens=16, seed=11, keep_scores=True)
+    assert torch.equal(trace.sequence, out.sequences.cpu()), trace.text
+    assert len(trace.steps) == len(out.scores)
+    for s, scores in zip(trace.steps, out.scores):
+        assert torch.equal(s.scores, scores[0].cpu())
 
 
 def test_trace_text_and_eos(lm):
