@@ -61,19 +61,27 @@ def _error_report(target: Path) -> Path:
     return target.with_name(target.name + ".error")
 
 
+def _positive_int_env(name: str) -> int | None:
+    """``$name`` as an integer >= 1, ``None`` when unset or empty; anything else fails the build."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise PluginError(f"`{name}` has to be an integer >= 1, but is {value!r}")
+    return number
+
+
 def jobs_setting(device: str = "cpu") -> int:
     """How many lessons may execute at once on this machine with this configuration:
     ``$DECODING_LESSONS_BUILD_JOBS``, else one per CPU core (at least 2: the fixed cost per kernel
     is mostly single-threaded). On a GPU the default is 1: each kernel would hold its own copy of
     the model in GPU memory."""
-    value = os.environ.get(BUILD_JOBS_ENV, "").strip()
-    if value:
-        try:
-            jobs = int(value)
-        except ValueError:
-            jobs = 0
-        if jobs < 1:
-            raise PluginError(f"`{BUILD_JOBS_ENV}` has to be an integer >= 1, but is {value!r}")
+    jobs = _positive_int_env(BUILD_JOBS_ENV)
+    if jobs is not None:
         return jobs
     if device.startswith("cuda"):
         return 1
@@ -97,14 +105,8 @@ def kernel_threads(device: str = "cpu") -> int:
     default on a CPU, every core with ``JOBS=1`` or on a GPU. Never more than the cores (OpenMP and
     MKL would not start more). The cache key holds it (``build_cache_key``)."""
     cores = os.cpu_count() or 1
-    value = os.environ.get(THREADS_ENV, "").strip()
-    if value:
-        try:
-            threads = int(value)
-        except ValueError:
-            threads = 0
-        if threads < 1:
-            raise PluginError(f"`{THREADS_ENV}` has to be an integer >= 1, but is {value!r}")
+    threads = _positive_int_env(THREADS_ENV)
+    if threads is not None:
         return min(threads, cores)
     return max(1, cores // jobs_setting(device))
 
