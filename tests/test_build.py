@@ -156,11 +156,18 @@ def page_parts(site: Path) -> tuple[str, list, str]:
 
 def test_the_cache_follows_the_model_and_builds_are_deterministic(make_project, tiny_model, tmp_path):
     project = make_project({"01_chart": CHART_LESSON})
+    # the model cache starts empty, as on a new machine: the first build dequantizes the GGUF and
+    # writes the embedded model's directory there; the last build reads it
+    model_cache = tmp_path / "model-cache"
+    model_cache.mkdir()
+    embedded = {"DECODING_LESSONS_CACHE": str(model_cache)}
 
-    first = build_site(tmp_path / "a", project=project)
+    first = build_site(tmp_path / "a", embedded, project=project)
     assert first.returncode == 0, first.stderr[-3000:]
     info_a, data_a, draws_a = page_parts(tmp_path / "a")
     assert "SmolLM2" in info_a
+    written = {str(p.relative_to(model_cache)): p.stat().st_mtime_ns for p in model_cache.rglob("*.safetensors")}
+    assert written, f"the cold build wrote no model into {model_cache}"
 
     # another model: the cached page must not be served
     second = build_site(tmp_path / "b", {"DECODING_LESSONS_MODEL": str(tiny_model)}, project=project)
@@ -175,11 +182,16 @@ def test_the_cache_follows_the_model_and_builds_are_deterministic(make_project, 
     assert "Cache hit" in third.stderr
     assert page_parts(tmp_path / "c") == (info_b, data_b, draws_b)
 
-    # determinism: a second clean build (its own empty cache) gives identical chart data and draws
-    fourth = build_site(tmp_path / "d", project=project, cache_dir=tmp_path / "fresh-cache")
+    # determinism: a second clean build (its own empty notebook cache), now with the warm model
+    # cache, gives identical chart data and draws ...
+    fourth = build_site(tmp_path / "d", embedded, project=project, cache_dir=tmp_path / "fresh-cache")
     assert fourth.returncode == 0, fourth.stderr[-3000:]
     assert "Cache hit" not in fourth.stderr
+    assert {str(p.relative_to(model_cache)): p.stat().st_mtime_ns for p in model_cache.rglob("*.safetensors")} == written  # read, not rewritten
     assert page_parts(tmp_path / "d") == (info_a, data_a, draws_a)
+    # ... and the same page, byte for byte: the cold load's progress output or messages left nothing on it
+    page = Path("lessons") / "01_chart" / "index.html"
+    assert (tmp_path / "d" / page).read_text() == (tmp_path / "a" / page).read_text()
 
 
 def load_hook_module(name: str):

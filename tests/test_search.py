@@ -3,7 +3,10 @@ algorithm, equal to a hand-worked answer where it does not, and recorded consist
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -22,18 +25,18 @@ from decoding_lessons.measures import distinct_ngrams, sequence_logprob
 
 EOS = 3
 PAD = 2  # not 0: transformers 5 pads beam outputs with `pad_token_id or eos_token_id` (see the test below)
+TINY_CONFIG = dict(
+    vocab_size=24, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+    num_key_value_heads=2, bos_token_id=1, eos_token_id=EOS, pad_token_id=PAD, initializer_range=0.5,
+    max_position_embeddings=128,
+)
 
 
 @pytest.fixture(scope="module")
 def tiny():
     """A tiny random Llama: 24 tokens, EOS = 3, pad = 2, weights large enough that EOS wins early at times."""
     torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=24, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, bos_token_id=1, eos_token_id=EOS, pad_token_id=PAD, initializer_range=0.5,
-        max_position_embeddings=128,
-    )
-    model = LlamaForCausalLM(config).eval()
+    model = LlamaForCausalLM(LlamaConfig(**TINY_CONFIG)).eval()
     model.generation_config.eos_token_id = EOS
     model.generation_config.pad_token_id = PAD
     return model
@@ -182,30 +185,31 @@ def test_no_repeat_ngram_blocks_repeats(lm):
 # --------------------------------------------------------------------------------------------
 
 
-def eos_was_offered(result, group: int) -> bool:
-    """Did an EOS rank within the group's top group-size candidates at some step?"""
-    size = result.settings["num_beams"] // result.settings["num_beam_groups"]
-    return any(c.group == group and c.ended == "eos" and c.rank < size for c in result.candidates)
-
-
-def group_pool(result, group: int):
-    """The finished hypotheses a group holds at the end, best first."""
-    return sorted((h for h in result.finished if h.group == group and h.evicted_at is None), key=lambda h: -h.score)
+def group_pool(result, group: int, step: int | None = None):
+    """The finished hypotheses a group holds at the end of ``step`` (default: at the end), best first."""
+    step = result.num_steps if step is None else step
+    return sorted(
+        (h for h in result.finished if h.group == group and h.step <= step and (h.evicted_at is None or h.evicted_at > step)),
+        key=lambda h: -h.score,
+    )
 
 
 # A group's pool against generate(num_beams=size): the diverse search runs all groups in one batch of
 # size × groups rows (with its own cache reordering), and its float32 log-probabilities differ from
 # generate()'s size-row batch in the last bits (up to 2.5e-06 per token in the tiny [1, 7] search),
-# which the running sums accumulate. Measured over ZERO_GRID and the embedded grid: max |difference|
-# 3.8e-06 (tiny, sums near -10), 2.9e-06 (embedded); nonzero only where the summed scores are large.
+# which the running sums accumulate. Measured over ZERO_GRID (every candidate of every step
+# generate() ran, and the pools at its last step) and the embedded grid: max |difference| 3.8e-06
+# (tiny, sums near -10), 2.9e-06 (embedded); nonzero only where the summed scores are large. In 4
+# of ZERO_GRID's 24 searches the group search runs on after generate() stopped; in 2 of them that
+# changes what it returns (the reference test below checks both against 4.55 itself).
 POOL_ATOL = 1e-5
 
 
-def pool_equals_generate(result, group: int, sequences, scores) -> bool:
-    pool = group_pool(result, group)
-    start = len(result.prompt_ids)
-    same_tokens = [list(h.tokens) for h in pool] == [row[start : start + len(h.tokens)] for row, h in zip(sequences.tolist(), pool)]
-    return same_tokens and len(pool) == len(scores) and torch.allclose(torch.tensor([h.score for h in pool]), scores, atol=POOL_ATOL, rtol=0)
+def assert_pool_is_generate(pool, start: int, sequences, scores):
+    """The pool holds exactly generate()'s hypotheses, best first, with its scores to POOL_ATOL."""
+    assert len(pool) == len(scores) == len(sequences)
+    assert [list(h.tokens) for h in pool] == [row[start : start + len(h.tokens)] for row, h in zip(sequences.tolist(), pool)]
+    assert torch.allclose(torch.tensor([h.score for h in pool]), scores, atol=POOL_ATOL, rtol=0)
 
 
 @pytest.mark.parametrize("kw", TINY_SETTINGS[:6], ids=str)
@@ -221,17 +225,80 @@ def test_one_group_is_plain_beam_search_embedded(lm, prompt, kw):
     assert_same_as_generate(diverse_beam_search(lm, prompt, num_beam_groups=1, diversity_penalty=3.0, **kw), sequences, scores)
 
 
+# transformers 4.55.4's own group beam search on the tiny model, recorded by
+# tests/reference/make_reference_455_tiny.py (transformers 5 no longer runs it): λ = 0 and λ = 1 over
+# TINY_PROMPTS × groups 2 and 3 × TINY_SETTINGS[:3], and its plain beam search of each group size.
+TINY_REFERENCE = Path(__file__).resolve().parent / "reference" / "transformers_4_55_4_tiny.json"
+TINY_REF = json.loads(TINY_REFERENCE.read_text())
 ZERO_GRID = [(p, groups, kw) for p in TINY_PROMPTS for groups in (2, 3) for kw in TINY_SETTINGS[:3]]
+SETTING_KEYS = ("max_new_tokens", "length_penalty", "early_stopping")
+
+
+def recorded_settings(case: dict) -> dict:
+    return {key: case[key] for key in SETTING_KEYS if key in case}
+
+
+def state_dict_sha256(model) -> str:
+    """As make_reference_455_tiny.py computes it: names and float32 bytes, in name order."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def test_tiny_reference_was_recorded_on_this_model_and_grid(tiny):
+    recorded = TINY_REF["model"]
+    assert TINY_REF["transformers_version"] == "4.55.4"
+    assert recorded["config"] == TINY_CONFIG and recorded["seed"] == 0
+    assert state_dict_sha256(tiny) == recorded["state_dict_sha256"], "regenerate: /tmp/venv455/bin/python tests/reference/make_reference_455_tiny.py"
+    grid = [(c["prompt"], c["num_beam_groups"], dict(num_beams=c["group_size"], **recorded_settings(c))) for c in TINY_REF["diverse"]]
+    for penalty in (0.0, 1.0):
+        canonical = lambda cases: sorted((p, g, sorted(kw.items(), key=str)) for p, g, kw in cases)  # noqa: E731
+        assert canonical(g for g, c in zip(grid, TINY_REF["diverse"]) if c["diversity_penalty"] == penalty) == canonical(ZERO_GRID)
+    # the grid bites where the two stopping rules part: at λ = 0, 4.55's group search returns other
+    # hypotheses than its plain beam search of one group's size in some cases, the same in the others
+    key = lambda c, size: (tuple(c["prompt"]), size, tuple(recorded_settings(c).items()))  # noqa: E731
+    plain = {key(c, c["num_beams"]): c["sequences"] for c in TINY_REF["plain"]}
+    same = [
+        c["sequences"][:: c["num_beam_groups"]] == plain[key(c, c["group_size"])]
+        for c in TINY_REF["diverse"] if c["diversity_penalty"] == 0.0
+    ]
+    assert 0 < sum(same) < len(same)
+
+
+@pytest.mark.parametrize("case", TINY_REF["plain"], ids=lambda c: f"{c['prompt']}-{c['num_beams']}-{recorded_settings(c)}")
+def test_tiny_plain_beam_search_is_the_same_in_4_55_and_5(tiny, case):
+    """The guard that 4.55 ran the very model the tests run: its beam search equals 5's generate()."""
+    sequences, scores = generate_beams(tiny, case["prompt"], PAD, num_beams=case["num_beams"], **recorded_settings(case))
+    assert sequences.tolist() == case["sequences"]
+    assert torch.equal(scores, torch.tensor(case["sequences_scores"], dtype=torch.float32))
+
+
+@pytest.mark.parametrize(
+    "case", TINY_REF["diverse"],
+    ids=lambda c: f"{c['prompt']}-{c['num_beam_groups']}x{c['group_size']}-penalty{c['diversity_penalty']}-{recorded_settings(c)}",
+)
+def test_diverse_beam_search_equals_4_55_tiny(tiny, case):
+    """Bit for bit: the same sequences and the same float32 scores as 4.55's _group_beam_search."""
+    groups = case["num_beam_groups"]
+    result = diverse_beam_search(
+        tiny, case["prompt"], num_beams=case["group_size"] * groups, num_beam_groups=groups,
+        diversity_penalty=case["diversity_penalty"], **recorded_settings(case),
+    )
+    assert result.sequences.tolist() == case["sequences"]
+    assert torch.equal(result.sequences_scores, torch.tensor(case["sequences_scores"], dtype=torch.float32))
 
 
 @pytest.mark.parametrize("prompt,groups,kw", ZERO_GRID, ids=[f"{p}-{g}-{kw}" for p, g, kw in ZERO_GRID])
 def test_zero_penalty_makes_every_group_plain_beam_search(tiny, prompt, groups, kw):
     """λ = 0: every group runs the same beam search of `size` beams through 4.55's per-group scorer.
 
-    The groups must agree with one another exactly. Each must hold what ``generate(num_beams=size)``
-    returns, unless an EOS ranked within the group's top candidates at some step: from then on the
-    scorer's rules may differ from the vectorised search's (it judges "done" by the best candidate,
-    EOS included, and a done group drops its live beams), as they did in transformers itself."""
+    The groups agree with one another exactly. Against ``generate(num_beams=size)``: at every step
+    generate() ran, each group ranks the same candidates, and at generate()'s last step a group's
+    pool holds exactly generate()'s hypotheses. The group search may run on after that (it never
+    stops earlier): its scorer judges "done" by the best candidate of the step, an EOS included,
+    where generate() judges by the best live beam; so it runs on only where an EOS ranked first."""
     kw = dict(kw)
     size = kw.pop("num_beams")
     result = diverse_beam_search(tiny, prompt, num_beams=size * groups, num_beam_groups=groups, diversity_penalty=0.0, **kw)
@@ -239,19 +306,21 @@ def test_zero_penalty_makes_every_group_plain_beam_search(tiny, prompt, groups, 
     assert all([h.tokens for h in pool] == [h.tokens for h in pools[0]] for pool in pools)
     assert all([h.score for h in pool] == [h.score for h in pools[0]] for pool in pools)  # the same rows, the same floats
     assert [h.tokens for h in result.returned] == [h.tokens for h in pools[0] for _ in range(groups)][: size * groups]
+
     sequences, scores = generate_beams(tiny, prompt, PAD, num_beams=size, **kw)
-    assert pool_equals_generate(result, 0, sequences, scores) or eos_was_offered(result, 0)
-
-
-def test_zero_penalty_agrees_with_generate_on_most_of_the_tiny_grid(tiny):
-    """The tiny model offers EOS in nearly every search, yet the scorer's rules rarely change the result."""
-    same = []
-    for prompt, groups, kw in ZERO_GRID:
-        kw = dict(kw)
-        size = kw.pop("num_beams")
-        result = diverse_beam_search(tiny, prompt, num_beams=size * groups, num_beam_groups=groups, diversity_penalty=0.0, **kw)
-        same.append(pool_equals_generate(result, 0, *generate_beams(tiny, prompt, PAD, num_beams=size, **kw)))
-    assert sum(same) >= 0.85 * len(same)
+    plain = beam_search(tiny, prompt, num_beams=size, **kw)
+    assert_same_as_generate(plain, sequences, scores)  # so plain's record tells what generate() did, step by step
+    assert result.num_steps >= plain.num_steps
+    for t in range(plain.num_steps):
+        ours = [result.candidates[i] for i in result.steps[t].candidates if result.candidates[i].group == 0]
+        theirs = [plain.candidates[i] for i in plain.steps[t].candidates]
+        assert [(c.token_id, c.rank) for c in ours] == [(c.token_id, c.rank) for c in theirs], t
+        assert torch.allclose(torch.tensor([c.score for c in ours]), torch.tensor([c.score for c in theirs]), atol=POOL_ATOL, rtol=0)
+    last = plain.num_steps - 1
+    assert_pool_is_generate(group_pool(result, 0, last), len(result.prompt_ids), sequences, scores)
+    if result.num_steps > plain.num_steps:  # generate() stopped on its live beams, while an EOS ranked first
+        best = min((result.candidates[i] for i in result.steps[last].candidates if result.candidates[i].group == 0), key=lambda c: c.rank)
+        assert best.ended == "eos"
 
 
 @pytest.mark.parametrize("prompt,kw", EMBEDDED_GRID[:2] + EMBEDDED_GRID[5:6], ids=[p[:12] for p, _ in EMBEDDED_GRID[:2] + EMBEDDED_GRID[5:6]])
@@ -261,7 +330,7 @@ def test_zero_penalty_groups_equal_generate_embedded(lm, prompt, kw):
     sequences, scores = generate_beams(lm.model, lm.encode(prompt), lm.tokenizer.pad_token_id, num_beams=size, **kw)
     result = diverse_beam_search(lm, prompt, num_beams=2 * size, num_beam_groups=2, diversity_penalty=0.0, **kw)
     for g in (0, 1):  # each group's pool holds exactly generate()'s hypotheses, with its scores
-        assert pool_equals_generate(result, g, sequences, scores)
+        assert_pool_is_generate(group_pool(result, g), len(result.prompt_ids), sequences, scores)
 
 
 def test_group_zero_is_not_penalised(tiny):
