@@ -12,14 +12,21 @@ In that order:
 * :mod:`.tokens` — readable token labels (visible whitespace, partial UTF-8 as bytes, HTML-safe).
 * :mod:`.capture` — ``LogitCapture``: one forward pass per distinct context.
 * :mod:`.processors` — the processor table: one row per processor (field, class, off value,
-  interval, place in ``generate()``'s and llama.cpp's order), which everything below derives from.
+  interval, place in ``generate()``'s and llama.cpp's order), which everything below derives from;
+  ``GENERATE_ORDER`` (every row) and ``CONTROL_ORDER`` (the controls that constrain the output).
 * :mod:`.scoring` — ``DecodingConfig`` and ``logits_processors()`` in ``generate()``'s order.
+* :mod:`.constraints` — ``choice_grammar()``: a small grammar for ``prefix_allowed_tokens_fn``;
+  ``shift()``: what a control removes or moves on one distribution.
 * :mod:`.rules` — the truncation rules spelled out (top-k's ties, typical-p, ε, η, Top-H).
 * :mod:`.penalties` — the repetition penalty and no-repeat-n-gram spelled out.
 * :mod:`.orders` — the same processors in another order (llama.cpp's).
 * :mod:`.decoder` — the decode loop's step: the model stepped row by row with its KV cache.
 * :mod:`.sampling` — draws from one step, whole generations step by step.
-* :mod:`.search` — beam, diverse beam and contrastive search, recorded step by step.
+* :mod:`.search` — beam, diverse beam and contrastive search, and DoLa, recorded step by step.
+  ``beam_sample()`` is beam sampling (``generate(do_sample=True, num_beams=N)``), drawn like them.
+* :mod:`.speculative` — speculative decoding (an early-exit draft model, prompt lookup), recorded
+  round by round, token for token ``generate(assistant_model=...)``; figures in
+  :mod:`.plotting.speculative`.
 * :mod:`.measures` — the TV bound of draws, repetitions, distinct-n, a sequence's log-probability.
 * :mod:`.reference` — ``reference_generate()``: transformers' ``generate()``, the oracle every
   check compares with.
@@ -31,11 +38,14 @@ Every lesson imports the package one way, ``import decoding_lessons as dl``, and
 """
 
 from .capture import LogitCapture, NextToken
+from .constraints import ChoiceGrammar, Shift, choice_grammar, shift
 from .lesson import Lesson, current_lesson, lesson_setup, markdown_table, seed_everything
 from .loading import LanguageModel, ModelLoadError, as_language_model, install_embedded_model, load_model, resolve_choice
 from .measures import Repetition, distinct_ngrams, longest_repetition, sequence_logprob, tv_bound
 from .orders import HF_ORDER, LLAMA_CPP_ORDER, apply_in_order
 from .penalties import banned_ngram_tokens, repetition_penalty, repetition_table
+from .plotting.constraints import mass_chart, shift_chart
+from .plotting.dola import dola_chart, dola_layers_chart
 from .plotting import (
     SliderFrame,
     beam_tree,
@@ -58,16 +68,57 @@ from .plotting import (
     typicality_chart,
     use_site_renderer,
 )
+from .processors import CONTROL_ORDER, GENERATE_ORDER
 from .reference import reference_generate
 from .rules import TOP_H_CANDIDATES, epsilon_rule, eta_rule, eta_threshold, scores_entering, top_h_rule, top_k_rule, typical_rule
 from .sampling import GenerationTrace, SampleResult, TraceStep, draw, generate_with_trace
 from .scoring import DecodingConfig, apply_processors, entropy, logits_processors, probabilities
-from .search import beam_search, contrastive_search, diverse_beam_search
+from .search import beam_sample, beam_search, contrastive_search, diverse_beam_search
+from .search.dola import DolaResult, DolaStep, dola_candidate_layers, dola_decoding
+from .speculative import (
+    SpeculativeRound,
+    SpeculativeRun,
+    acceptance_probability,
+    early_exit_draft,
+    emission_probs,
+    expected_tokens_per_pass,
+    prompt_lookup_generate,
+    reference_speculative,
+    speculative_draws,
+    speculative_generate,
+)
+from .plotting.speculative import gamma_chart, rounds_chart
 from .tokens import decode_visible, markdown_text, token_label
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SpeculativeRound",
+    "SpeculativeRun",
+    "acceptance_probability",
+    "early_exit_draft",
+    "emission_probs",
+    "expected_tokens_per_pass",
+    "gamma_chart",
+    "prompt_lookup_generate",
+    "reference_speculative",
+    "rounds_chart",
+    "speculative_draws",
+    "speculative_generate",
+    "CONTROL_ORDER",
+    "GENERATE_ORDER",
+    "DolaResult",
+    "DolaStep",
+    "dola_candidate_layers",
+    "dola_chart",
+    "dola_decoding",
+    "dola_layers_chart",
+    "ChoiceGrammar",
+    "Shift",
+    "choice_grammar",
+    "mass_chart",
+    "shift",
+    "shift_chart",
     "HF_ORDER",
     "LLAMA_CPP_ORDER",
     "TOP_H_CANDIDATES",
@@ -86,6 +137,7 @@ __all__ = [
     "apply_processors",
     "as_language_model",
     "banned_ngram_tokens",
+    "beam_sample",
     "beam_search",
     "beam_tree",
     "contrastive_chart",

@@ -40,13 +40,30 @@ class NextToken:
     def text(self) -> str:
         return self.lm.tokenizer.decode(self.input_ids[0])
 
-    def scores(self, config: DecodingConfig | None = None) -> torch.Tensor:
-        """The scores ``generate()`` would sample from (or take the argmax of) under ``config``."""
-        return apply_processors(self.logits, self.input_ids, config, self.lm.model.generation_config)
+    def scores(
+        self, config: DecodingConfig | None = None, *, prompt_length: int | None = None, max_new_tokens: int | None = None
+    ) -> torch.Tensor:
+        """The scores ``generate()`` would sample from (or take the argmax of) under ``config``.
 
-    def probs(self, config: DecodingConfig | None = None) -> torch.Tensor:
-        """softmax(scores): the distribution the next token is drawn from."""
-        return probabilities(self.scores(config))
+        The controls that count tokens need to know where this step stands in a generation:
+        ``prompt_length`` (the context's first tokens that were the prompt; default: all of it, so
+        this step makes the first new token) and ``max_new_tokens`` (for ``forced_eos_token_id``).
+
+        Examples:
+            >>> step = cap("The sky is")
+            >>> eos = lm.model.generation_config.eos_token_id
+            >>> bool(step.scores(DecodingConfig(min_new_tokens=2))[eos].isneginf())   # the EOS ban
+            True
+        """
+        return apply_processors(
+            self.logits, self.input_ids, config, self.lm.model.generation_config,
+            prompt_length=prompt_length, max_new_tokens=max_new_tokens,
+        )
+
+    def probs(self, config: DecodingConfig | None = None, **position) -> torch.Tensor:
+        """softmax(scores): the distribution the next token is drawn from (``position``: as for
+        :meth:`scores`)."""
+        return probabilities(self.scores(config, **position))
 
     def kept(self, config: DecodingConfig | None = None) -> int:
         """How many tokens ``config`` leaves to draw from: those with a finite score."""

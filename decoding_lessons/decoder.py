@@ -29,10 +29,13 @@ from .loading import check_context, context_length
 @dataclass
 class DecoderOutput:
     """One forward pass: ``logits`` ``(rows, vocab)`` in float32, and ``hidden`` ``(rows, length, width)``
-    (the last layer's hidden states of the tokens fed in this pass) when the decoder was asked for them."""
+    (the last layer's hidden states of the tokens fed in this pass) when the decoder was asked for them;
+    ``layers``: every layer's hidden states (the model's ``hidden_states`` tuple: the embeddings, then
+    each decoder layer's output, the last one after the final norm) when asked for ``"all"`` (DoLa)."""
 
     logits: torch.Tensor
     hidden: torch.Tensor | None = None
+    layers: tuple | None = None
 
 
 class ModelDecoder:
@@ -46,7 +49,8 @@ class ModelDecoder:
     Args:
         model: a transformers causal LM.
         tokenizer: to encode a text prompt and decode the output (optional).
-        hidden_states: also return the last layer's hidden states (contrastive search).
+        hidden_states: also return the last layer's hidden states (``True``: contrastive search), or
+            every layer's (``"all"``: DoLa).
     """
 
     def __init__(self, model, tokenizer=None, hidden_states: bool = False):
@@ -76,7 +80,8 @@ class ModelDecoder:
         self._cache = out.cache
         logits = out.logits[:, -1, :].to(copy=True, dtype=torch.float32)
         hidden = out.hidden_states[-1] if self.hidden_states else None
-        return DecoderOutput(logits=logits, hidden=hidden)
+        layers = tuple(out.hidden_states) if self.hidden_states == "all" else None
+        return DecoderOutput(logits=logits, hidden=hidden, layers=layers)
 
     @torch.inference_mode()
     def start(self, input_ids: torch.Tensor) -> DecoderOutput:

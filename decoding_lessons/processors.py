@@ -2,18 +2,31 @@
 
 A row says which :class:`~decoding_lessons.DecodingConfig` field switches the processor on, which
 transformers class implements it, transformers' default for the field, the value that switches it
-off, the interval a value must lie in (and how an error states it), whether ``generate()`` runs it
-only when sampling, and its place in ``generate()``'s order and in llama.cpp's default chain.
+off, the values it accepts (and how an error states them), what else ``generate()`` hands the
+processor when it builds it (the prompt's length, the length limit, the model's EOS ids), whether
+``generate()`` runs it only when sampling, and its place in ``generate()``'s order and in
+llama.cpp's default chain.
 
 Everything else derives from this table: the configuration's validation, ``generate()``'s defaults
-(:data:`GENERATE_DEFAULTS`), the processors built for a configuration, the orders (:data:`HF_ORDER`,
-:data:`LLAMA_CPP_ORDER`), the "off" values the lessons' rule helpers use, and the JSON the site
-build writes for the browser (:func:`table_json`). Adding a processor is adding a row (and, for a
-lesson, its rule).
+(:data:`GENERATE_DEFAULTS`), the processors built for a configuration, the orders
+(:data:`GENERATE_ORDER`, :data:`HF_ORDER`, :data:`LLAMA_CPP_ORDER`), the "off" values the lessons'
+rule helpers use, and the JSON the site build writes for the browser (:func:`table_json`). Adding a
+processor is adding a row (and, for a lesson, its rule).
 
 ``generate()``'s order (``GenerationMixin._get_logits_processor`` in transformers 5) is the order of
-the rows: the penalties always, then, only when ``do_sample=True``, temperature → top-H → top-k →
+the rows. Always: sequence bias → repetition penalty → no-repeat-n-gram → bad words → min new
+tokens (the EOS ban) → prefix-allowed tokens (a grammar) → forced EOS → exponential decay length
+penalty → suppressed tokens; then, only when ``do_sample=True``, temperature → top-H → top-k →
 top-p → min-p → typical → ε → η.
+
+Two kinds of row:
+
+* **knobs** (:data:`KNOBS`): one number, nothing else needed (``temperature``, ``top_k``, ...).
+  :data:`HF_ORDER` is their order in ``generate()``; sliders, :func:`~decoding_lessons.apply_in_order`
+  and llama.cpp's chain work with them.
+* **controls** (:data:`CONTROL_ORDER`): token ids, a bias table, a function, or a number that needs
+  to know where the generation stands. Their ``kind`` says which value they take, and ``context``
+  what :class:`BuildContext` must hold to build them (``"prompt_length"``, ``"max_length"``).
 
 Examples:
     >>> PROCESSORS["min_p"].interval
@@ -22,6 +35,10 @@ Examples:
     ['temperature', 'top_h', 'top_k']
     >>> PROCESSORS["top_k"].is_off(0), PROCESSORS["top_k"].is_off(50)
     (True, False)
+    >>> GENERATE_ORDER.index("sequence_bias") < GENERATE_ORDER.index("repetition_penalty")
+    True
+    >>> PROCESSORS["min_new_tokens"].context
+    ('prompt_length',)
 """
 
 from __future__ import annotations
@@ -34,9 +51,16 @@ from typing import Any, Callable
 from transformers import (
     EpsilonLogitsWarper,
     EtaLogitsWarper,
+    ExponentialDecayLengthPenalty,
+    ForcedEOSTokenLogitsProcessor,
+    MinNewTokensLengthLogitsProcessor,
     MinPLogitsWarper,
+    NoBadWordsLogitsProcessor,
     NoRepeatNGramLogitsProcessor,
+    PrefixConstrainedLogitsProcessor,
     RepetitionPenaltyLogitsProcessor,
+    SequenceBiasLogitsProcessor,
+    SuppressTokensLogitsProcessor,
     TemperatureLogitsWarper,
     TopHLogitsWarper,
     TopKLogitsWarper,
@@ -48,6 +72,40 @@ from .checks import check_float, check_int, interval_text
 
 
 @dataclass(frozen=True)
+class BuildContext:
+    """What ``generate()`` knows when it builds its processors, beyond the configuration.
+
+    Attributes:
+        min_tokens_to_keep: what the truncating warpers keep at least (1; ``eos_count + 1`` for
+            beam sampling).
+        eos_token_ids: the model's EOS ids (``generation_config.eos_token_id``), ``()`` if none.
+        prompt_length: the prompt's length in tokens (``input_ids_seq_length``): the EOS ban and
+            the length penalty count new tokens from there.
+        max_length: prompt length + ``max_new_tokens``: forced EOS acts on the step that reaches it.
+        vocab_size: the scores' width, for the token-id range checks (``None``: not checked here).
+        num_beams: rows per prompt (the prefix function is called once per row).
+    """
+
+    min_tokens_to_keep: int = 1
+    eos_token_ids: tuple[int, ...] = ()
+    prompt_length: int | None = None
+    max_length: int | None = None
+    vocab_size: int | None = None
+    num_beams: int = 1
+
+    def need(self, what: str, field: str):
+        """``self.<what>``, or a ValueError saying that ``field`` needs it."""
+        value = getattr(self, what)
+        if value is None:
+            why = {
+                "prompt_length": "to count the new tokens from",
+                "max_length": "(prompt length + max_new_tokens) to know which step is the last",
+            }[what]
+            raise ValueError(f"`{field}` needs the generation's `{what}` {why}, but none was given")
+        return value
+
+
+@dataclass(frozen=True)
 class Processor:
     """One logits processor, as ``generate()`` builds it from one ``DecodingConfig`` field.
 
@@ -56,14 +114,28 @@ class Processor:
         cls: the transformers class.
         default: transformers' global default for the field (``GenerationConfig``).
         off: the value that switches the processor off (``None``: unset).
-        kind: ``"float"`` or ``"int"``.
+        kind: the value it takes: ``"float"``, ``"int"``, ``"token_ids"`` (a list of ids),
+            ``"token_id"`` (one id or a list), ``"token_sequences"`` (a list of id lists),
+            ``"bias"`` (token sequences with a float each), ``"decay"`` (``(start, factor)``),
+            ``"callable"`` (a function of the context).
         low, high: the allowed interval's ends (``high`` may be ``inf``); for an int, ``low`` only.
         low_open, high_open: whether the ends are excluded.
         sampling_only: ``generate()`` adds it only when ``do_sample=True`` (the warpers).
         llama_cpp: position in llama.cpp's default chain, ``None`` if it has no counterpart there.
         active: ``active(value)``: whether ``generate()`` adds the processor for this value.
-        make: ``make(value, min_tokens_to_keep)``: the processor, built as ``generate()`` builds it.
+        make: ``make(value, context)``: the processor, built as ``generate()`` builds it, from the
+            value and a :class:`BuildContext`.
         summary: one line for docs and the browser.
+        context: what ``make`` needs from the :class:`BuildContext` that a single captured step
+            does not say by itself (``"prompt_length"``, ``"max_length"``); ``()`` for none.
+        browser: whether a browser engine can run it from the table's JSON (a Python function
+            cannot travel there).
+        in_generation_config: whether ``GenerationConfig`` has the field (``False``: only
+            ``generate()`` takes it, as ``prefix_allowed_tokens_fn``).
+        normalize: ``normalize(value)``: checks a non-numeric value and returns its stored,
+            hashable form (tuples); ``None`` for the numbers.
+        to_generate: ``to_generate(stored)``: the form ``generate()`` takes (lists); ``None``: as stored.
+        allowed: the accepted values in words, for a non-numeric kind.
     """
 
     field: str
@@ -78,12 +150,25 @@ class Processor:
     sampling_only: bool
     llama_cpp: int | None
     active: Callable[[Any], bool]
-    make: Callable[[Any, int], Any]
+    make: Callable[[Any, BuildContext], Any]
     summary: str
+    context: tuple[str, ...] = ()
+    browser: bool = True
+    in_generation_config: bool = True
+    normalize: Callable[[Any], Any] | None = None
+    to_generate: Callable[[Any], Any] | None = None
+    allowed: str | None = None
+
+    @property
+    def knob(self) -> bool:
+        """One number and nothing else needed: a slider's parameter."""
+        return self.kind in ("float", "int") and not self.context
 
     @property
     def interval(self) -> str:
         """The allowed values as an error states them: ``[0, 1]``, ``(0, inf)``, ``>= 0``."""
+        if self.allowed is not None:
+            return self.allowed
         if self.kind == "int":
             return f">= {self.low:g}"
         return interval_text(self.low, self.high, self.low_open, self.high_open)
@@ -92,74 +177,311 @@ class Processor:
         """Whether ``value`` (already resolved) leaves the processor out of ``generate()``'s list."""
         return not self.active(value)
 
-    def check(self, value) -> None:
-        """Refuse a value outside the interval, naming the field, the interval and the value."""
+    def check(self, value):
+        """Refuse a value outside the interval, naming the field, the interval and the value; return
+        the value as it is stored (ints as floats for a float field, lists as tuples)."""
+        if self.normalize is not None:
+            return self.normalize(value)
         if self.kind == "int":
             check_int(self.field, value, int(self.low))
-            return
+            return value
         if self.field == "temperature" and isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
             raise ValueError(
                 "`temperature` has to be a float in the (0, inf) interval, but is 0: "
                 "T = 0 would divide by zero; for greedy decoding use do_sample=False"
             )
         check_float(self.field, value, self.low, self.high, self.low_open, self.high_open)
+        # an integer (temperature=2, a slider grid [1, 1.5, 2]) is stored as a float: transformers'
+        # TemperatureLogitsWarper and RepetitionPenaltyLogitsProcessor refuse ints
+        return float(value) if self.kind == "float" else value
 
-    def build(self, value, min_tokens_to_keep: int = 1):
+    def generate_value(self, value):
+        """``value`` (stored form) as ``generate()`` takes it."""
+        return value if value is None or self.to_generate is None else self.to_generate(value)
+
+    def build(self, value, min_tokens_to_keep: int = 1, context: BuildContext | None = None):
         """The processor for ``value``, or ``None`` when ``value`` switches it off."""
-        return self.make(value, min_tokens_to_keep) if self.active(value) else None
+        if not self.active(value):
+            return None
+        if context is None:
+            context = BuildContext(min_tokens_to_keep=min_tokens_to_keep)
+        return self.make(value, context)
 
 
 INF = math.inf
 
+# --------------------------------------------------------------------------------------------------
+# The controls' values: checked once here, stored as tuples (hashable, immutable), handed to
+# generate() as the lists it documents.
+
+
+def _is_id(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _id_list(field: str, value, what: str) -> tuple[int, ...]:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        value = value.tolist()
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value or not all(_is_id(x) for x in value):
+        raise ValueError(f"`{field}` has to be {what}, but is {value!r}")
+    return tuple(int(x) for x in value)
+
+
+def _token_ids(field):
+    return lambda v: _id_list(field, v, "a non-empty list of token ids (integers >= 0)")
+
+
+def _token_id(v):
+    if _is_id(v):
+        return int(v)
+    return _id_list("forced_eos_token_id", v, "a token id (an integer >= 0) or a non-empty list of them")
+
+
+def _token_sequences(v):
+    what = "a non-empty list of non-empty lists of token ids (integers >= 0)"
+    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)) or not v:
+        raise ValueError(f"`bad_words_ids` has to be {what}, but is {v!r}")
+    return tuple(_id_list("bad_words_ids", seq, what) for seq in v)
+
+
+BIAS_INTERVAL = interval_text(-INF, INF, False, True)  # -inf bans; +inf would make softmax NaN
+
+
+def _bias(v):
+    what = ("a non-empty dict {tuple of token ids: bias} or list of [token ids, bias], "
+            f"each bias a float in the {BIAS_INTERVAL} interval")
+    items = list(v.items()) if isinstance(v, dict) else v
+    if isinstance(items, (str, bytes)) or not isinstance(items, (list, tuple)) or not items:
+        raise ValueError(f"`sequence_bias` has to be {what}, but is {v!r}")
+    out = []
+    for item in items:
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise ValueError(f"`sequence_bias` has to be {what}, but holds {item!r}")
+        ids, bias = item
+        ids = _id_list("sequence_bias", ids, what)
+        ok = isinstance(bias, (int, float)) and not isinstance(bias, bool) and not math.isnan(bias) and bias != INF
+        if not ok:
+            raise ValueError(f"`sequence_bias` has to be {what}, but the bias of {list(ids)} is {bias!r}")
+        out.append((ids, float(bias)))
+    if len({ids for ids, _ in out}) != len(out):
+        raise ValueError(f"`sequence_bias` has to give each token sequence one bias, but repeats one in {v!r}")
+    return tuple(out)
+
+
+DECAY_ALLOWED = "(start_index, decay_factor) with start_index an integer >= 0 and decay_factor a float in the (0, inf) interval"
+
+
+def _decay(v):
+    ok = isinstance(v, (list, tuple)) and len(v) == 2
+    if ok:
+        start, factor = v
+        ok = _is_id(start) and isinstance(factor, (int, float)) and not isinstance(factor, bool) and math.isfinite(factor) and factor > 0
+    if not ok:
+        raise ValueError(f"`exponential_decay_length_penalty` has to be {DECAY_ALLOWED}, but is {v!r}")
+    return (int(v[0]), float(v[1]))
+
+
+def _callable(v):
+    if not callable(v):
+        raise ValueError(
+            "`prefix_allowed_tokens_fn` has to be a function (batch_id, input_ids) -> list of allowed "
+            f"token ids, but is {v!r}"
+        )
+    return v
+
+
+def _check_range(field: str, ids, context: BuildContext) -> None:
+    vocab = context.vocab_size
+    if vocab is None:
+        return
+    bad = sorted({i for i in ids if i >= vocab})
+    if bad:
+        raise ValueError(f"`{field}` has to hold token ids in the [0, {vocab}) interval, but holds {bad}")
+
+
+def _eos(context: BuildContext):
+    return list(context.eos_token_ids) if context.eos_token_ids else None
+
+
+def _make_sequence_bias(v, c):
+    _check_range("sequence_bias", [i for ids, _ in v for i in ids], c)
+    return SequenceBiasLogitsProcessor(sequence_bias=[[list(ids), bias] for ids, bias in v])
+
+
+def _make_bad_words(v, c):
+    _check_range("bad_words_ids", [i for seq in v for i in seq], c)
+    return NoBadWordsLogitsProcessor([list(seq) for seq in v], _eos(c))
+
+
+def _make_min_new_tokens(v, c):
+    prompt_length = c.need("prompt_length", "min_new_tokens")
+    if not c.eos_token_ids:  # generate() adds it only when the model has an EOS id: nothing to ban
+        return None
+    return MinNewTokensLengthLogitsProcessor(prompt_length, v, list(c.eos_token_ids))
+
+
+class AllowedTokens:
+    """``prefix_allowed_tokens_fn`` with its answer checked before ``PrefixConstrainedLogitsProcessor``
+    uses it: a non-empty list of token ids in the vocabulary. The answer itself is passed on
+    unchanged, so the scores are ``generate()``'s.
+
+    ``generate()`` also refuses an empty answer (transformers' "returned an empty list for batch ID
+    0 ... the constraint is unsatisfiable"); this says which context it was, and refuses ids outside
+    the vocabulary (an ``IndexError`` deep in transformers otherwise).
+    """
+
+    def __init__(self, fn, vocab_size: int | None):
+        self.fn, self.vocab_size = fn, vocab_size
+
+    def __call__(self, batch_id, input_ids):
+        allowed = self.fn(batch_id, input_ids)
+        ids = allowed.tolist() if hasattr(allowed, "tolist") else allowed
+        interval = "the vocabulary" if self.vocab_size is None else f"[0, {self.vocab_size})"
+        if isinstance(ids, int) or not isinstance(ids, (list, tuple)) or not all(_is_id(i) for i in ids):
+            raise ValueError(
+                f"`prefix_allowed_tokens_fn` has to return a list of token ids in {interval}, but returned "
+                f"{allowed!r} after {input_ids.shape[-1]} tokens"
+            )
+        if not ids:
+            raise ValueError(
+                f"`prefix_allowed_tokens_fn` has to return at least one token id in {interval}, but allowed "
+                f"nothing after {input_ids.shape[-1]} tokens (ending {input_ids[-5:].tolist()}): the "
+                "constraint is unsatisfiable there (generate() refuses it too)"
+            )
+        if self.vocab_size is not None and max(ids) >= self.vocab_size:
+            raise ValueError(
+                f"`prefix_allowed_tokens_fn` has to return token ids in {interval}, but returned "
+                f"{sorted(i for i in ids if i >= self.vocab_size)} after {input_ids.shape[-1]} tokens"
+            )
+        return allowed
+
+
+def _make_prefix(v, c):
+    return PrefixConstrainedLogitsProcessor(AllowedTokens(v, c.vocab_size), c.num_beams)
+
+
+def _make_forced_eos(v, c):
+    max_length = c.need("max_length", "forced_eos_token_id")
+    _check_range("forced_eos_token_id", [v] if isinstance(v, int) else v, c)
+    return ForcedEOSTokenLogitsProcessor(max_length, v if isinstance(v, int) else list(v))
+
+
+def _make_decay(v, c):
+    prompt_length = c.need("prompt_length", "exponential_decay_length_penalty")
+    if not c.eos_token_ids:
+        raise ValueError("`exponential_decay_length_penalty` raises the EOS score, but the model has no EOS id")
+    return ExponentialDecayLengthPenalty(v, list(c.eos_token_ids), prompt_length)
+
+
+def _make_suppress(v, c):
+    _check_range("suppress_tokens", v, c)
+    return SuppressTokensLogitsProcessor(list(v))
+
+
+def _lists(v):
+    return [list(x) for x in v]
+
+
+def _unset(v) -> bool:
+    return v is not None
+
+
 ROWS: tuple[Processor, ...] = (
     Processor(
+        "sequence_bias", SequenceBiasLogitsProcessor, None, None, "bias", -INF, INF, False, True, False, None,
+        _unset, _make_sequence_bias,
+        "add a bias to a token, or to a sequence's last token when the sequence is about to be completed",
+        normalize=_bias, to_generate=lambda v: [[list(ids), bias] for ids, bias in v],
+        allowed=f"token sequences with a bias in {BIAS_INTERVAL}",
+    ),
+    Processor(
         "repetition_penalty", RepetitionPenaltyLogitsProcessor, 1.0, 1.0, "float", 0, INF, True, True, False, 0,
-        lambda v: v != 1.0, lambda v, keep: RepetitionPenaltyLogitsProcessor(v),
+        lambda v: v != 1.0, lambda v, c: RepetitionPenaltyLogitsProcessor(v),
         "CTRL's penalty on every token already in the context: logit / p if positive, logit * p if negative",
     ),
     Processor(
         "no_repeat_ngram_size", NoRepeatNGramLogitsProcessor, 0, 0, "int", 0, INF, False, False, False, None,
-        lambda v: v > 0, lambda v, keep: NoRepeatNGramLogitsProcessor(v),
+        lambda v: v > 0, lambda v, c: NoRepeatNGramLogitsProcessor(v),
         "forbid every token that would make an n-gram of this size occur twice",
     ),
     Processor(
+        "bad_words_ids", NoBadWordsLogitsProcessor, None, None, "token_sequences", 0, INF, False, True, False, None,
+        _unset, _make_bad_words,
+        "forbid the last token of each listed sequence once the rest of it is there (a one-token word always)",
+        normalize=_token_sequences, to_generate=_lists, allowed="lists of token ids in [0, vocab)",
+    ),
+    Processor(
+        "min_new_tokens", MinNewTokensLengthLogitsProcessor, None, None, "int", 0, INF, False, False, False, None,
+        lambda v: v is not None and v > 0, _make_min_new_tokens,
+        "ban EOS (score -inf) until this many new tokens have been generated",
+        context=("prompt_length",),
+    ),
+    Processor(
+        "prefix_allowed_tokens_fn", PrefixConstrainedLogitsProcessor, None, None, "callable", 0, INF, False, True, False, None,
+        _unset, _make_prefix,
+        "a function of the context lists the allowed next tokens; every other token gets -inf (a grammar)",
+        browser=False, in_generation_config=False, normalize=_callable,
+        allowed="a function (batch_id, input_ids) -> non-empty list of token ids in [0, vocab)",
+    ),
+    Processor(
+        "forced_eos_token_id", ForcedEOSTokenLogitsProcessor, None, None, "token_id", 0, INF, False, True, False, None,
+        _unset, _make_forced_eos,
+        "at the last step before max_length, every token but this one gets -inf",
+        context=("max_length",), normalize=_token_id,
+        to_generate=lambda v: v if isinstance(v, int) else list(v), allowed="token ids in [0, vocab)",
+    ),
+    Processor(
+        "exponential_decay_length_penalty", ExponentialDecayLengthPenalty, None, None, "decay", 0, INF, False, True, False, None,
+        _unset, _make_decay,
+        "after start_index new tokens, raise EOS's score by |score| * (factor^n - 1), n tokens past the start",
+        context=("prompt_length",), normalize=_decay, to_generate=tuple, allowed=DECAY_ALLOWED,
+    ),
+    Processor(
+        "suppress_tokens", SuppressTokensLogitsProcessor, None, None, "token_ids", 0, INF, False, True, False, None,
+        _unset, _make_suppress,
+        "these tokens get -inf at every step",
+        normalize=_token_ids("suppress_tokens"), to_generate=list, allowed="token ids in [0, vocab)",
+    ),
+    Processor(
         "temperature", TemperatureLogitsWarper, 1.0, 1.0, "float", 0, INF, True, True, True, 5,
-        lambda v: v != 1.0, lambda v, keep: TemperatureLogitsWarper(v),
+        lambda v: v != 1.0, lambda v, c: TemperatureLogitsWarper(v),
         "divide the logits by T",
     ),
     Processor(
         "top_h", TopHLogitsWarper, None, None, "float", 0, 1, True, False, True, None,
-        lambda v: v is not None, lambda v, keep: TopHLogitsWarper(top_h=v),
+        lambda v: v is not None, lambda v, c: TopHLogitsWarper(top_h=v),
         "Top-H: an entropy-bounded nucleus over the 100 most likely tokens",
     ),
     Processor(
         "top_k", TopKLogitsWarper, 50, 0, "int", 0, INF, False, False, True, 1,
-        lambda v: v != 0, lambda v, keep: TopKLogitsWarper(top_k=v, min_tokens_to_keep=keep),
+        lambda v: v != 0, lambda v, c: TopKLogitsWarper(top_k=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "keep the k highest scores (and every token tied with the k-th)",
     ),
     Processor(
         "top_p", TopPLogitsWarper, 1.0, 1.0, "float", 0, 1, False, False, True, 3,
-        lambda v: v < 1.0, lambda v, keep: TopPLogitsWarper(top_p=v, min_tokens_to_keep=keep),
+        lambda v: v < 1.0, lambda v, c: TopPLogitsWarper(top_p=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "nucleus: the smallest set of most likely tokens whose probability reaches p",
     ),
     Processor(
         "min_p", MinPLogitsWarper, None, None, "float", 0, 1, False, False, True, 4,
-        lambda v: v is not None, lambda v, keep: MinPLogitsWarper(min_p=v, min_tokens_to_keep=keep),
+        lambda v: v is not None, lambda v, c: MinPLogitsWarper(min_p=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "keep tokens with p >= min_p * p_max",
     ),
     Processor(
         "typical_p", TypicalLogitsWarper, 1.0, 1.0, "float", 0, 1, True, False, True, 2,
-        lambda v: v < 1.0, lambda v, keep: TypicalLogitsWarper(mass=v, min_tokens_to_keep=keep),
+        lambda v: v < 1.0, lambda v, c: TypicalLogitsWarper(mass=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "locally typical: the tokens whose surprisal is closest to the entropy, up to mass p",
     ),
     Processor(
         "epsilon_cutoff", EpsilonLogitsWarper, 0.0, 0.0, "float", 0, 1, False, True, True, None,
-        lambda v: 0.0 < v < 1.0, lambda v, keep: EpsilonLogitsWarper(epsilon=v, min_tokens_to_keep=keep),
+        lambda v: 0.0 < v < 1.0, lambda v, c: EpsilonLogitsWarper(epsilon=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "ε-sampling: keep p > ε",
     ),
     Processor(
         "eta_cutoff", EtaLogitsWarper, 0.0, 0.0, "float", 0, 1, False, True, True, None,
-        lambda v: 0.0 < v < 1.0, lambda v, keep: EtaLogitsWarper(epsilon=v, min_tokens_to_keep=keep),
+        lambda v: 0.0 < v < 1.0, lambda v, c: EtaLogitsWarper(epsilon=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "η-sampling: keep p > min(η, sqrt(η)·exp(-H))",
     ),
 )
@@ -170,9 +492,15 @@ PROCESSORS: dict[str, Processor] = {row.field: row for row in ROWS}
 # that they still agree with the installed transformers.
 GENERATE_DEFAULTS: dict[str, Any] = {"do_sample": False, **{row.field: row.default for row in ROWS}}
 
-PENALTY_ORDER: tuple[str, ...] = tuple(row.field for row in ROWS if not row.sampling_only)
+# generate()'s whole order: every row, as _get_logits_processor appends them.
+GENERATE_ORDER: tuple[str, ...] = tuple(row.field for row in ROWS)
+# The knobs: one number each, nothing else needed.
+KNOBS: tuple[Processor, ...] = tuple(row for row in ROWS if row.knob)
+PENALTY_ORDER: tuple[str, ...] = tuple(row.field for row in KNOBS if not row.sampling_only)
 WARPER_ORDER: tuple[str, ...] = tuple(row.field for row in ROWS if row.sampling_only)
-# generate()'s order: the penalties always, then the sampling warpers (when do_sample=True).
+# The controls: token ids, a bias table, a function, or a number that needs the generation's context.
+CONTROL_ORDER: tuple[str, ...] = tuple(row.field for row in ROWS if not row.knob and not row.sampling_only)
+# generate()'s order of the knobs: the penalties always, then the sampling warpers (when do_sample=True).
 HF_ORDER: tuple[str, ...] = PENALTY_ORDER + WARPER_ORDER
 # llama.cpp's default sampler chain, restricted to the processors transformers has (penalties →
 # top-k → typical → top-p → min-p → temperature): the truncations see the untempered distribution,
@@ -180,13 +508,14 @@ HF_ORDER: tuple[str, ...] = PENALTY_ORDER + WARPER_ORDER
 LLAMA_CPP_ORDER: tuple[str, ...] = tuple(
     row.field for row in sorted((r for r in ROWS if r.llama_cpp is not None), key=lambda r: r.llama_cpp)
 )
-# The value that switches each field off.
-OFF: dict[str, Any] = {row.field: row.off for row in ROWS}
+# The value that switches each knob off (the controls are off when unset, None).
+OFF: dict[str, Any] = {row.field: row.off for row in KNOBS}
 
 
 def table_json() -> str:
-    """The table as JSON (field, class, default, off, interval, sampling_only, orders), for the
-    browser: the site build writes it to ``assets/processors.json``."""
+    """The table as JSON (field, class, kind, default, off, interval, sampling_only, orders, what a
+    row needs to be built and whether a browser can run it), for the browser: the site build writes
+    it to ``assets/processors.json``."""
 
     def number(x):
         return None if x is None else ("inf" if isinstance(x, float) and math.isinf(x) else x)
@@ -201,10 +530,21 @@ def table_json() -> str:
             "interval": {"low": number(r.low), "high": number(r.high), "low_open": r.low_open, "high_open": r.high_open,
                          "text": r.interval},
             "sampling_only": r.sampling_only,
-            "hf_order": HF_ORDER.index(r.field),
+            "generate_order": GENERATE_ORDER.index(r.field),
+            "hf_order": HF_ORDER.index(r.field) if r.field in HF_ORDER else None,
             "llama_cpp_order": LLAMA_CPP_ORDER.index(r.field) if r.field in LLAMA_CPP_ORDER else None,
+            "needs": list(r.context) + (["eos_token_ids"] if r.field in _NEEDS_EOS else []),
+            "browser": r.browser,
             "summary": r.summary,
         }
         for r in ROWS
     ]
-    return json.dumps({"processors": rows, "hf_order": list(HF_ORDER), "llama_cpp_order": list(LLAMA_CPP_ORDER)}, indent=1)
+    return json.dumps(
+        {"processors": rows, "generate_order": list(GENERATE_ORDER), "hf_order": list(HF_ORDER),
+         "llama_cpp_order": list(LLAMA_CPP_ORDER)},
+        indent=1,
+    )
+
+
+# The rows whose processor reads the model's EOS ids (always known from its generation_config).
+_NEEDS_EOS = ("bad_words_ids", "min_new_tokens", "exponential_decay_length_penalty")

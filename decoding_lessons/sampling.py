@@ -227,7 +227,6 @@ def generate_with_trace(
     # the searches' decoder: the KV-cache loop, the EOS ids and the prompt, in one place
     decoder = ModelDecoder(lm.model, lm.tokenizer)
     prompt_ids = to_prompt_ids(decoder, prompt, max_new_tokens)
-    processors = logits_processors(config, decoder.generation_config)
     do_sample = bool(config.resolved(decoder.generation_config)["do_sample"])
     eos = set(decoder.eos_token_ids)
 
@@ -235,6 +234,11 @@ def generate_with_trace(
     input_ids = prompt_ids
     steps: list[TraceStep] = []
     out = decoder.start(input_ids)  # 1. the prompt once; afterwards one new token per pass
+    length = prompt_ids.shape[1]  # the controls count from the prompt's end and stop at max_length
+    processors = logits_processors(
+        config, decoder.generation_config, prompt_length=length, max_length=length + max_new_tokens,
+        vocab_size=out.logits.shape[-1],
+    )
     for step in range(max_new_tokens):
         scores = processors(input_ids, out.logits)  # 2. generate()'s processors, in its order
         probs = torch.softmax(scores, dim=-1)

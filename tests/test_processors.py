@@ -26,7 +26,7 @@ def test_defaults_are_transformers_defaults():
     assert {row.field: row.default for row in P.ROWS} == {row.field: defaults.get(row.field) for row in P.ROWS}
 
 
-@pytest.mark.parametrize("row", P.ROWS, ids=lambda r: r.field)
+@pytest.mark.parametrize("row", P.KNOBS, ids=lambda r: r.field)
 def test_the_off_value_adds_no_processor_and_the_default_is_the_class(row):
     assert row.build(row.off) is None and row.is_off(row.off)
     on = {"float": 0.5, "int": 2}[row.kind] if row.field not in ("repetition_penalty", "temperature") else 1.5
@@ -35,7 +35,7 @@ def test_the_off_value_adds_no_processor_and_the_default_is_the_class(row):
     assert type(scoring.build_processor(row.field, dl.DecodingConfig(do_sample=True, **{row.field: on}).resolved())) is row.cls
 
 
-@pytest.mark.parametrize("row", P.ROWS, ids=lambda r: r.field)
+@pytest.mark.parametrize("row", [r for r in P.ROWS if r.kind in ("float", "int")], ids=lambda r: r.field)
 def test_the_interval_is_enforced_at_its_ends(row):
     if row.kind == "int":
         row.check(int(row.low))

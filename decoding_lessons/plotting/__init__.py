@@ -7,6 +7,7 @@
 * :mod:`.rules` — the truncation rules: top-p's cumulative curve, min-p's floor, typical-p's band,
   ε's and η's floors, Top-H's entropy budget.
 * :mod:`.sampling` — draws against the distribution, generations step by step, processor orders.
+* :mod:`.constraints` — what a control (a ban, a bias, a grammar, the EOS rules) removes or moves.
 * :mod:`.search` — searches: the beam-search tree, contrastive search's two terms.
 """
 

@@ -111,6 +111,8 @@ def beam_tree(
 
     * **kept** candidates (live beams at the next step) are drawn in colour, one colour per group
       for diverse beam search; **pruned** ones are small grey dots with grey edges;
+    * for beam sampling (:func:`~decoding_lessons.search.beam_sampling.beam_sample`) the candidates
+      are the ones each step drew, and the hover gives each one's probability in that draw;
     * **finished hypotheses** (they ended with EOS or at the length limit and entered the pool) are
       stars; the returned ones are labelled ``#1``, ``#2``, … (best first) and the paths leading to
       them are drawn thickest.
@@ -119,8 +121,8 @@ def beam_tree(
     token is in the hover) and the height grows with the number of candidates per step.
 
     Args:
-        result: from :func:`~decoding_lessons.search.beam_search` or
-            :func:`~decoding_lessons.search.diverse_beam_search`.
+        result: from :func:`~decoding_lessons.search.beam_search`,
+            :func:`~decoding_lessons.search.beam_sample` or :func:`~decoding_lessons.search.diverse_beam_search`.
         tokenizer: what labels the tokens: the model the search ran on (a
             :class:`~decoding_lessons.LanguageModel`), its tokenizer, or the toy model; ``None``:
             token ids.
@@ -170,6 +172,8 @@ def beam_tree(
         if abs(c.step_score - c.logprob + c.diversity_penalty) > 1e-6:
             lines.append(f"added to the score: {c.step_score:.3f}")
         lines.append(f"cumulative score: <b>{c.score:.3f}</b>")
+        if c.draw_prob is not None:  # beam sampling: the chance of this candidate in its step's draw
+            lines.append(f"drawn from all beams × tokens; its probability there: {c.draw_prob:.3g}")
         lines.append(fate)
         if c.hypothesis is not None:
             h = result.finished[c.hypothesis]
@@ -253,11 +257,13 @@ def beam_tree(
         )
     )
     s = result.settings
-    what = "Diverse beam search" if groups > 1 else "Beam search"
+    what = "Diverse beam search" if groups > 1 else "Beam sampling" if s.get("do_sample") else "Beam search"
     extra = f" in {groups} groups, diversity_penalty={s['diversity_penalty']:g}" if groups > 1 else ""
     settings = f"length_penalty={s['length_penalty']:g}, early_stopping={s['early_stopping']}" + (
         f", no_repeat_ngram_size={s['no_repeat_ngram_size']}" if s["no_repeat_ngram_size"] else ""
     )
+    if s.get("do_sample"):  # one more line: the warpers and the seed
+        settings = f"<br>{settings}; {s['sampling']}, seed {s['seed']}"
     counts = (
         f"{len(cands)} candidates, {sum(c.status == 'kept' for c in cands)} kept, {len(result.finished)} finished; "
         f"{result.forward_passes} forward passes"
@@ -270,7 +276,7 @@ def beam_tree(
     span = max(y.values()) - min(y.values()) + 1.2
     style(fig, title if title is not None else default_title, height=height or int(max(420, 27 * span + 170)))
     fig.update_layout(
-        margin=dict(l=10, r=10, t=115, b=60),
+        margin=dict(l=10, r=10, t=135 if s.get("do_sample") else 115, b=60),
         title=dict(y=1, yref="container", yanchor="top", pad=dict(t=14)),
         legend=dict(orientation="h", y=-0.06, yanchor="top", x=0.5, xanchor="center"),
     )

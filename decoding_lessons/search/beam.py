@@ -22,6 +22,9 @@ commits at the end. At each step (transformers' ``GenerationMixin._beam_search``
 the current length, cannot beat the worst finished one (a heuristic); ``"never"`` stops only when
 no improvement is possible at all (the canonical algorithm).
 
+Beam sampling (``generate(do_sample=True, num_beams=...)``) runs this same loop with step 2 drawn
+instead of taken from the top: see :mod:`decoding_lessons.search.beam_sampling`.
+
 Examples:
     >>> result = beam_search(lm, "The sky is", num_beams=4, max_new_tokens=12)
     >>> len(result.sequences), len(result.sequences_scores)  # == generate(num_beams=4, num_return_sequences=4, ...)
@@ -39,6 +42,8 @@ import torch
 
 from ..checks import check_float, check_int
 from ..decoder import as_decoder, prompt_ids
+from ..processors import PROCESSORS, WARPER_ORDER
+from ..scoring import DecodingConfig, logits_processors
 from .common import check_early_stopping, processors
 
 NEG = -1.0e9  # transformers' stand-in for "minus infinity" in beam scores
@@ -67,6 +72,9 @@ class Candidate:
         next_slot: the live-beam slot it occupies at the next step, when kept.
         diversity_penalty: the Hamming penalty subtracted (diverse beam search).
         hypothesis: index in :attr:`BeamSearchResult.finished` when it ended a hypothesis.
+        draw_prob: beam sampling only (``None`` otherwise): the candidate's probability in the
+            distribution its step's candidates were drawn from, softmax of the cumulative scores over
+            every live beam × every token.
     """
 
     id: int
@@ -84,6 +92,7 @@ class Candidate:
     next_slot: int | None = None
     diversity_penalty: float = 0.0
     hypothesis: int | None = None
+    draw_prob: float | None = None
 
 
 @dataclass
@@ -228,10 +237,32 @@ def beam_search(
     """
     num_return_sequences = num_beams if num_return_sequences is None else num_return_sequences
     check_beam_args(num_beams, num_return_sequences, max_new_tokens, length_penalty, early_stopping, no_repeat_ngram_size, repetition_penalty)
+    return run_beams(
+        lm, prompt, num_beams, max_new_tokens, num_return_sequences, length_penalty, early_stopping, no_repeat_ngram_size,
+        repetition_penalty,
+    )
+
+
+def run_beams(
+    lm, prompt, num_beams, max_new_tokens, num_return_sequences, length_penalty, early_stopping, no_repeat_ngram_size,
+    repetition_penalty, sampling: DecodingConfig | None = None, seed: int | None = None,
+) -> BeamSearchResult:
+    """The loop of :func:`beam_search` and :func:`~decoding_lessons.search.beam_sampling.beam_sample`
+    (arguments already checked). ``sampling`` is ``None`` for beam search; for beam sampling it is the
+    warpers' :class:`~decoding_lessons.DecodingConfig` (``do_sample=True``), and ``torch.manual_seed(seed)``
+    is called before the first step, as before a ``generate()`` call."""
     started = time.perf_counter()
     decoder = as_decoder(lm)
     ids = prompt_ids(decoder, prompt, max_new_tokens)
-    procs = processors(decoder, no_repeat_ngram_size, repetition_penalty)
+    do_sample = sampling is not None
+    if do_sample:
+        # generate()'s list for do_sample=True and num_beams > 1: the penalties, then the warpers, each
+        # truncation keeping at least (number of EOS ids + 1) tokens per beam (2 without an EOS id)
+        config = sampling.replace(do_sample=True, no_repeat_ngram_size=no_repeat_ngram_size, repetition_penalty=repetition_penalty)
+        procs = logits_processors(config, getattr(decoder, "generation_config", None), num_beams=num_beams,
+                                  eos_token_count=max(1, len(decoder.eos_token_ids)))
+    else:
+        procs = processors(decoder, no_repeat_ngram_size, repetition_penalty)
     eos = torch.tensor(decoder.eos_token_ids, dtype=torch.long, device=ids.device)
     prompt_len = ids.shape[1]
     max_length = prompt_len + max_new_tokens
@@ -256,6 +287,8 @@ def beam_search(
     candidates: list[Candidate] = []
     finished: list[Hypothesis] = []
     steps: list[BeamStep] = []
+    if do_sample:
+        torch.manual_seed(seed)  # the draws come from torch's global generator, as generate()'s do
     out = decoder.start(running)  # the prefill: one pass for all beams
     cur_len = prompt_len
     while True:
@@ -264,10 +297,19 @@ def beam_search(
         logprobs = torch.log_softmax(out.logits, dim=-1)
         scores = procs(running, logprobs)
         vocab = scores.shape[-1]
-        # 2. the best k of num_beams × vocab candidates by cumulative score
-        # (topk over a (1, beams × vocab) row, as transformers does, so that ties break the same way)
+        # 2. k of the num_beams × vocab candidates, by cumulative score (over a (1, beams × vocab) row,
+        #    as transformers does, so that ties break the same way)
         total = (scores + running_scores[:, None]).reshape(1, -1)
-        top_scores, flat = (t[0] for t in torch.topk(total, k))
+        if do_sample:
+            # beam sampling: draw k candidates without replacement from softmax(cumulative scores),
+            # then sort the drawn ones best first
+            draw_probs = torch.softmax(total, dim=-1)
+            drawn = torch.multinomial(draw_probs, num_samples=k)
+            top_scores, order = torch.gather(total, 1, drawn).sort(dim=-1, descending=True)
+            top_scores, flat = top_scores[0], drawn.gather(-1, order)[0]
+        else:
+            # beam search: the best k
+            top_scores, flat = (t[0] for t in torch.topk(total, k))
         parent_slots = flat // vocab
         tokens = flat % vocab
         cand_seqs = torch.cat([running[parent_slots], tokens[:, None]], dim=1)
@@ -296,6 +338,7 @@ def beam_search(
                 logprob=float(logprobs[slot, token]), step_score=float(scores[slot, token]),
                 score=float(top_scores[rank]), rank=rank,
                 ended=("eos" if bool(torch.isin(tokens[rank], eos)) else "length") if bool(ends[rank]) else None,
+                draw_prob=float(draw_probs[0, flat[rank]]) if do_sample else None,
             )
             candidates.append(cand)
             ids_here.append(cand.id)
@@ -367,8 +410,13 @@ def beam_search(
     settings = dict(
         num_beams=num_beams, num_return_sequences=num_return_sequences, max_new_tokens=max_new_tokens,
         length_penalty=length_penalty, early_stopping=early_stopping, no_repeat_ngram_size=no_repeat_ngram_size,
-        repetition_penalty=repetition_penalty, num_beam_groups=1, diversity_penalty=0.0, algorithm="beam search",
+        repetition_penalty=repetition_penalty, num_beam_groups=1, diversity_penalty=0.0,
+        algorithm="beam sampling" if do_sample else "beam search", do_sample=do_sample,
     )
+    if do_sample:  # the warpers that acted, with their resolved values (top_k=50 when only the default)
+        resolved = config.resolved(getattr(decoder, "generation_config", None))
+        warpers = {name: resolved[name] for name in WARPER_ORDER if not PROCESSORS[name].is_off(resolved[name])}
+        settings.update(warpers=warpers, sampling=", ".join(f"{k}={v:g}" for k, v in warpers.items()) or "no warper", seed=seed)
     return finish_result(
         decoder, ids, sequences, pool_scores[:num_return_sequences].float().cpu(), returned, finished, candidates, steps, started, settings
     )
