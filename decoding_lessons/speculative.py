@@ -605,7 +605,7 @@ def speculative_generate(
         prompt: text or token ids ``(1, length)``.
         config: the decoding configuration (its processors act on the draft's scores and on the
             target's, as in ``generate()``).
-        max_new_tokens: >= 1.
+        max_new_tokens: the length limit, >= 1.
         gamma: the draft length γ, >= 1 (``generate()``'s ``num_assistant_tokens``).
         schedule: ``"constant"`` or ``"heuristic"`` (``num_assistant_tokens_schedule``).
         seed: passed to ``torch.manual_seed`` first (this reseeds torch's global generator).
@@ -668,7 +668,7 @@ def prompt_lookup_generate(
         lm: the model.
         prompt: text or token ids.
         config: the decoding configuration.
-        max_new_tokens: >= 1.
+        max_new_tokens: the length limit, >= 1.
         num_tokens: proposals per round, >= 1 (``prompt_lookup_num_tokens``).
         max_ngram: the longest n-gram looked up, >= 1 (``max_matching_ngram_size``).
         seed: passed to ``torch.manual_seed`` first.

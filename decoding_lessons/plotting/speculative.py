@@ -80,6 +80,7 @@ def gamma_chart(runs: dict[int, SpeculativeRun], title: str | None = None) -> go
         runs: ``{gamma: SpeculativeRun}``.
 
     Examples:
+        >>> draft = early_exit_draft(lm, 20)
         >>> runs = {g: speculative_generate(lm, draft, "2 + 2 = ", max_new_tokens=12, gamma=g) for g in (1, 2, 4)}
         >>> len(gamma_chart(runs).data)
         3
