@@ -23,23 +23,31 @@ In that order:
 * :mod:`.decoder` — the decode loop's step: the model stepped row by row with its KV cache.
 * :mod:`.sampling` — draws from one step, whole generations step by step.
 * :mod:`.search` — beam, diverse beam and contrastive search, and DoLa, recorded step by step.
-  ``beam_sample()`` is beam sampling (``generate(do_sample=True, num_beams=N)``), drawn like them.
+  ``beam_sample()`` is beam sampling (``generate(do_sample=True, num_beams=N)``), drawn like them;
+  ``constrained_beam_search()`` puts given words in the output (4.55's ``force_words_ids``).
 * :mod:`.speculative` — speculative decoding (an early-exit draft model, prompt lookup), recorded
   round by round, token for token ``generate(assistant_model=...)``; figures in
   :mod:`.plotting.speculative`.
+* :mod:`.watermark` — Kirchenbauer et al.'s watermark (``watermarking_config``, a ``Watermark``):
+  ``green_list()``, ``green_mass()``, ``watermark_generation()`` step by step, ``detect()`` and
+  ``detection_study()`` with transformers' ``WatermarkDetector``; figures in :mod:`.plotting.watermark`
+  (``green_step_chart``, ``green_trace_chart``, ``z_histogram``, ``tradeoff_chart``).
+* :mod:`.retired` — the modes transformers moved out of ``generate()``'s core (``RETIRED``: the
+  last release that ran each, its Hub repository), and ``retired_note()``, said once for the lessons.
 * :mod:`.measures` — the TV bound of draws, repetitions, distinct-n, a sequence's log-probability.
 * :mod:`.reference` — ``reference_generate()``: transformers' ``generate()``, the oracle every
   check compares with.
 * :mod:`.plotting` — Plotly figures (token bars, sliders, the rules' lines, searches) and the site
   renderer.
-* :mod:`.lesson` — ``lesson_setup()`` and the table helper for the lesson notebooks.
+* :mod:`.lesson` — ``lesson_setup()``, the table helper and the exercises (``exercise()``,
+  ``exercises()``: predict-then-reveal questions) for the lesson notebooks.
 
 Every lesson imports the package one way, ``import decoding_lessons as dl``, and uses ``dl.<name>``.
 """
 
 from .capture import LogitCapture, NextToken
 from .constraints import ChoiceGrammar, Shift, choice_grammar, shift
-from .lesson import Lesson, current_lesson, lesson_setup, markdown_table, seed_everything
+from .lesson import Lesson, current_lesson, exercise, exercises, lesson_setup, markdown_table, seed_everything
 from .loading import LanguageModel, ModelLoadError, as_language_model, install_embedded_model, load_model, resolve_choice
 from .measures import Repetition, distinct_ngrams, longest_repetition, sequence_logprob, tv_bound
 from .orders import HF_ORDER, LLAMA_CPP_ORDER, apply_in_order
@@ -74,6 +82,8 @@ from .rules import TOP_H_CANDIDATES, epsilon_rule, eta_rule, eta_threshold, scor
 from .sampling import GenerationTrace, SampleResult, TraceStep, draw, generate_with_trace
 from .scoring import DecodingConfig, apply_processors, entropy, logits_processors, probabilities
 from .search import beam_sample, beam_search, contrastive_search, diverse_beam_search
+from .retired import RETIRED, RetiredMode, retired_note
+from .search.constrained import ConstraintState, DisjunctiveConstraint, PhrasalConstraint, constrained_beam_search
 from .search.dola import DolaResult, DolaStep, dola_candidate_layers, dola_decoding
 from .speculative import (
     SpeculativeRound,
@@ -89,10 +99,46 @@ from .speculative import (
 )
 from .plotting.speculative import gamma_chart, rounds_chart
 from .tokens import decode_visible, markdown_text, token_label
+from .processors import FINAL_ORDER, Watermark
+from .watermark import (
+    DetectionRun,
+    DetectionStudy,
+    GreenMass,
+    WatermarkRun,
+    WatermarkStep,
+    as_watermark,
+    detect,
+    detection_study,
+    green_list,
+    green_mass,
+    watermark_detector,
+    watermark_generation,
+    watermark_processor,
+)
+from .plotting.watermark import green_step_chart, green_trace_chart, tradeoff_chart, z_histogram
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FINAL_ORDER",
+    "Watermark",
+    "DetectionRun",
+    "DetectionStudy",
+    "GreenMass",
+    "WatermarkRun",
+    "WatermarkStep",
+    "as_watermark",
+    "detect",
+    "detection_study",
+    "green_list",
+    "green_mass",
+    "watermark_detector",
+    "watermark_generation",
+    "watermark_processor",
+    "green_step_chart",
+    "green_trace_chart",
+    "tradeoff_chart",
+    "z_histogram",
     "SpeculativeRound",
     "SpeculativeRun",
     "acceptance_probability",
@@ -107,6 +153,13 @@ __all__ = [
     "speculative_generate",
     "CONTROL_ORDER",
     "GENERATE_ORDER",
+    "RETIRED",
+    "RetiredMode",
+    "retired_note",
+    "ConstraintState",
+    "DisjunctiveConstraint",
+    "PhrasalConstraint",
+    "constrained_beam_search",
     "DolaResult",
     "DolaStep",
     "dola_candidate_layers",
@@ -151,6 +204,8 @@ __all__ = [
     "diverse_beam_search",
     "draw",
     "entropy",
+    "exercise",
+    "exercises",
     "epsilon_rule",
     "eta_rule",
     "eta_threshold",

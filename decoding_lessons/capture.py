@@ -48,6 +48,8 @@ class NextToken:
         The controls that count tokens need to know where this step stands in a generation:
         ``prompt_length`` (the context's first tokens that were the prompt; default: all of it, so
         this step makes the first new token) and ``max_new_tokens`` (for ``forced_eos_token_id``).
+        With a watermark the processors run on the model's device (its green list is drawn with a
+        generator there, as ``generate()`` draws it); the scores come back on the CPU.
 
         Examples:
             >>> step = cap("The sky is")
@@ -58,6 +60,7 @@ class NextToken:
         return apply_processors(
             self.logits, self.input_ids, config, self.lm.model.generation_config,
             prompt_length=prompt_length, max_new_tokens=max_new_tokens,
+            device=self.lm.device if getattr(config, "watermarking_config", None) is not None else None,
         )
 
     def probs(self, config: DecodingConfig | None = None, **position) -> torch.Tensor:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .capture import LogitCapture
+from .checks import check_int
 from .loading import LanguageModel, load_model
 
 SEED = 0
@@ -153,4 +154,58 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence], align: str |
     return "\n".join(lines)
 
 
-__all__ = ["Lesson", "current_lesson", "lesson_setup", "markdown_table", "seed_everything"]
+def _check_text(name: str, text, what: str = "") -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"`{name}`{what} has to be a non-empty string, but is {text!r}")
+
+
+def exercise(question: str, answer: str, number: int | None = None) -> str:
+    """Markdown for one predict-then-reveal question: the question, then its answer folded away in
+    a ``<details>`` block the reader opens after making a guess.
+
+    Both are Markdown (inline code, emphasis, ``$maths$``). Blank lines surround the answer inside
+    ``<details>``, so the notebook's Markdown renderer (nbconvert's, on the site; Jupyter's own in a
+    notebook) renders it as Markdown rather than passing it through as raw HTML. ``number``, when
+    given, is written in bold before the question.
+
+    Examples:
+        >>> print(exercise("How many tokens does `top_k=5` keep?", "**5**, or more if tokens tie with the 5th.", number=1))
+        **1.** How many tokens does `top_k=5` keep?
+        <BLANKLINE>
+        <details><summary>Answer</summary>
+        <BLANKLINE>
+        **5**, or more if tokens tie with the 5th.
+        <BLANKLINE>
+        </details>
+    """
+    _check_text("question", question)
+    _check_text("answer", answer)
+    if number is not None:
+        check_int("number", number, 1)
+    lead = f"**{number}.** " if number is not None else ""
+    return f"{lead}{question.strip()}\n\n<details><summary>Answer</summary>\n\n{answer.strip()}\n\n</details>"
+
+
+def exercises(items: Sequence[tuple[str, str]]) -> str:
+    """Markdown for a lesson's exercises: one :func:`exercise` per ``(question, answer)`` pair in
+    ``items``, numbered from 1, separated by blank lines.
+
+    Examples:
+        >>> text = exercises([("Is $p$ above 0.5?", "Yes."), ("How many tokens are kept?", "**3**.")])
+        >>> text.count("<details>"), text.splitlines()[0], text.splitlines()[8]
+        (2, '**1.** Is $p$ above 0.5?', '**2.** How many tokens are kept?')
+    """
+    pairs = list(items) if isinstance(items, Sequence) and not isinstance(items, (str, bytes)) else []
+    if not pairs:
+        raise ValueError(f"`items` has to be a non-empty sequence of (question, answer) pairs, but is {items!r}")
+    blocks = []
+    for number, item in enumerate(pairs, start=1):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ValueError(f"`items[{number - 1}]` has to be a (question, answer) pair, but is {item!r}")
+        _check_text(f"items[{number - 1}][0]", item[0], " (the question)")
+        _check_text(f"items[{number - 1}][1]", item[1], " (the answer)")
+        blocks.append(exercise(item[0], item[1], number=number))
+    return "\n\n".join(blocks)
+
+
+__all__ = ["Lesson", "current_lesson", "exercise", "exercises", "lesson_setup", "markdown_table", "seed_everything"]

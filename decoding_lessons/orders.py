@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 
 from .capture import NextToken
-from .processors import CONTROL_ORDER, HF_ORDER, LLAMA_CPP_ORDER, PENALTY_ORDER, PROCESSORS, WARPER_ORDER
+from .processors import CONTROL_ORDER, FINAL_ORDER, HF_ORDER, LLAMA_CPP_ORDER, PENALTY_ORDER, PROCESSORS, WARPER_ORDER
 from .scoring import DecodingConfig, build_processor
 
 # generate()'s order and llama.cpp's default chain: columns of the processor table (processors.py).
@@ -21,7 +21,7 @@ from .scoring import DecodingConfig, build_processor
 
 def _active_fields(config: DecodingConfig, generation_config) -> tuple[dict, list[str]]:
     resolved = config.resolved(generation_config)
-    controls = [n for n in CONTROL_ORDER if PROCESSORS[n].active(resolved[n])]
+    controls = [n for n in CONTROL_ORDER + FINAL_ORDER if PROCESSORS[n].active(resolved[n])]
     if controls:  # the knobs only: a control keeps its place before them (step.scores applies it)
         raise ValueError(f"`config` has to set only the knobs ({', '.join(HF_ORDER)}) to be reordered, but sets {controls}")
     names = PENALTY_ORDER + (WARPER_ORDER if resolved["do_sample"] else ())

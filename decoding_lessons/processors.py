@@ -17,7 +17,8 @@ processor is adding a row (and, for a lesson, its rule).
 the rows. Always: sequence bias → repetition penalty → no-repeat-n-gram → bad words → min new
 tokens (the EOS ban) → prefix-allowed tokens (a grammar) → forced EOS → exponential decay length
 penalty → suppressed tokens; then, only when ``do_sample=True``, temperature → top-H → top-k →
-top-p → min-p → typical → ε → η.
+top-p → min-p → typical → ε → η; then, last and whether sampling or not, the watermark
+(:data:`FINAL_ORDER`: it sees the scores every other processor has shaped).
 
 Two kinds of row:
 
@@ -27,6 +28,9 @@ Two kinds of row:
 * **controls** (:data:`CONTROL_ORDER`): token ids, a bias table, a function, or a number that needs
   to know where the generation stands. Their ``kind`` says which value they take, and ``context``
   what :class:`BuildContext` must hold to build them (``"prompt_length"``, ``"max_length"``).
+  They come before the sampling warpers.
+* **after the warpers** (:data:`FINAL_ORDER`): the watermark (``watermarking_config``, a
+  :class:`Watermark`), which ``generate()`` appends after everything else, greedy or sampled.
 
 Examples:
     >>> PROCESSORS["min_p"].interval
@@ -39,6 +43,8 @@ Examples:
     True
     >>> PROCESSORS["min_new_tokens"].context
     ('prompt_length',)
+    >>> GENERATE_ORDER[-1], FINAL_ORDER
+    ('watermarking_config', ('watermarking_config',))
 """
 
 from __future__ import annotations
@@ -66,6 +72,8 @@ from transformers import (
     TopKLogitsWarper,
     TopPLogitsWarper,
     TypicalLogitsWarper,
+    WatermarkingConfig,
+    WatermarkLogitsProcessor,
 )
 
 from .checks import check_float, check_int, interval_text
@@ -82,8 +90,12 @@ class BuildContext:
         prompt_length: the prompt's length in tokens (``input_ids_seq_length``): the EOS ban and
             the length penalty count new tokens from there.
         max_length: prompt length + ``max_new_tokens``: forced EOS acts on the step that reaches it.
-        vocab_size: the scores' width, for the token-id range checks (``None``: not checked here).
+        vocab_size: the scores' width, for the token-id range checks (``None``: not checked here);
+            the watermark draws its green list from it (``generate()`` passes the model config's
+            text ``vocab_size``, the same number).
         num_beams: rows per prompt (the prefix function is called once per row).
+        device: where the scores live: the watermark's green list comes from ``torch.randperm``
+            with a ``torch.Generator`` on this device, and CPU and CUDA draw different lists.
     """
 
     min_tokens_to_keep: int = 1
@@ -92,6 +104,7 @@ class BuildContext:
     max_length: int | None = None
     vocab_size: int | None = None
     num_beams: int = 1
+    device: Any = "cpu"
 
     def need(self, what: str, field: str):
         """``self.<what>``, or a ValueError saying that ``field`` needs it."""
@@ -100,6 +113,7 @@ class BuildContext:
             why = {
                 "prompt_length": "to count the new tokens from",
                 "max_length": "(prompt length + max_new_tokens) to know which step is the last",
+                "vocab_size": "(the scores' width) to draw the green list from",
             }[what]
             raise ValueError(f"`{field}` needs the generation's `{what}` {why}, but none was given")
         return value
@@ -117,7 +131,7 @@ class Processor:
         kind: the value it takes: ``"float"``, ``"int"``, ``"token_ids"`` (a list of ids),
             ``"token_id"`` (one id or a list), ``"token_sequences"`` (a list of id lists),
             ``"bias"`` (token sequences with a float each), ``"decay"`` (``(start, factor)``),
-            ``"callable"`` (a function of the context).
+            ``"callable"`` (a function of the context), ``"watermark"`` (a :class:`Watermark`).
         low, high: the allowed interval's ends (``high`` may be ``inf``); for an int, ``low`` only.
         low_open, high_open: whether the ends are excluded.
         sampling_only: ``generate()`` adds it only when ``do_sample=True`` (the warpers).
@@ -380,6 +394,111 @@ def _make_suppress(v, c):
     return SuppressTokensLogitsProcessor(list(v))
 
 
+SEEDING_SCHEMES = ("lefthash", "selfhash")
+WATERMARK_ALLOWED = (
+    "a transformers.WatermarkingConfig or a dict of its fields: greenlist_ratio a float in the (0, 1) "
+    "interval, bias a finite float, hashing_key an integer in [0, 2**63), seeding_scheme one of "
+    "'lefthash', 'selfhash', context_width an integer >= 1"
+)
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """The stored form of ``watermarking_config``: Kirchenbauer et al.'s watermark, checked and hashable.
+
+    transformers' ``WatermarkingConfig`` is mutable (so a ``DecodingConfig`` holding it could not be
+    hashed); this frozen copy holds the same five fields and gives it back with :meth:`to_config`.
+    A green list of ``int(vocab_size * greenlist_ratio)`` tokens is drawn at every step from a seed
+    made of the previous token ("lefthash": ``hashing_key * last token``; only the last token counts,
+    whatever ``context_width``) or of the last ``context_width`` tokens and the candidate token itself
+    ("selfhash"); the green tokens' scores get ``+ bias``.
+
+    Attributes:
+        greenlist_ratio: γ, the share of the vocabulary that is green at each step; in (0, 1).
+        bias: δ, added to the green tokens' scores; a finite float (transformers recommends 0.5–2).
+        hashing_key: the secret key the seeds are made with (default: the millionth prime).
+        seeding_scheme: ``"lefthash"`` (Algorithm 2 of arXiv 2306.04634) or ``"selfhash"``
+            (Algorithm 3: the candidate token is part of its own seed; 40 candidates are tried).
+        context_width: how many previous tokens make the seed, >= 1.
+
+    Examples:
+        >>> Watermark(bias=1.0).to_config().bias
+        1.0
+        >>> DecodingConfig(watermarking_config={"greenlist_ratio": 1.5})
+        Traceback (most recent call last):
+        ...
+        ValueError: `watermarking_config.greenlist_ratio` has to be a float in the (0, 1) interval, but is 1.5
+    """
+
+    greenlist_ratio: float = 0.25
+    bias: float = 2.0
+    hashing_key: int = 15485863
+    seeding_scheme: str = "lefthash"
+    context_width: int = 1
+
+    def __post_init__(self):
+        check_float("watermarking_config.greenlist_ratio", self.greenlist_ratio, 0, 1, True, True)
+        check_float("watermarking_config.bias", self.bias)
+        check_int("watermarking_config.hashing_key", self.hashing_key, 0, 2**63 - 1)
+        if self.seeding_scheme not in SEEDING_SCHEMES:
+            raise ValueError(
+                f"`watermarking_config.seeding_scheme` has to be one of 'lefthash', 'selfhash', but is {self.seeding_scheme!r}"
+            )
+        check_int("watermarking_config.context_width", self.context_width, 1)
+        object.__setattr__(self, "greenlist_ratio", float(self.greenlist_ratio))
+        object.__setattr__(self, "bias", float(self.bias))
+
+    def to_config(self) -> WatermarkingConfig:
+        """transformers' ``WatermarkingConfig`` with these fields: what ``generate()`` takes."""
+        return WatermarkingConfig(**self.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The five fields as a dict (``WatermarkingConfig(**w.as_dict())``)."""
+        return {f: getattr(self, f) for f in WATERMARK_FIELDS}
+
+    def replace(self, **changes) -> "Watermark":
+        """A copy with ``changes`` applied (and checked): ``w.replace(bias=4.0)``."""
+        return _watermark({**self.as_dict(), **changes})
+
+    def __str__(self) -> str:
+        return (f"watermark(γ={self.greenlist_ratio:g}, δ={self.bias:g}, {self.seeding_scheme}, "
+                f"context_width={self.context_width})")
+
+
+WATERMARK_FIELDS = ("greenlist_ratio", "bias", "hashing_key", "seeding_scheme", "context_width")
+
+
+def _watermark(v) -> Watermark:
+    if isinstance(v, Watermark):
+        return v
+    if isinstance(v, WatermarkingConfig):
+        v = v.to_dict()
+    if not isinstance(v, dict):
+        raise ValueError(f"`watermarking_config` has to be {WATERMARK_ALLOWED}, but is {v!r}")
+    unknown = sorted(str(k) for k in v if k not in WATERMARK_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"`watermarking_config` has to be a dict of the fields {', '.join(WATERMARK_FIELDS)} (a WatermarkingConfig's), "
+            f"but holds the unknown {unknown}"
+        )
+    return Watermark(**v)
+
+
+# selfhash tries the 40 highest-scoring candidates (WatermarkLogitsProcessor._score_rejection_sampling)
+SELFHASH_CANDIDATES = 40
+
+
+def _make_watermark(v, c):
+    vocab = c.need("vocab_size", "watermarking_config")
+    if v.seeding_scheme == "selfhash" and vocab < SELFHASH_CANDIDATES:
+        raise ValueError(
+            f"`watermarking_config` with seeding_scheme 'selfhash' tries {SELFHASH_CANDIDATES} candidates, so it needs a "
+            f"vocabulary of at least {SELFHASH_CANDIDATES} tokens, but the scores hold {vocab}"
+        )
+    # exactly generate()'s call (GenerationMixin._get_logits_processor)
+    return v.to_config().construct_processor(vocab, c.device)
+
+
 def _lists(v):
     return [list(x) for x in v]
 
@@ -484,6 +603,13 @@ ROWS: tuple[Processor, ...] = (
         lambda v: 0.0 < v < 1.0, lambda v, c: EtaLogitsWarper(epsilon=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "η-sampling: keep p > min(η, sqrt(η)·exp(-H))",
     ),
+    Processor(
+        "watermarking_config", WatermarkLogitsProcessor, None, None, "watermark", 0, INF, False, True, False, None,
+        _unset, _make_watermark,
+        "Kirchenbauer et al.'s watermark: + bias (δ) on a green list of greenlist_ratio (γ) of the vocabulary, "
+        "seeded by the previous token(s); after every other processor, greedy or sampled",
+        browser=False, normalize=_watermark, to_generate=lambda v: v.to_config(), allowed=WATERMARK_ALLOWED,
+    ),
 )
 
 PROCESSORS: dict[str, Processor] = {row.field: row for row in ROWS}
@@ -498,8 +624,13 @@ GENERATE_ORDER: tuple[str, ...] = tuple(row.field for row in ROWS)
 KNOBS: tuple[Processor, ...] = tuple(row for row in ROWS if row.knob)
 PENALTY_ORDER: tuple[str, ...] = tuple(row.field for row in KNOBS if not row.sampling_only)
 WARPER_ORDER: tuple[str, ...] = tuple(row.field for row in ROWS if row.sampling_only)
-# The controls: token ids, a bias table, a function, or a number that needs the generation's context.
-CONTROL_ORDER: tuple[str, ...] = tuple(row.field for row in ROWS if not row.knob and not row.sampling_only)
+# What generate() appends after the sampling warpers, whether sampling or not (the watermark).
+FINAL_ORDER: tuple[str, ...] = GENERATE_ORDER[GENERATE_ORDER.index(WARPER_ORDER[-1]) + 1:]
+# The controls: token ids, a bias table, a function, or a number that needs the generation's context;
+# all of them before the warpers.
+CONTROL_ORDER: tuple[str, ...] = tuple(
+    row.field for row in ROWS if not row.knob and not row.sampling_only and row.field not in FINAL_ORDER
+)
 # generate()'s order of the knobs: the penalties always, then the sampling warpers (when do_sample=True).
 HF_ORDER: tuple[str, ...] = PENALTY_ORDER + WARPER_ORDER
 # llama.cpp's default sampler chain, restricted to the processors transformers has (penalties →

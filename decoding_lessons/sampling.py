@@ -237,7 +237,7 @@ def generate_with_trace(
     length = prompt_ids.shape[1]  # the controls count from the prompt's end and stop at max_length
     processors = logits_processors(
         config, decoder.generation_config, prompt_length=length, max_length=length + max_new_tokens,
-        vocab_size=out.logits.shape[-1],
+        vocab_size=out.logits.shape[-1], device=out.logits.device,
     )
     for step in range(max_new_tokens):
         scores = processors(input_ids, out.logits)  # 2. generate()'s processors, in its order

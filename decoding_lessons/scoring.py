@@ -8,7 +8,8 @@ in transformers 5):
 1. always: sequence bias, repetition penalty, no-repeat-ngram, then the controls that constrain
    the output (bad words, the EOS ban of ``min_new_tokens``, a grammar's allowed tokens, forced
    EOS, the exponential length penalty, suppressed tokens);
-2. only when ``do_sample=True``: temperature → top-H → top-k → top-p → min-p → typical → ε → η.
+2. only when ``do_sample=True``: temperature → top-H → top-k → top-p → min-p → typical → ε → η;
+3. always, last: the watermark (``watermarking_config``), on the scores all the others shaped.
 
 Some controls need to know where the generation stands (how long the prompt was, how many tokens
 may follow): :func:`logits_processors` takes ``prompt_length`` and ``max_length`` for them, as
@@ -30,7 +31,7 @@ from transformers import LogitsProcessorList
 
 from .checks import check_int
 
-from .processors import GENERATE_DEFAULTS, GENERATE_ORDER, PENALTY_ORDER, PROCESSORS, ROWS, WARPER_ORDER, BuildContext
+from .processors import GENERATE_DEFAULTS, GENERATE_ORDER, PENALTY_ORDER, PROCESSORS, ROWS, WARPER_ORDER, BuildContext, Watermark
 
 # Every fact about a processor (field, class, default, off value, interval, order) is one row of
 # the table in processors.py; this module builds the configuration and the processor lists from it.
@@ -73,6 +74,11 @@ class DecodingConfig:
         exponential_decay_length_penalty: ``(start_index, decay_factor)``: ``start_index`` new
             tokens in, EOS's score grows by ``|score| · (decay_factor^n − 1)``; factor in (0, inf).
         suppress_tokens: ``[id, ...]``: these tokens get -inf at every step.
+        watermarking_config: Kirchenbauer et al.'s watermark (arXiv 2301.10226): ``+ bias`` on a
+            green list of ``greenlist_ratio`` of the vocabulary, seeded by the previous token(s); a
+            ``transformers.WatermarkingConfig`` or a dict of its fields, stored as a frozen
+            :class:`~decoding_lessons.processors.Watermark`. Applied after every other processor,
+            greedy or sampled.
 
     Token-id lists are stored as tuples (so the configuration stays hashable) and handed to
     ``generate()`` as the lists it documents (:meth:`explicit`).
@@ -104,6 +110,7 @@ class DecodingConfig:
     forced_eos_token_id: Any = None
     exponential_decay_length_penalty: Any = None
     suppress_tokens: Any = None
+    watermarking_config: Any = None
 
     def __post_init__(self):
         if self.do_sample is not None and not isinstance(self.do_sample, bool):
@@ -143,7 +150,7 @@ class DecodingConfig:
         Examples:
             >>> from transformers import GenerationConfig
             >>> DecodingConfig.from_generation_config(GenerationConfig(do_sample=True, top_p=0.9))
-            DecodingConfig(do_sample=True, temperature=None, top_k=None, top_p=0.9, min_p=None, typical_p=None, epsilon_cutoff=None, eta_cutoff=None, top_h=None, repetition_penalty=None, no_repeat_ngram_size=None, sequence_bias=None, bad_words_ids=None, min_new_tokens=None, prefix_allowed_tokens_fn=None, forced_eos_token_id=None, exponential_decay_length_penalty=None, suppress_tokens=None)
+            DecodingConfig(do_sample=True, temperature=None, top_k=None, top_p=0.9, min_p=None, typical_p=None, epsilon_cutoff=None, eta_cutoff=None, top_h=None, repetition_penalty=None, no_repeat_ngram_size=None, sequence_bias=None, bad_words_ids=None, min_new_tokens=None, prefix_allowed_tokens_fn=None, forced_eos_token_id=None, exponential_decay_length_penalty=None, suppress_tokens=None, watermarking_config=None)
         """
         from transformers import GenerationConfig
 
@@ -219,10 +226,12 @@ class DecodingConfig:
 
     def describe(self) -> str:
         """A short human label such as ``do_sample=True, top_p=0.9``."""
-        def text(v):
+        def text(k, v):
+            if isinstance(getattr(self, k), Watermark):  # the stored form reads shorter than WatermarkingConfig's JSON
+                return str(getattr(self, k))
             return getattr(v, "__name__", type(v).__name__) if callable(v) else v
 
-        parts = [f"{k}={text(v)}" for k, v in self.explicit().items()]
+        parts = [f"{k}={text(k, v)}" for k, v in self.explicit().items()]
         return ", ".join(parts) if parts else "generate() defaults"
 
 
@@ -255,6 +264,7 @@ def logits_processors(
     prompt_length: int | None = None,
     max_length: int | None = None,
     vocab_size: int | None = None,
+    device=None,
 ) -> LogitsProcessorList:
     """transformers' processors for ``config``, in ``generate()``'s order.
 
@@ -270,14 +280,17 @@ def logits_processors(
             ``exponential_decay_length_penalty`` count new tokens from it).
         max_length: prompt length + ``max_new_tokens`` (``forced_eos_token_id`` acts on the step
             that reaches it).
-        vocab_size: the scores' width: token ids in the configuration are checked against it.
+        vocab_size: the scores' width: token ids in the configuration are checked against it, and
+            the watermark draws its green list from it.
+        device: the scores' device (default: the CPU): the watermark's green list is drawn with a
+            ``torch.Generator`` there, and a CUDA generator draws another list than the CPU's.
 
     Returns:
         A ``LogitsProcessorList``; calling it as ``procs(input_ids, logits)`` gives the scores.
 
     Raises:
-        ValueError: a control that needs ``prompt_length`` or ``max_length`` without it, or a token
-            id outside ``[0, vocab_size)``.
+        ValueError: a control that needs ``prompt_length``, ``max_length`` or ``vocab_size`` without
+            it, or a token id outside ``[0, vocab_size)``.
     """
     check_config(config)
     c = (config or DecodingConfig()).resolved(generation_config)
@@ -285,7 +298,7 @@ def logits_processors(
     count = len(eos) if eos_token_count is None else eos_token_count
     context = BuildContext(
         min_tokens_to_keep=count + 1 if num_beams > 1 else 1, eos_token_ids=eos, prompt_length=prompt_length,
-        max_length=max_length, vocab_size=vocab_size, num_beams=num_beams,
+        max_length=max_length, vocab_size=vocab_size, num_beams=num_beams, device="cpu" if device is None else device,
     )
     procs = LogitsProcessorList()
     for name in GENERATE_ORDER:
@@ -332,6 +345,7 @@ def apply_processors(
     *,
     prompt_length: int | None = None,
     max_new_tokens: int | None = None,
+    device=None,
 ) -> torch.Tensor:
     """Scores for one step: ``generate()``'s processors for ``config`` applied to ``logits``.
 
@@ -344,9 +358,12 @@ def apply_processors(
             the first new token).
         max_new_tokens: the generation's length limit (for ``forced_eos_token_id``): the step that
             makes token number ``max_new_tokens`` is the last.
+        device: where to apply the processors (default: the logits' device). The watermark draws
+            its green list with a generator on this device, so scores captured on the CPU from a
+            model that generates on CUDA need ``device="cuda"`` to match ``generate()``.
 
     Returns:
-        float32 scores of the same shape; filtered tokens hold ``-inf``.
+        float32 scores of the same shape, on the logits' device; filtered tokens hold ``-inf``.
     """
     squeeze = logits.dim() == 1
     scores = logits.detach().to(torch.float32).clone().reshape(1, -1) if squeeze else logits.detach().float().clone()
@@ -359,10 +376,14 @@ def apply_processors(
     if max_new_tokens is not None:
         check_int("max_new_tokens", max_new_tokens, length - prompt_length + 1)
         max_length = prompt_length + max_new_tokens
+    home = scores.device
+    if device is not None:
+        scores, ids = scores.to(device), ids.to(device)
     procs = logits_processors(
-        config, generation_config, prompt_length=prompt_length, max_length=max_length, vocab_size=scores.shape[-1]
+        config, generation_config, prompt_length=prompt_length, max_length=max_length, vocab_size=scores.shape[-1],
+        device=scores.device,
     )
-    scores = procs(ids, scores)
+    scores = procs(ids, scores).to(home)
     return scores[0] if squeeze else scores
 
 

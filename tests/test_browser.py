@@ -397,6 +397,21 @@ def check_tables_fit(page, where: str) -> None:
     assert not overflowing, f"{where}: tables wider than the page: {overflowing}"
 
 
+CHART_WIDTHS = """() => {
+  const content = document.querySelector('.md-content__inner').getBoundingClientRect().width;
+  return {content, charts: [...document.querySelectorAll('.js-plotly-plot')].map(e => e.getBoundingClientRect().width)};
+}"""
+CHART_MARGIN_PX = 40  # what a chart may leave of the text column's width (the notebook's own 32 px)
+
+
+def check_chart_widths(page, where: str) -> None:
+    """The charts take the text column's width: no prompt gutter, no right-hand contents column
+    (measured before: 552 of 736 px at 1280, 222 of 358 at 390; now 906 of 938 and 326 of 358)."""
+    widths = page.evaluate(CHART_WIDTHS)
+    narrow = [round(w) for w in widths["charts"] if w < widths["content"] - CHART_MARGIN_PX]
+    assert not narrow, f"{where}: charts {narrow} px wide in a {round(widths['content'])} px text column"
+
+
 def lesson_url(base_url: str, stem: str) -> str:
     return f"{base_url}lessons/{stem}/"
 
@@ -440,6 +455,12 @@ def test_lesson_page_in_the_browser(stem, reader, built_site, artifacts, expecta
     low, high = expected.charts
     assert low <= len(charts) <= high, f"{stem}: {len(charts)} charts on the page, its code cells show {low} to {high}"
     check_tables_fit(page, stem)
+    check_chart_widths(page, f"{stem} at 1280 px")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(600)  # Plotly redraws responsive charts on the resize event
+    check_chart_widths(page, f"{stem} at 390 px")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.wait_for_timeout(300)
     check_math(page, stem, expected.formulas)
     check_legible(page, stem, "light", len(charts))
     page.evaluate("window.scrollTo(0, 0)")

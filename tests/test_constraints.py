@@ -44,6 +44,10 @@ def trace_configs(ids, lm):
         "forced eos": dl.DecodingConfig(forced_eos_token_id=eos),
         "decay": dl.DecodingConfig(exponential_decay_length_penalty=(2, 1.6), **sampling),
         "suppress newline + eos": dl.DecodingConfig(suppress_tokens=ids["newline"] + [eos], **sampling),
+        "controls + watermark": dl.DecodingConfig(
+            sequence_bias={tuple(ids["the"]): 1.5}, bad_words_ids=[ids["4"]], min_new_tokens=3, forced_eos_token_id=eos,
+            watermarking_config={"bias": 2.0, "context_width": 2}, **sampling,
+        ),
         "everything": dl.DecodingConfig(
             sequence_bias={tuple(ids["the"]): 1.5}, repetition_penalty=1.2, no_repeat_ngram_size=3,
             bad_words_ids=[ids["4"]], min_new_tokens=3, forced_eos_token_id=eos,
@@ -53,7 +57,7 @@ def trace_configs(ids, lm):
 
 
 CASES = ["bias +", "bias - (multi-token)", "bad words", "min_new_tokens", "grammar", "grammar, sampled", "forced eos",
-         "decay", "suppress newline + eos", "everything"]
+         "decay", "suppress newline + eos", "controls + watermark", "everything"]
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -119,17 +123,20 @@ def test_the_table_rows_of_the_controls():
     assert P.GENERATE_ORDER[:3] == ("sequence_bias", "repetition_penalty", "no_repeat_ngram_size")
     assert P.CONTROL_ORDER == ("sequence_bias", "bad_words_ids", "min_new_tokens", "prefix_allowed_tokens_fn",
                                "forced_eos_token_id", "exponential_decay_length_penalty", "suppress_tokens")
-    for name in P.CONTROL_ORDER:
+    assert P.FINAL_ORDER == P.GENERATE_ORDER[-1:] == ("watermarking_config",)  # after the warpers, always
+    for name in P.CONTROL_ORDER + P.FINAL_ORDER:
         row = P.PROCESSORS[name]
         assert row.build(row.off) is None and not row.knob
     context = P.BuildContext(eos_token_ids=(2,), prompt_length=3, max_length=10, vocab_size=100)
     values = {"sequence_bias": {(5,): 1.0}, "bad_words_ids": [[5]], "min_new_tokens": 2, "prefix_allowed_tokens_fn": lambda b, x: [1],
-              "forced_eos_token_id": 2, "exponential_decay_length_penalty": (1, 1.5), "suppress_tokens": [5]}
+              "forced_eos_token_id": 2, "exponential_decay_length_penalty": (1, 1.5), "suppress_tokens": [5],
+              "watermarking_config": {"bias": 1.0}}
     for name, value in values.items():
         row = P.PROCESSORS[name]
         assert type(row.build(row.check(value), context=context)) is row.cls, name
     table = {r["field"]: r for r in json.loads(P.table_json())["processors"]}
     assert table["prefix_allowed_tokens_fn"]["browser"] is False and table["suppress_tokens"]["browser"] is True
+    assert table["watermarking_config"]["browser"] is False and table["watermarking_config"]["sampling_only"] is False
     assert table["forced_eos_token_id"]["needs"] == ["max_length"] and table["temperature"]["needs"] == []
     assert "prompt_length" in table["min_new_tokens"]["needs"] and table["sequence_bias"]["generate_order"] == 0
     assert table["sequence_bias"]["hf_order"] is None
@@ -144,10 +151,12 @@ def test_bad_input_names_the_parameter_and_its_range():
         "forced_eos_token_id": [-1, [], [1.5], True],
         "exponential_decay_length_penalty": [(1,), (-1, 1.5), (1, 0.0), (1, -2.0), (1, float("inf")), (1.5, 2.0), 3],
         "suppress_tokens": [[], [-3], 5, [True]],
+        "watermarking_config": [2.0, "lefthash", {"delta": 1.0}],
     }
     allowed = {"sequence_bias": "[-inf, inf)", "bad_words_ids": "token ids (integers >= 0)", "min_new_tokens": "an integer >= 0",
                "prefix_allowed_tokens_fn": "a function (batch_id, input_ids)", "forced_eos_token_id": "an integer >= 0",
-               "exponential_decay_length_penalty": "(0, inf)", "suppress_tokens": "token ids (integers >= 0)"}
+               "exponential_decay_length_penalty": "(0, inf)", "suppress_tokens": "token ids (integers >= 0)",
+               "watermarking_config": "greenlist_ratio"}
     for name, values in cases.items():
         for value in values:
             with pytest.raises(ValueError, match=f"^`{name}` has to be") as error:

@@ -54,13 +54,25 @@ def test_the_fixture_covers_what_it_must():
     assert any(1 in c["kept"] for c in cases)
 
 
+@pytest.fixture(scope="module")
+def runs(ref_lm):
+    """Each recorded case run once (the equality test and the contrast test share the runs)."""
+    done: dict = {}
+
+    def run(case):
+        if case["name"] not in done:
+            done[case["name"]] = dl.dola_decoding(
+                ref_lm, REF["prompts"][case["prompt"]]["ids"], dola_layers=case["dola_layers"], config=config_of(case),
+                max_new_tokens=case["max_new_tokens"], seed=case["seed"],
+            )
+        return done[case["name"]]
+
+    return run
+
+
 @pytest.mark.parametrize("case", REF["cases"], ids=lambda c: c["name"])
-def test_dola_equals_4_55(ref_lm, case):
-    prompt = REF["prompts"][case["prompt"]]["ids"]
-    result = dl.dola_decoding(
-        ref_lm, prompt, dola_layers=case["dola_layers"], config=config_of(case), max_new_tokens=case["max_new_tokens"],
-        seed=case["seed"],
-    )
+def test_dola_equals_4_55(runs, case):
+    result = runs(case)
     assert result.sequences.tolist() == case["sequences"]
     # the processed scores of every step, as generate(output_scores=True) reported them
     assert [int(torch.isfinite(s.scores).sum()) for s in result.steps] == case["kept"]
@@ -68,16 +80,10 @@ def test_dola_equals_4_55(ref_lm, case):
     assert result.forward_passes == len(result.steps)
 
 
-def test_the_contrast_overrules_the_final_layer(ref_lm):
+def test_the_contrast_overrules_the_final_layer(runs):
     """On the greedy cases, DoLa picks another token than the final layer's argmax at some step
     (otherwise it would be greedy decoding and the fixture would not test the contrast)."""
-    flips = 0
-    for case in REF["cases"]:
-        if case["generate_kwargs"]["do_sample"]:
-            continue
-        prompt = REF["prompts"][case["prompt"]]["ids"]
-        result = dl.dola_decoding(ref_lm, prompt, case["dola_layers"], config_of(case), max_new_tokens=case["max_new_tokens"])
-        flips += sum(s.flipped for s in result.steps)
+    flips = sum(s.flipped for case in REF["cases"] if not case["generate_kwargs"]["do_sample"] for s in runs(case).steps)
     assert flips >= 3
 
 

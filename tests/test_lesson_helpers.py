@@ -78,3 +78,51 @@ def test_the_lesson_state_is_one_object(monkeypatch, lm):
     assert current.lm is got_lm is lm and current.cap is cap and current.renderer is None
     cap("The sky is"), cap("The sky is"), cap("2 + 2 =")
     assert current.stats() == {"forward_passes": 2, "distinct_contexts": 2, "charts": 0}
+
+
+def test_exercise_folds_the_answer_away_and_the_site_renders_it_as_markdown(tmp_path):
+    """The Markdown a lesson displays, through mkdocs-jupyter's own converter (nbconvert's
+    Markdown renderer, as the site build runs it): the question outside, the answer rendered as
+    Markdown inside a collapsed <details>."""
+    import re
+
+    import nbformat
+    from mkdocs_jupyter.nbconvert2 import nb2html
+
+    text = dl.exercises([("How many tokens does `top_k=5` keep?", "**5**, or more *if tokens tie*."),
+                         ("At $T = 2$, does $p$ rise?", "No:\n\n- it falls")])
+    assert text.startswith("**1.** How many tokens does `top_k=5` keep?\n\n<details><summary>Answer</summary>\n\n**5**")
+    assert text.count("<details><summary>Answer</summary>") == 2 and "**2.** At $T = 2$" in text
+    assert dl.exercise("Q?", "  A.\n") == "Q?\n\n<details><summary>Answer</summary>\n\nA.\n\n</details>"
+
+    cell = nbformat.v4.new_code_cell("display(Markdown(text))")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": text})]
+    path = tmp_path / "exercises.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+    page = nb2html(str(path), execute=False)
+    output = page[page.index('data-mime-type="text/markdown"'):page.rindex("</details>")]  # the rendered output
+    folded = re.findall(r"<details>(.*?)</details>", output + "</details>", flags=re.S)
+    assert len(folded) == 2
+    assert "<summary>Answer</summary>" in folded[0] and "<strong>5</strong>, or more <em>if tokens tie</em>." in folded[0]
+    assert "<li>it falls</li>" in folded[1]  # block Markdown inside <details> is Markdown too, not raw text
+    assert "<strong>1.</strong> How many tokens does <code>top_k=5</code> keep?" in output.split("<details>")[0]
+    assert "**" not in output and "top_k=5" not in "".join(folded)  # nothing left unrendered; the question stays outside
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: dl.exercise("", "A"), r"`question` has to be a non-empty string, but is ''"),
+        (lambda: dl.exercise("Q?", "  \n"), r"`answer` has to be a non-empty string, but is '  \\n'"),
+        (lambda: dl.exercise("Q?", 3), r"`answer` has to be a non-empty string, but is 3"),
+        (lambda: dl.exercise("Q?", "A", number=0), r"`number` has to be an integer >= 1, but is 0"),
+        (lambda: dl.exercise("Q?", "A", number=True), r"`number` has to be an integer >= 1, but is True"),
+        (lambda: dl.exercises([]), r"`items` has to be a non-empty sequence of \(question, answer\) pairs, but is \[\]"),
+        (lambda: dl.exercises("QA"), r"`items` has to be a non-empty sequence of \(question, answer\) pairs, but is 'QA'"),
+        (lambda: dl.exercises([("Q?", "A"), ("Q?",)]), r"`items\[1\]` has to be a \(question, answer\) pair, but is \('Q\?',\)"),
+        (lambda: dl.exercises([("Q?", "A"), (None, "A")]), r"`items\[1\]\[0\]` \(the question\) has to be a non-empty string, but is None"),
+    ],
+)
+def test_exercise_refuses_bad_input_by_name(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

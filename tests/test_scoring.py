@@ -29,6 +29,8 @@ CONFIGS = [
         do_sample=True, temperature=0.8, top_k=40, top_p=0.95, min_p=0.02, typical_p=0.9,
         epsilon_cutoff=1e-4, eta_cutoff=1e-3, top_h=0.9, repetition_penalty=1.3, no_repeat_ngram_size=3,
     ),
+    dl.DecodingConfig(watermarking_config={"bias": 2.0}),  # after every other processor, greedy or sampled
+    dl.DecodingConfig(do_sample=True, top_p=0.9, watermarking_config={"seeding_scheme": "selfhash", "context_width": 2}),
 ]
 PROMPTS = ["2 + 2 = ", "The sky is", "New York is in New York. New York"]
 
@@ -103,6 +105,8 @@ def test_entropy_matches_definition(cap):
         ({"no_repeat_ngram_size": -2}, "`no_repeat_ngram_size` has to be an integer >= 0, but is -2"),
         ({"do_sample": "yes"}, "`do_sample` has to be True or False, but is 'yes'"),
         ({"top_p": float("nan")}, "`top_p` has to be a float in the [0, 1] interval, but is nan"),
+        ({"watermarking_config": {"greenlist_ratio": 1.0}},
+         "`watermarking_config.greenlist_ratio` has to be a float in the (0, 1) interval, but is 1.0"),
     ],
 )
 def test_bad_parameters_are_refused(kwargs, message):

@@ -503,7 +503,10 @@ SEARCHES = {"beam_search": beam_search, "diverse_beam_search": diverse_beam_sear
 BAD_VALUES = [
     ("beam_search", "no_repeat_ngram_size", v, "an integer >= 0") for v in (-1, True, 1.5, "x")
 ] + [
-    ("beam_search", "repetition_penalty", v, "a float in the (0, inf) interval") for v in (0, 0.0, -1, True, "x", float("nan"), float("inf"))
+    (search, "repetition_penalty", v, "a float in the (0, inf) interval")
+    for search in ("beam_search", "contrastive_search") for v in (0, 0.0, -1, True, "x", float("nan"), float("inf"), None)
+] + [
+    ("contrastive_search", "no_repeat_ngram_size", v, "an integer >= 0") for v in (-1, True, None)
 ] + [
     (search, "max_new_tokens", v, "an integer >= 1") for search in ("contrastive_search", "diverse_beam_search") for v in (0, -1, True, 1.5, "x")
 ] + [

@@ -12,10 +12,10 @@ from .theme import COLORS, style
 
 
 def token_chart(step: NextToken, config: DecodingConfig | None = None, k: int = 15, title: str | None = None) -> go.Figure:
-    """The seed's chart, done right: the ``k`` highest-logit tokens with their raw logits (left
-    axis) and ``softmax(scores)`` under ``config`` (right axis).
+    """The ``k`` highest-logit tokens with their raw logits (dots, left axis: a logit has no zero to
+    draw a bar from) and ``softmax(scores)`` under ``config`` (bars, right axis).
 
-    Tokens that ``config`` filters out (score ``-inf``) are drawn hatched grey and marked ✕ at
+    Tokens that ``config`` filters out (score ``-inf``) are drawn as open grey dots and marked ✕ at
     zero probability, so truncation is visible rather than silently missing. Token labels show
     whitespace and partial UTF-8 bytes; hovering shows the raw vocabulary entry and the id.
 
@@ -48,15 +48,17 @@ def token_chart(step: NextToken, config: DecodingConfig | None = None, k: int = 
     ]
     x = list(range(k))
     fig = go.Figure()
+    # logits as dots, not bars: a logit has no natural zero (adding a constant to every logit changes
+    # nothing), so a bar's length from the axis floor would be read as a size it does not have
     fig.add_trace(
-        go.Bar(
+        go.Scatter(
             name="logit",
             x=[v - 0.2 for v in x],
             y=[round(float(v), 3) for v in logits],
-            width=0.4,
+            mode="markers",
             marker=dict(
-                color=[COLORS["logit"] if keep else COLORS["filtered"] for keep in kept],
-                pattern=dict(shape=["" if keep else "/" for keep in kept]),
+                symbol=["circle" if keep else "circle-open" for keep in kept], size=10,
+                color=[COLORS["logit"] if keep else COLORS["filtered"] for keep in kept], line=dict(width=2),
             ),
             hovertext=hovers,
             hoverinfo="text",
@@ -72,6 +74,10 @@ def token_chart(step: NextToken, config: DecodingConfig | None = None, k: int = 
             marker_color=COLORS["prob"],
             text=[f"{float(probs[i]):.2f}" if kept[j] else "" for j, i in enumerate(ids)],
             textposition="outside",
+            # upright labels shrink to the bar's width (about 6 px on a phone): turned, they keep 11 px
+            textangle=-90,
+            constraintext="none",
+            textfont=dict(size=11),
             cliponaxis=False,
             hovertext=hovers,
             hoverinfo="text",

@@ -55,6 +55,17 @@ def group_color(group: int, groups: int) -> str:
     return QUALITATIVE[group % len(QUALITATIVE)] if groups > 1 else COLORS["logit"]
 
 
+def bank_color(bank: int, max_bank: int) -> str:
+    """Constrained beam search's banks: blue for none of the constraints' tokens met, green for all,
+    the qualitative palette's warm colours between."""
+    if bank >= max_bank:
+        return COLORS["kept"]
+    if bank <= 0:
+        return COLORS["logit"]
+    middle = [COLORS["accent"], COLORS["threshold"], "#edc948", COLORS["prob"], "#76b7b2", "#ff9da7", COLORS["rest"]]
+    return middle[(bank - 1) % len(middle)]
+
+
 def _spread(desired: list[float], gap: float = 1.0) -> list[float]:
     """Positions as close as possible (least squares) to ``desired``, in the same order, at least
     ``gap`` apart: isotonic regression (pool adjacent violators) on ``desired[i] - i·gap``."""
@@ -113,6 +124,10 @@ def beam_tree(
       for diverse beam search; **pruned** ones are small grey dots with grey edges;
     * for beam sampling (:func:`~decoding_lessons.search.beam_sampling.beam_sample`) the candidates
       are the ones each step drew, and the hover gives each one's probability in that draw;
+    * for constrained beam search (:func:`~decoding_lessons.search.constrained.constrained_beam_search`)
+      the colour is the candidate's **bank**, how many of the constraints' tokens its beam has met
+      (blue: none, green: all), and the hover says which candidates were added because they advance
+      a constraint;
     * **finished hypotheses** (they ended with EOS or at the length limit and entered the pool) are
       stars; the returned ones are labelled ``#1``, ``#2``, … (best first) and the paths leading to
       them are drawn thickest.
@@ -122,7 +137,8 @@ def beam_tree(
 
     Args:
         result: from :func:`~decoding_lessons.search.beam_search`,
-            :func:`~decoding_lessons.search.beam_sample` or :func:`~decoding_lessons.search.diverse_beam_search`.
+            :func:`~decoding_lessons.search.beam_sample`, :func:`~decoding_lessons.search.diverse_beam_search`
+            or :func:`~decoding_lessons.search.constrained_beam_search`.
         tokenizer: what labels the tokens: the model the search ran on (a
             :class:`~decoding_lessons.LanguageModel`), its tokenizer, or the toy model; ``None``:
             token ids.
@@ -147,6 +163,33 @@ def beam_tree(
         for node in result.path(h.node):
             on_returned_path.setdefault(node, h.rank)
     penalised = any(c.diversity_penalty for c in cands)
+    s = result.settings
+    constrained = s.get("algorithm") == "constrained beam search"
+    if constrained:  # colour by bank: how much of the constraints each beam has met
+        top = s["max_bank"]
+
+        def klass(c) -> int:
+            return c.bank if c.bank is not None else 0
+
+        def klass_color(b: int) -> str:
+            return bank_color(b, top)
+
+        def klass_name(b: int) -> str:
+            return "all constraints met" if b >= top else f"bank {b} of {top}"
+
+        classes = sorted({klass(c) for c in cands if c.status != "pruned"})
+    else:  # colour by beam group
+
+        def klass(c) -> int:
+            return c.group
+
+        def klass_color(g: int) -> str:
+            return group_color(g, groups)
+
+        def klass_name(g: int) -> str:
+            return "kept" if groups == 1 else f"group {g + 1}"
+
+        classes = list(range(groups))
 
     def beam_text(node: int | None) -> str:
         return "".join(html.unescape(labels[cands[i].token_id]) for i in result.path(node))
@@ -164,7 +207,8 @@ def beam_tree(
             fate = f"pruned: ended ({'EOS' if c.ended == 'eos' else 'length limit'}) but not among the finished kept"
         lines = [
             names.hover(c.token_id),
-            f"step {c.step + 1}" + (f", group {c.group + 1}" if groups > 1 else "") + f", rank {c.rank + 1} of its step",
+            f"step {c.step + 1}" + (f", group {c.group + 1}" if groups > 1 else "")
+            + (f", rank {c.rank + 1} of its step" if not c.forced else ""),
             f"log p(token): {c.logprob:.3f}",
         ]
         if penalised:
@@ -174,6 +218,10 @@ def beam_tree(
         lines.append(f"cumulative score: <b>{c.score:.3f}</b>")
         if c.draw_prob is not None:  # beam sampling: the chance of this candidate in its step's draw
             lines.append(f"drawn from all beams × tokens; its probability there: {c.draw_prob:.3g}")
+        if constrained and c.bank is not None:
+            lines.append(f"bank {c.bank} of {top}" + (": every constraint met" if c.bank >= top else ""))
+        if c.forced:
+            lines.append("added because it advances a constraint (not for its score)")
         lines.append(fate)
         if c.hypothesis is not None:
             h = result.finished[c.hypothesis]
@@ -194,11 +242,11 @@ def beam_tree(
     edge_sets: dict[tuple, list[int]] = {}
     for c in cands:
         if c.id in on_returned_path:
-            key = ("returned", c.group)
+            key = ("returned", klass(c))
         elif c.status == "pruned":
             key = ("pruned", 0)
         else:
-            key = ("kept", c.group)
+            key = ("kept", klass(c))
         edge_sets.setdefault(key, []).append(c.id)
     for (kind, g), ids in sorted(edge_sets.items(), key=lambda kv: ["pruned", "kept", "returned"].index(kv[0][0])):
         xs, ys = [], []
@@ -206,7 +254,7 @@ def beam_tree(
             c = cands[i]
             xs += [c.step, c.step + 1, None]
             ys += [y[c.parent], y[c.id], None]
-        color = PRUNED if kind == "pruned" else group_color(g, groups)
+        color = PRUNED if kind == "pruned" else klass_color(g)
         width = {"pruned": 1, "kept": 1.8, "returned": 4}[kind]
         fig.add_trace(
             go.Scatter(
@@ -240,14 +288,13 @@ def beam_tree(
 
     pruned = [c.id for c in cands if c.status == "pruned"]
     add_nodes(pruned, "pruned", "circle", 5, PRUNED, PRUNED_TEXT, "pruned", font_size=8, with_text=pruned_labels)
-    for g in range(groups):
-        name = "kept" if groups == 1 else f"group {g + 1}"
-        kept = [c.id for c in cands if c.status == "kept" and c.group == g]
-        add_nodes(kept, name, "circle", 8, group_color(g, groups), None, f"group{g}")
+    for g in classes:
+        kept = [c.id for c in cands if c.status == "kept" and klass(c) == g]
+        add_nodes(kept, klass_name(g), "circle", 8, klass_color(g), None, f"group{g}")
     first = True
-    for g in range(groups):
-        fin = [c.id for c in cands if c.status == "finished" and c.group == g]
-        add_nodes(fin, "finished hypothesis", "star", 13, group_color(g, groups), None, "finished", legend=first and bool(fin))
+    for g in classes:
+        fin = [c.id for c in cands if c.status == "finished" and klass(c) == g]
+        add_nodes(fin, "finished hypothesis", "star", 13, klass_color(g), None, "finished", legend=first and bool(fin))
         first = first and not fin
     # the prompt
     fig.add_trace(
@@ -256,9 +303,13 @@ def beam_tree(
             text=["prompt"], textposition="top center", hovertext=[f"prompt: {prompt}"], hoverinfo="text", showlegend=False,
         )
     )
-    s = result.settings
     what = "Diverse beam search" if groups > 1 else "Beam sampling" if s.get("do_sample") else "Beam search"
     extra = f" in {groups} groups, diversity_penalty={s['diversity_penalty']:g}" if groups > 1 else ""
+    must = ""
+    if constrained:  # the words on a line of their own: they can be long
+        what = "Constrained beam search"
+        words = [" or ".join(f"“{w}”" for w in t) if isinstance(t, list) else f"“{t}”" for t in s["constraint_texts"]]
+        must = "must contain " + escape(short_text(", ".join(words), 60)) + "<br>"
     settings = f"length_penalty={s['length_penalty']:g}, early_stopping={s['early_stopping']}" + (
         f", no_repeat_ngram_size={s['no_repeat_ngram_size']}" if s["no_repeat_ngram_size"] else ""
     )
@@ -270,13 +321,13 @@ def beam_tree(
     )
     # short lines: the chart is often no wider than a page's text column
     default_title = (
-        f"{what}: {s['num_beams']} beams{extra}<br><sup>after “{prompt}”, {result.num_steps} steps; {settings}"
+        f"{what}: {s['num_beams']} beams{extra}<br><sup>{must}after “{prompt}”, {result.num_steps} steps; {settings}"
         f"<br>{counts}</sup>"
     )
     span = max(y.values()) - min(y.values()) + 1.2
     style(fig, title if title is not None else default_title, height=height or int(max(420, 27 * span + 170)))
     fig.update_layout(
-        margin=dict(l=10, r=10, t=135 if s.get("do_sample") else 115, b=60),
+        margin=dict(l=10, r=10, t=135 if s.get("do_sample") or must else 115, b=60),
         title=dict(y=1, yref="container", yanchor="top", pad=dict(t=14)),
         legend=dict(orientation="h", y=-0.06, yanchor="top", x=0.5, xanchor="center"),
     )

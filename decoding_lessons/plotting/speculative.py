@@ -118,7 +118,8 @@ def gamma_chart(runs: dict[int, SpeculativeRun], title: str | None = None) -> go
         margin=dict(t=70, b=140), legend=dict(orientation="h", y=-0.22, yanchor="top", x=0, xanchor="left"),
         xaxis=dict(title="draft length γ", tickmode="array", tickvals=gammas),
         yaxis=dict(title="tokens per target pass", rangemode="tozero"),
-        yaxis2=dict(title="acceptance rate", overlaying="y", side="right", range=[0, 1], tickformat=".0%", showgrid=False),
+        yaxis2=dict(title="acceptance rate", overlaying="y", side="right", range=[0, 1], tickformat=".0%", showgrid=False,
+                    tickmode="array", tickvals=[0, 0.25, 0.5, 0.75, 1]),  # round ticks, not ones synced to the left axis
     )
     return fig
 

@@ -7,6 +7,8 @@
   before 4.57 (``num_beam_groups``, ``diversity_penalty``).
 * :mod:`.contrastive` — contrastive search, Su et al. 2022, as transformers ran it before 4.56
   (``penalty_alpha``, ``top_k``).
+* :mod:`.constrained` — constrained beam search, as transformers ran it up to 4.55
+  (``force_words_ids``, ``constraints``): the words that must appear, and the banks.
 * :mod:`.dola` — DoLa, decoding by contrasting layers, Chuang et al. 2024, as transformers ran it
   up to 4.55 (``dola_layers``).
 * :mod:`.common` — the penalty processors a search applies, and its argument checks. The decoder
@@ -20,6 +22,7 @@ Every search returns a record of what it did (candidates, scores, what was kept 
 
 from .beam import BeamSearchResult, BeamStep, Candidate, Hypothesis, beam_search
 from .beam_sampling import beam_sample
+from .constrained import ConstraintState, DisjunctiveConstraint, PhrasalConstraint, constrained_beam_search
 from .contrastive import ContrastiveCandidate, ContrastiveResult, ContrastiveStep, contrastive_search, degeneration_scores
 from .dola import DolaResult, DolaStep, dola_candidate_layers, dola_decoding, js_divergences, relative_top_contrast
 from .diverse import diverse_beam_search, hamming_penalty
@@ -35,6 +38,10 @@ __all__ = [
     "ContrastiveStep",
     "Hypothesis",
     "beam_sample",
+    "constrained_beam_search",
+    "ConstraintState",
+    "DisjunctiveConstraint",
+    "PhrasalConstraint",
     "beam_search",
     "contrastive_search",
     "DolaResult",

@@ -44,7 +44,7 @@ from ..checks import check_float, check_int
 from ..decoder import as_decoder, prompt_ids
 from ..processors import PROCESSORS, WARPER_ORDER
 from ..scoring import DecodingConfig, logits_processors
-from .common import check_early_stopping, processors
+from .common import check_early_stopping, check_penalties, processors
 
 NEG = -1.0e9  # transformers' stand-in for "minus infinity" in beam scores
 
@@ -75,6 +75,10 @@ class Candidate:
         draw_prob: beam sampling only (``None`` otherwise): the candidate's probability in the
             distribution its step's candidates were drawn from, softmax of the cumulative scores over
             every live beam × every token.
+        bank: constrained beam search only: how many constraint tokens the beam has met with this
+            token (``None`` otherwise, and for candidates the step did not rank).
+        forced: constrained beam search only: added because it advances a constraint, not because
+            it was among the best candidates.
     """
 
     id: int
@@ -93,6 +97,8 @@ class Candidate:
     diversity_penalty: float = 0.0
     hypothesis: int | None = None
     draw_prob: float | None = None
+    bank: int | None = None
+    forced: bool = False
 
 
 @dataclass
@@ -110,6 +116,8 @@ class Hypothesis:
         eos: whether it ended with EOS (else it reached the length limit).
         rank: its position in the returned list (0 = best), ``None`` if it was not returned.
         evicted_at: the step at which a better hypothesis pushed it out of the pool, if one did.
+        constraints_met: constrained beam search only: whether it holds every constraint
+            (``None`` for the other searches).
     """
 
     tokens: tuple[int, ...]
@@ -122,6 +130,7 @@ class Hypothesis:
     eos: bool
     rank: int | None = None
     evicted_at: int | None = None
+    constraints_met: bool | None = None
 
 
 @dataclass
@@ -182,9 +191,7 @@ def check_beam_args(num_beams, num_return_sequences, max_new_tokens, length_pena
     check_int("max_new_tokens", max_new_tokens, 1)
     check_float("length_penalty", length_penalty)
     check_early_stopping(early_stopping)
-    check_int("no_repeat_ngram_size", no_repeat_ngram_size, 0)
-    if not (isinstance(repetition_penalty, (int, float)) and not isinstance(repetition_penalty, bool) and repetition_penalty > 0):
-        raise ValueError(f"`repetition_penalty` has to be a float in the (0, inf) interval, but is {repetition_penalty!r}")
+    check_penalties(no_repeat_ngram_size, repetition_penalty)
 
 
 def output_fill_value(decoder) -> int:

@@ -34,7 +34,7 @@ import torch
 
 from ..checks import check_float, check_int
 from ..decoder import as_decoder, prompt_ids
-from .common import processors
+from .common import check_penalties, processors
 
 
 @dataclass
@@ -165,7 +165,7 @@ def contrastive_search(
     check_float("penalty_alpha", penalty_alpha, 0.0, 1.0)
     check_int("top_k", top_k, 1)
     check_int("max_new_tokens", max_new_tokens, 1)
-    check_int("no_repeat_ngram_size", no_repeat_ngram_size, 0)
+    check_penalties(no_repeat_ngram_size, repetition_penalty)
     started = time.perf_counter()
     decoder = as_decoder(lm, hidden_states=True)
     ids = prompt_ids(decoder, prompt, max_new_tokens)

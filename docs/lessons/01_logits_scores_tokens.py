@@ -154,9 +154,11 @@ display(
 # %% [markdown]
 # ## The distribution as a chart
 #
-# The chart shows the 15 highest-logit tokens after `"The sky is"`: the raw logit on the left axis
-# and the probability `softmax(scores)` on the right. Hover a bar for the token's stored form, id and
-# exact numbers.
+# The chart shows the 15 highest-logit tokens after `"The sky is"`: the raw logit on the left axis,
+# as dots, and the probability `softmax(scores)` on the right, as bars. Logits get dots because
+# they have no zero: adding the same number to every logit changes no probability, so the length of
+# a bar from the bottom of the axis would mean nothing. Hover a dot or a bar for the token's stored
+# form, id and exact numbers.
 
 # %%
 sky = cap("The sky is")
@@ -177,7 +179,7 @@ display(
 #
 # Now the same captured logits under `do_sample=True, temperature=0.7, top_p=0.9`. Temperature
 # sharpens the distribution, and top-p keeps only the smallest set of tokens whose probability
-# reaches 90 %. The filtered tokens are hatched and marked ✕: their score is `-inf`, so
+# reaches 90 %. The filtered tokens are open grey dots, marked ✕ on the probability axis: their score is `-inf`, so
 # `softmax(scores)` gives them exactly zero. The kept tokens' probabilities are renormalised.
 #
 # Note what we did *not* ask for: `generate()` also applies `top_k=50` whenever it samples, unless

@@ -23,7 +23,9 @@
 #
 # - **In transformers:** it is what `generate()` does by default: `do_sample=False` and
 #   `num_beams=1`. No sampling warper runs (temperature, top-k, top-p, min-p are all ignored);
-#   only the penalties (`repetition_penalty`, `no_repeat_ngram_size`) can change the scores.
+#   only the penalties (`repetition_penalty`, `no_repeat_ngram_size`) and the controls of
+#   [lesson 18](../18_constrained_output/) (`bad_words_ids`, `sequence_bias`, `min_new_tokens`,
+#   `suppress_tokens`, …) can change the scores.
 # - **Paper:** no paper introduced it; it is the baseline. Holtzman et al., *The Curious Case of
 #   Neural Text Degeneration* (ICLR 2020, [arXiv:1904.09751](https://arxiv.org/abs/1904.09751)),
 #   measured how maximisation-based decoding (greedy and beam search) produces bland, repetitive
@@ -46,8 +48,8 @@ greedy = dl.DecodingConfig(do_sample=False)  # generate()'s default
 # ## One step
 #
 # The prompt `"2 + 2 = "`. The chart shows the 15 highest-logit tokens: their
-# logits (left axis) and their probabilities (right axis). Greedy decoding needs only the left
-# axis: it takes the tallest bar, however close the runner-up is.
+# logits (dots, left axis) and their probabilities (bars, right axis). Greedy decoding needs only
+# the left axis: it takes the highest dot, however close the runner-up is.
 
 # %%
 prompt = "2 + 2 = "

@@ -293,3 +293,86 @@ assert all(f.kept_count == lm.vocab_size for f in frames)
 assert all(bool(torch.isfinite(step.scores(sampling.replace(temperature=t))).all()) for t in grid)  # "every score stays finite"
 assert 1 - frames[grid.index(0.5)].rest_mass > 1 - frames[grid.index(1.5)].rest_mass
 assert cap.forward_passes == cap.distinct_contexts
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same captured logits as
+# the charts above.
+
+# %% tags=["hide-input"]
+runner_up = int(step.logits.topk(2).indices[1])
+
+
+def odds(t):  # how many times likelier the top token is than the runner-up, at temperature t
+    p = step.probs(sampling.replace(temperature=t))
+    return float(p[argmax] / p[runner_up])
+
+
+p_top = {t: float(step.probs(sampling.replace(temperature=t))[argmax]) for t in (1.0, 2.0)}
+still_top = int(step.scores(sampling.replace(temperature=2.0)).argmax()) == argmax
+cold_default = dl.DecodingConfig(do_sample=True, temperature=0.5)  # no top_k=0: generate()'s top_k=50 applies
+kept_cold = step.kept(cold_default)
+cold_cut = dl.top_k_rule(step.scores(cold_default.replace(top_k=0)), 50)
+top20 = {f.value: 1 - f.rest_mass for f in frames}
+first_flat = next((t for t in grid if top20[t] < 0.5), None)
+if first_flat is None:
+    flat_answer = f"None of them: even at $T = {grid[-1]:g}$ the top 20 hold {top20[grid[-1]]:.1%}."
+elif first_flat == grid[0]:
+    flat_answer = f"Already the first, $T = {first_flat:g}$: the top 20 hold only {top20[first_flat]:.1%} there."
+else:
+    before = grid[grid.index(first_flat) - 1]
+    flat_answer = (
+        f"$T = {first_flat:g}$: the top 20 hold {top20[before]:.1%} at $T = {before:g}$ and {top20[first_flat]:.1%} at "
+        f"$T = {first_flat:g}$. Their share only falls as $T$ rises: the tail fills up."
+    )
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"After “{prompt}”, is the top token {lm.code(argmax)} more or less likely at $T = 2$ than at $T = 1$? "
+                    "Is it still the most likely token?",
+                    f"**{'Less' if p_top[2.0] < p_top[1.0] else 'More'} likely**: {p_top[1.0]:.1%} at $T = 1$, "
+                    f"{p_top[2.0]:.1%} at $T = 2$. "
+                    + (
+                        "And **still the most likely**: dividing by $T$ shrinks the gaps between the logits but keeps "
+                        "their order, so the top token gives mass to the others without losing its rank."
+                        if still_top
+                        else "And it is no longer the most likely token."
+                    ),
+                ),
+                (
+                    f"At $T = 1$ the runner-up {lm.code(runner_up)} is some number $r$ of times less likely than the "
+                    "top token. How many times less likely is it at $T = 0.5$?",
+                    f"**$r^2$.** The ratio of two probabilities is $e^{{(z_1 - z_2) / T}}$, so halving $T$ squares it: "
+                    f"$r = {odds(1.0):,.2f}$ at $T = 1$, and $r^2 = {odds(0.5):,.2f}$ at $T = 0.5$.",
+                ),
+                (
+                    f"`{cold_default.describe()}`, without `top_k=0`: how many tokens can be drawn after “{prompt}”?",
+                    f"**{kept_cold:,}**, not {lm.vocab_size:,}: `generate()` adds its default `top_k=50` whenever it samples"
+                    + ("" if cold_cut.extra == 0 else f" (50, plus {cold_cut.extra} tied with the 50th)")
+                    + ". A lower temperature does not change which 50 tokens are on top, so it is the same set as at $T = 1.5$.",
+                ),
+                (
+                    "On the slider above, at which temperature do the 20 most likely tokens first hold less than "
+                    "half of the probability?",
+                    flat_answer,
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+z = step.logits
+assert (p_top[2.0] < p_top[1.0]) and still_top  # a hotter T flattens, never reorders
+assert math.isclose(odds(0.5), odds(1.0) ** 2, rel_tol=1e-3)
+assert math.isclose(odds(1.0), math.exp(float(z[argmax] - z[runner_up])), rel_tol=1e-3)  # the odds, from the logits alone
+assert kept_cold == cold_cut.kept == kept_default  # the processor path and the rule, and the same set as at T = 1.5
+assert torch.equal(torch.isfinite(step.scores(cold_default)), torch.isfinite(step.scores(hot_default)))
+mass20 = {t: float(torch.softmax(z / t, dim=-1).topk(20).values.sum()) for t in grid}
+assert all(abs(mass20[t] - top20[t]) < 1e-4 for t in grid)
+assert first_flat == next((t for t in grid if mass20[t] < 0.5), None)
+assert all(a >= b - 1e-6 for a, b in zip(list(mass20.values()), list(mass20.values())[1:]))  # "only falls"
+assert cap.forward_passes == cap.distinct_contexts

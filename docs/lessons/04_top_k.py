@@ -44,7 +44,7 @@ base = dl.DecodingConfig(do_sample=True, top_k=0)  # plain sampling, no truncati
 # ## Before and after
 #
 # The step after `"My name is"`, first with plain sampling (`top_k=0`), then with `top_k=10`. The
-# cut tokens are hatched and marked ✕; the survivors share the freed probability in proportion to
+# cut tokens are open grey dots, marked ✕ at zero probability; the survivors share the freed probability in proportion to
 # what they had.
 
 # %%
@@ -248,4 +248,71 @@ notes = [
 display(Markdown("\n".join(notes)))
 
 # %% tags=["hide-input"]
+assert cap.forward_passes == cap.distinct_contexts
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same captured logits as
+# the charts above.
+
+# %% tags=["hide-input"]
+top5 = base.replace(top_k=5)
+kept5 = {t: step.kept(top5.replace(temperature=t)) for t in (1.0, 2.0)}
+cut5 = dl.top_k_rule(step.scores(base), 5)
+lost5 = {p: 1 - mass_kept(candidates[p], 5) for p in candidates}
+loser, other = sorted(candidates, key=lambda p: lost5[p], reverse=True)
+first_tie = cuts["bf16"][example - 1] if example else None
+nth = f"{example}{'th' if example is None or 10 <= example % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(example % 10, 'th')}"
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"How many tokens does `top_k=5` keep after “{prompt}” at $T = 1$, and how many at $T = 2$?",
+                    f"**{kept5[1.0]}** at both"
+                    + ("" if cut5.extra == 0 else f" (5, plus {cut5.extra} tied with the 5th)")
+                    + ". Temperature runs first and divides every score by the same $T$, which keeps their order: "
+                    "the top 5 stay the top 5.",
+                ),
+                (
+                    f"`top_k=5` after “{confident}” and after “{uncertain}”: on which step does it throw away more of "
+                    "the probability?",
+                    f"After **“{loser}”**: the cut tokens held {lost5[loser]:.1%} of the probability there, against "
+                    f"{lost5[other]:.1%} after “{other}”. "
+                    + (
+                        "That is the less confident step (higher entropy): the more spread the distribution, the more "
+                        "a fixed $k$ cuts."
+                        if loser == uncertain
+                        else "That is the more confident step by entropy: entropy weighs the whole tail, the top-5 "
+                        "share only the head."
+                    ),
+                ),
+                (
+                    "On this step's logits rounded to bfloat16 (the table above), what is the smallest $k$ from 1 to "
+                    "100 at which top-k keeps more than $k$ tokens?",
+                    (
+                        f"**$k = {example}$**: `top_k={example}` keeps {first_tie.kept} tokens, because "
+                        f"{first_tie.extra} token{'s tie' if first_tie.extra != 1 else ' ties'} with the {nth} score. "
+                        f"Every smaller $k$ keeps exactly $k$."
+                    )
+                    if example
+                    else "**None**: no $k$ from 1 to 100 cuts through a tie, even in bfloat16, so every one keeps exactly $k$.",
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+for t in kept5:  # the warper's kept set, against the rule on the tempered logits
+    assert torch.equal(torch.isfinite(step.scores(top5.replace(temperature=t))), dl.top_k_rule(step.logits / t, 5).keep)
+assert kept5[1.0] == kept5[2.0] == cut5.kept
+for p, s in candidates.items():
+    assert abs(lost5[p] - (1 - float(torch.softmax(s.logits, dim=-1)[dl.top_k_rule(s.logits, 5).keep].sum()))) < 1e-5
+assert lost5[loser] >= lost5[other]
+warper_kept = [int(torch.isfinite(dl.apply_processors(rounded, step.input_ids, base.replace(top_k=k))).sum()) for k in range(1, 101)]
+assert example == next((k for k, n in enumerate(warper_kept, start=1) if n > k), None)
+assert all(n == k for k, n in enumerate(warper_kept[: (example or 101) - 1], start=1))  # "every smaller k keeps exactly k"
+assert not example or warper_kept[example - 1] == first_tie.kept
 assert cap.forward_passes == cap.distinct_contexts

@@ -244,3 +244,65 @@ display(Markdown("\n".join(notes)))
 # %% tags=["hide-input"]
 assert step.kept(base.replace(top_p=0.99)) > n90
 assert cap.forward_passes == cap.distinct_contexts
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same captured logits as
+# the charts above.
+
+# %% tags=["hide-input"]
+head = step.probs(base).sort(descending=True).values[:4].tolist()
+two, three = head[0] + head[1], head[0] + head[1] + head[2]
+half = {t: step.kept(base.replace(top_p=0.5, temperature=t)) for t in (1.0, 1.5)}
+default_sure, alone_sure = sure.kept(with_default), sure.kept(base.replace(top_p=0.9))
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"Which values of `top_p` keep exactly 3 tokens after “{prompt}”?",
+                    f"Any `top_p` **above {two:.4f} and up to {three:.4f}**: the two most likely tokens hold {two:.4f} "
+                    f"of the probability and the three most likely {three:.4f}. The nucleus is the shortest prefix "
+                    "that reaches `top_p`, so it takes the third token exactly when the first two fall short of "
+                    "`top_p`, and needs no fourth once the three reach it.",
+                ),
+                (
+                    f"How many tokens does `top_p=0.5` keep after “{prompt}” at $T = 1$, and how many at $T = 1.5$?",
+                    f"**{half[1.0]:,}** at $T = 1$ and **{half[1.5]:,}** at $T = 1.5$. "
+                    + (
+                        "The hotter distribution is flatter, so more tokens are needed to reach half of it."
+                        if half[1.5] > half[1.0]
+                        else "Here the flatter distribution still reaches half of the mass with as many tokens."
+                    ),
+                ),
+                (
+                    f"`{with_default.describe()}`, `generate()`'s own way to ask for nucleus sampling: how many tokens "
+                    f"can be drawn after “{confident}”?",
+                    f"**{default_sure:,}**, against {alone_sure:,} with `top_k=0`. The default `top_k=50` runs first, and "
+                    "top-p then collects 90% of what the 50 survivors hold, renormalised: a smaller share of the step, "
+                    "so the nucleus can only stay the same or shrink"
+                    + (", and here it stays the same." if default_sure == alone_sure else ", and here it shrinks."),
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+def nucleus_size(probs, top_p, tol=1e-5):
+    """The shortest prefix of the sorted probabilities reaching top_p, counted without the warper."""
+    cum = probs.sort(descending=True).values.cumsum(0)
+    return int((cum < top_p - tol).sum()) + 1, int((cum < top_p + tol).sum()) + 1  # (lowest, highest) within tol
+
+
+assert step.kept(base.replace(top_p=(two + three) / 2)) == 3
+assert step.kept(base.replace(top_p=two - head[2] / 2)) == 2 and step.kept(base.replace(top_p=min(1.0, three + head[3] / 2))) >= 4
+for t, n in half.items():
+    low, high = nucleus_size(torch.softmax(step.logits / t, dim=-1), 0.5)
+    assert low <= n <= high
+assert half[1.5] >= half[1.0]
+survivors = torch.where(dl.top_k_rule(sure.logits, 50).keep, sure.logits, torch.tensor(float("-inf")))
+low, high = nucleus_size(torch.softmax(survivors, dim=-1), 0.9)
+assert low <= default_sure <= high and default_sure <= alone_sure
+assert cap.forward_passes == cap.distinct_contexts

@@ -186,8 +186,10 @@ for cfg in (eps_cfg, eta_cfg):
 # %% [markdown]
 # ## What to notice
 #
-# - ε and η are **absolute floors** on probability. Unlike top-p they do not depend on how the
-#   remaining mass is spread, and unlike top-k they keep as many tokens as clear the bar.
+# - ε is an **absolute floor** on probability: unlike top-p it does not depend on how the rest of
+#   the mass is spread, and unlike top-k it keeps as many tokens as clear the bar. η's floor is
+#   absolute only on confident steps: it is $\min(\eta, \sqrt{\eta}\,e^{-H})$, so the entropy $H$
+#   of the whole distribution, how its mass is spread, lowers it.
 # - On a confident step, η behaves exactly like ε with the same value. Only high-entropy steps
 #   lower its floor, and that keeps the many moderately likely continuations that a fixed ε would
 #   throw away.

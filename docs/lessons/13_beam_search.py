@@ -30,9 +30,10 @@
 #   be drawn; its outputs are checked against `generate()` on this page and in the tests.
 # - **Papers:** beam search is decades older than neural text generation; for neural machine
 #   translation see Sutskever et al., *Sequence to Sequence Learning with Neural Networks*
-#   (2014, [arXiv:1409.3215](https://arxiv.org/abs/1409.3215)), and for the length normalisation
-#   Wu et al., *Google's Neural Machine Translation System* (2016,
-#   [arXiv:1609.08144](https://arxiv.org/abs/1609.08144)). Holtzman et al. (2020,
+#   (2014, [arXiv:1409.3215](https://arxiv.org/abs/1409.3215)). Length normalisation is older
+#   than transformers' form of it: Wu et al., *Google's Neural Machine Translation System* (2016,
+#   [arXiv:1609.08144](https://arxiv.org/abs/1609.08144)), divide by $((5 + |Y|)/6)^\alpha$;
+#   transformers' `length_penalty` divides by $|Y|^\alpha$, the plain length to the power α. Holtzman et al. (2020,
 #   [arXiv:1904.09751](https://arxiv.org/abs/1904.09751)) show why it suits translation and
 #   summarisation better than open-ended writing.
 # - **Typical use:** tasks with one right answer (translation, summarisation, speech recognition),

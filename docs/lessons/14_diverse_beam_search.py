@@ -24,10 +24,9 @@
 # (a *Hamming diversity* term). The first group is plain beam search; the later ones are pushed
 # away from the tokens already taken. The penalty stays in the beams' scores.
 #
-# - **In transformers:** `generate(num_beams=N, num_beam_groups=G, diversity_penalty=λ)` until
-#   4.56; since then it lives in a Hub repository that needs `trust_remote_code=True` and network
-#   access. `decoding_lessons.diverse_beam_search` follows the last in-core implementation
-#   (transformers 4.55: `_group_beam_search`, one `BeamSearchScorer` per group,
+# - **In transformers:** `generate(num_beams=N, num_beam_groups=G, diversity_penalty=λ)`, no
+#   longer in its core (the status is below the set-up). `decoding_lessons.diverse_beam_search`
+#   follows the last in-core implementation (`_group_beam_search`, one `BeamSearchScorer` per group,
 #   `HammingDiversityLogitsProcessor`) and records every step.
 # - **Paper:** Vijayakumar et al., *Diverse Beam Search: Decoding Diverse Solutions from Neural
 #   Sequence Models* (2016, [arXiv:1610.02424](https://arxiv.org/abs/1610.02424)).
@@ -58,6 +57,10 @@ def table(result) -> str:
                  "given a raw prompt, a model can produce them, and the search keeps whatever scores best.")
     return text
 
+
+
+# %% tags=["hide-input"]
+display(Markdown("**Today in transformers.** " + dl.retired_note("diverse_beam_search")))
 
 # %% [markdown]
 # ## Plain beam search returns near-copies
@@ -91,8 +94,9 @@ firsts_plain = len({h.tokens[0] for h in plain.returned})
 firsts_div = len({h.tokens[0] for h in diverse.returned})
 display(
     Markdown(
-        f"Across the six returned outputs, **{d_div:.0%}** of the bigrams are distinct with groups, against "
-        f"{d_plain:.0%} without; they start with {firsts_div} different first tokens against {firsts_plain}. "
+        f"Across the six returned outputs, **{d_div:.0%}** of the bigrams are distinct with {GROUPS} groups at λ = 1, "
+        f"against {d_plain:.0%} for plain beam search with {BEAMS} beams; they start with {firsts_div} different first "
+        f"tokens against {firsts_plain}. (The sweep below has another baseline: the same {GROUPS} groups at λ = 0.) "
         f"Both searches ran one forward pass per step for all six beams ({diverse.forward_passes} and "
         f"{plain.forward_passes} passes)."
     )
@@ -181,6 +185,7 @@ display(Markdown(dl.markdown_table(["diversity_penalty", "distinct-2", "mean log
 d2 = series["distinct-2"]
 trend = "rises" if d2[-1] > d2[0] else "does not rise"
 lowest = min(fluency, key=fluency.get)
+steady = all(fluency[a] >= fluency[b] - 0.01 for a, b in zip(penalties, penalties[1:]))  # the claim covers the table
 size = BEAMS // GROUPS
 own = dl.beam_search(lm, prompt, num_beams=size, num_return_sequences=size, max_new_tokens=NEW)
 as_plain = [h.tokens for h in sweep[0.0].returned[::GROUPS]] == [h.tokens for h in own.returned]
@@ -191,8 +196,11 @@ display(
         + ". At λ = 0 every group runs the same search, so the six outputs are three copies of two hypotheses"
         + (f", the two that plain beam search with {size} beams returns. " if as_plain else ". ")
         + (
-            f"The price is paid in likelihood: the model's mean log-probability per token over the six outputs is "
-            f"{fluency[0.0]:.2f} at λ = 0 and drops to {fluency[lowest]:.2f} at λ = {lowest:g}."
+            f"The price is paid in likelihood, though not steadily: the model's mean log-probability per token over the "
+            f"six outputs is {fluency[0.0]:.2f} at λ = 0, lowest ({fluency[lowest]:.2f}) at λ = {lowest:g}"
+            + ("" if lowest == penalties[-1] else f", and {fluency[penalties[-1]]:.2f} at λ = {penalties[-1]:g}")
+            + (". It falls as the penalty grows."
+               if steady else ". Each λ gives different sentences, and a larger penalty can land on likelier ones.")
             if fluency[lowest] < fluency[0.0] - 0.01
             else f"Here the diversity costs no likelihood: the model's mean log-probability per token over the six "
             f"outputs stays at {fluency[0.0]:.2f} or above."

@@ -25,14 +25,15 @@
 # it has been in, the signature of repetition, is penalised. $\alpha$ = `penalty_alpha`; 0 is
 # greedy decoding.
 #
-# - **In transformers:** `generate(penalty_alpha=α, top_k=k)` until 4.55; since then it lives in a
-#   Hub repository that needs `trust_remote_code=True` and network access.
-#   `decoding_lessons.contrastive_search` follows the last in-core implementation (`_contrastive_search`
-#   and `_ranking_fast`) and records both terms of every candidate.
+# - **In transformers:** `generate(penalty_alpha=α, top_k=k)`, no longer in its core (the status
+#   is below the set-up). `decoding_lessons.contrastive_search` follows the last in-core
+#   implementation (`_contrastive_search` and `_ranking_fast`) and records both terms of every
+#   candidate.
 # - **Paper:** Su et al., *A Contrastive Framework for Neural Text Generation* (NeurIPS 2022,
 #   [arXiv:2202.06417](https://arxiv.org/abs/2202.06417)).
-# - **Typical use:** open-ended generation with a deterministic result; the paper's settings are
-#   α = 0.6 with k = 4 (or 5–10 for some models).
+# - **Typical use:** open-ended generation with a deterministic result. The paper's document
+#   generation on Wikitext-103 used α = 0.6 with k = 8 (its code's `inference.sh`); Hugging Face's
+#   blog post on contrastive search, and this lesson, use α = 0.6 with k = 4.
 
 # %%
 import torch
@@ -42,6 +43,10 @@ import decoding_lessons as dl
 
 lm, cap = dl.lesson_setup()
 tokenizer = lm.tokenizer
+
+
+# %% tags=["hide-input"]
+display(Markdown("**Today in transformers.** " + dl.retired_note("contrastive_search")))
 
 # %% [markdown]
 # ## One search, both terms
@@ -103,8 +108,8 @@ dl.contrastive_map(cs, lm).show()
 # %%
 display(
     Markdown(
-        f"{len(cs.steps)} tokens took **{cs.forward_passes}** forward passes (the prompt, then one per token) of "
-        f"{K} rows each; greedy decoding needs {len(cs.steps)} passes of one row."
+        f"{len(cs.steps)} tokens took **{cs.forward_passes}** forward passes: the prompt's, of one row, then one per "
+        f"token of {K} rows each ({K} candidates, one row each); greedy decoding needs {len(cs.steps)} passes of one row."
     )
 )
 

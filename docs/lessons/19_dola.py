@@ -26,12 +26,11 @@
 # *relative-top* filter) are cut, so the contrast cannot promote nonsense that an early layer merely
 # disliked.
 #
-# - **In transformers:** `generate(dola_layers="low" | "high" | [layers])` until 4.55, greedy or
-#   sampled, with the usual processors applied to the contrast; since then it lives in a Hub
-#   repository (`custom_generate`) that needs `trust_remote_code=True` and network access.
-#   `decoding_lessons.dola_decoding` follows the last in-core implementation (`_dola_decoding`,
-#   `_dola_select_contrast`, `_relative_top_filter`) and records every step; the package's tests
-#   compare it with transformers 4.55.4's own outputs, token for token.
+# - **In transformers:** `generate(dola_layers="low" | "high" | [layers])`, greedy or sampled,
+#   with the usual processors applied to the contrast; no longer in its core (the status is below
+#   the set-up). `decoding_lessons.dola_decoding` follows the last in-core implementation
+#   (`_dola_decoding`, `_dola_select_contrast`, `_relative_top_filter`) and records every step; the
+#   package's tests compare it with transformers 4.55.4's own outputs, token for token.
 # - **Paper:** Chuang et al., *DoLa: Decoding by Contrasting Layers Improves Factuality in Large
 #   Language Models* (ICLR 2024, [arXiv:2309.03883](https://arxiv.org/abs/2309.03883)).
 # - **Typical use:** short factual answers from a large model, with `repetition_penalty=1.2` (the
@@ -45,6 +44,10 @@ import decoding_lessons as dl
 
 lm, cap = dl.lesson_setup()
 tokenizer = lm.tokenizer
+
+
+# %% tags=["hide-input"]
+display(Markdown("**Today in transformers.** " + dl.retired_note("dola_decoding")))
 
 # %% [markdown]
 # ## Which layers are candidates

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import torch
 import transformers
-from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_reference_455 import PROMPTS, new_tokens_until_eos, patched_copy, sha256  # noqa: E402
+from make_reference_455 import PROMPTS, load_455, new_tokens_until_eos, sha256  # noqa: E402
 
 OUTPUT = Path(__file__).resolve().parent / "dola_4_55_4.json"
 
@@ -63,15 +62,7 @@ def main() -> None:
     started = time.perf_counter()
     model_dir = args.model_dir.resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        patched, patch = patched_copy(model_dir, Path(tmp))
-        model = AutoModelForCausalLM.from_pretrained(patched, torch_dtype=torch.float32).eval()
-        model.requires_grad_(False)  # as decoding_lessons.load_model() prepares it (see make_reference_455.py)
-        if abs(model.config.rope_theta - patch["rope_theta"]) > 0:
-            raise SystemExit(f"4.55 reads rope_theta={model.config.rope_theta}, not {patch['rope_theta']}")
-        tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(patched / "tokenizer.json"))
-        eos = int(model.generation_config.eos_token_id)
-        pad = model.generation_config.pad_token_id
-        pad = eos if pad is None else int(pad)
+        model, tokenizer, eos, pad, patch = load_455(model_dir, Path(tmp))
         prompt_ids = {name: tokenizer(text).input_ids for name, text in PROMPTS.items()}
         cases = []
         for name, prompt, layers, kwargs, max_new, seed in CASES:

@@ -142,6 +142,24 @@ def patched_copy(model_dir: Path, tmp: Path) -> tuple[Path, dict]:
     return target, patch
 
 
+def load_455(model_dir: Path, tmp: Path):
+    """The embedded model and its tokenizer in transformers 4.55, as every ``make_*_455.py`` script
+    loads them: the patched copy of the directory (:func:`patched_copy`), float32, parameters that do
+    not require gradients, the RoPE base checked. Returns ``(model, tokenizer, eos, pad, patch)``."""
+    patched, patch = patched_copy(model_dir, tmp)
+    model = AutoModelForCausalLM.from_pretrained(patched, torch_dtype=torch.float32).eval()
+    # as decoding_lessons.load_model() prepares it: on the CPU, parameters that do not require
+    # gradients run (under no_grad) a float32 path that differs from the default one by ~1e-5 in
+    # the logits (measured on this model), which would show in sequences_scores
+    model.requires_grad_(False)
+    if abs(model.config.rope_theta - patch["rope_theta"]) > 0:
+        raise SystemExit(f"4.55 reads rope_theta={model.config.rope_theta}, not {patch['rope_theta']}")
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(patched / "tokenizer.json"))
+    eos = int(model.generation_config.eos_token_id)
+    pad = model.generation_config.pad_token_id
+    return model, tokenizer, eos, eos if pad is None else int(pad), patch
+
+
 def new_tokens_until_eos(row: list[int], prompt_len: int, eos: int) -> int:
     """How many tokens a returned sequence generated, its EOS included (padding excluded)."""
     new = row[prompt_len:]
@@ -161,18 +179,7 @@ def main() -> None:
     weights_sha = sha256(model_dir / "model.safetensors")
 
     with tempfile.TemporaryDirectory() as tmp:
-        patched, patch = patched_copy(model_dir, Path(tmp))
-        model = AutoModelForCausalLM.from_pretrained(patched, torch_dtype=torch.float32).eval()
-        # as decoding_lessons.load_model() prepares it: on the CPU, parameters that do not require
-        # gradients run (under no_grad) a float32 path that differs from the default one by ~1e-5 in
-        # the logits (measured on this model), which would show in sequences_scores
-        model.requires_grad_(False)
-        if abs(model.config.rope_theta - patch["rope_theta"]) > 0:
-            raise SystemExit(f"4.55 reads rope_theta={model.config.rope_theta}, not {patch['rope_theta']}")
-        tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(patched / "tokenizer.json"))
-        eos = int(model.generation_config.eos_token_id)
-        pad = model.generation_config.pad_token_id
-        pad = eos if pad is None else int(pad)
+        model, tokenizer, eos, pad, patch = load_455(model_dir, Path(tmp))
         prompt_ids = {name: tokenizer(text).input_ids for name, text in PROMPTS.items()}
 
         def generate(prompt: str, **kw):

@@ -1,0 +1,701 @@
+// The decoding engine for the browser: transformers' logits processors (the knobs of the processor
+// table), in float32 as torch computes them on the CPU. No framework, no dependency, no network:
+// an ES module for Node 20 (`node --test tests/engine/engine.test.mjs`) and for
+// `<script type="module">` on the site, which serves the table as assets/processors.json.
+//
+// const table = await (await fetch("../assets/processors.json")).json();
+// const s = resolve({top_p: 0.9, temperature: 0.7}, table, {doSample: true});   // top_k=50 appears
+// const {scores, stages} = apply(logits, contextIds, s, chain("hf", table));
+//
+// Where JavaScript and torch are kept in step
+// -------------------------------------------
+// Every processor is transformers 5's `__call__` (generation/logits_process.py), operation by
+// operation, on torch's CPU kernels (torch 2.13):
+//
+// * float32 arithmetic. A float32 tensor with a Python float (`scores / T`, `score * penalty`,
+//   `min_p * p_max`, `probs < epsilon`, `cum <= 1 - top_p`) is computed in float32 with the
+//   scalar rounded to float32 first (measured: `scores / T` is a true division, not `* (1/T)`;
+//   the comparison `float32(0.7) < 0.7` is False in torch). Here: `fround(a / fround(T))`: a
+//   double + - * / of two float32 values, rounded once, is the correctly rounded float32 result.
+// * Sorting. `torch.sort` on the CPU is libstdc++'s `std::sort` (introsort, not stable: measured,
+//   ties of more than 16 elements come out in no index order), and `torch.topk` is
+//   `std::partial_sort` when k * 64 <= n, else `std::nth_element` + `std::sort`. Which of two tied
+//   tokens top-p cuts at its boundary, which tied token min-p's min_tokens_to_keep keeps and which
+//   tokens top-H's 100 candidates are, depend on those algorithms' exact sequence of swaps, so
+//   this file carries a line-by-line copy of them (`stdSort`, `partialSort`, `nthElement`; a
+//   descending sort is an ascending sort of the negated keys, the same comparisons), checked
+//   permutation for permutation against torch on tied arrays. For speed, top-p and typical sort
+//   only the keys that can matter (finite scores; finite shifted scores) when no tie among them
+//   can change the outcome, and fall back to torch's whole sort when one can (`sortRelevant`).
+// * Top-k keeps every token tied with the k-th (`scores < kth` removes): only the k-th value
+//   counts, any selection gives it.
+// * cumsum on the CPU accumulates float32 in double (at::acc_type) and rounds each prefix to
+//   float32 (measured, bit for bit): done so here.
+// * softmax, log_softmax, logsumexp and the float32 sums of entropy use Sleef's vectorised exp and
+//   lane-wise float sums in torch; they cannot be copied bit for bit. Here exp is the double
+//   Math.exp rounded to float32 and the sums are double sums rounded once, so a probability
+//   differs from torch's by about 3e-7 of itself (2-5 float32 ulps), an entropy by ~1e-7.
+//   Consequence: a decision "p < threshold" (min-p, ε, η), "cum <= 1 - top_p" (top-p),
+//   "cum < mass" / "shifted > shifted[last]" (typical) or "cumulative entropy <= τ" (top-H) whose
+//   two sides lie within ~1e-6 of each other in torch's own float32 values may come out the other
+//   way here. The golden vectors record, for every case, torch's margin of its closest such
+//   decision; the test demands token-for-token equality of every case whose margin is above
+//   NEAR = 1e-6 (relative to the threshold; absolute for cumulative probabilities) and counts and
+//   reports the others (2 of 18 such cases differ in the goldens, both typical_p = 0.999, whose
+//   cut falls in a tail of tokens 1 float32 ulp of cumulative probability apart). The cases built on
+//   purpose at a boundary (label "boundary:") are decided by the rule, not by the 8th significant
+//   digit: probabilities that are exact dyadic numbers in both (1/4096, 1/2048), so that top-p's
+//   `<=`, typical's `<`, min-p's and ε's `<` meet equality and top-p cuts inside a tie of 4094
+//   tokens, top-H's 100 candidates at vocab = 64 * 100 (partial_sort vs nth_element),
+//   min_tokens_to_keep; they must match exactly whatever the margin. A decision both sides of which are the same float32 number (min_p = 1 against
+//   the top token itself, tied logits) is the same here, because tied logits give tied
+//   probabilities in both.
+// * Kept scores are not touched by a softmax (the processors only divide by T, apply the penalty
+//   and write -inf), so they are bit-identical to torch's whenever the kept sets agree.
+// * The filter value is -Infinity; repetition penalty and no-repeat-n-gram ignore context ids
+//   >= the vocabulary (transformers clamps them into a padded column it drops).
+// * Top-H: torch.distributions.Categorical(logits=top100): logits - logsumexp, clamped at
+//   float32's min for the entropy, probs = softmax, log(probs); a -inf candidate gives
+//   -0 * -inf = NaN in the cumulative entropy, which never passes `<= tau`, as in torch.
+// * Error messages are Python's (checks.py, Processor.check), with Python's repr of the value; a
+//   JS number that is an integer below 1e16 reads as a Python int (JS has no 2 vs 2.0, so top_k = 2.0,
+//   which Python refuses as a float, is accepted here as 2).
+// * The model's own generation_config (a model may ship top_p or temperature) is not known in the
+//   browser: `resolve` fills unset fields with transformers' global defaults (the table's).
+
+const f = Math.fround;
+const FLOAT32_MIN = -3.4028234663852886e38; // torch.finfo(torch.float32).min
+export const NEAR = 1e-6;
+
+// ------------------------------------------------------------------------------------------------
+// The table (assets/processors.json, decoding_lessons.processors.table_json())
+
+/** The knob rows the engine runs: a number each, nothing else needed, runnable in a browser. */
+export function knobRows(table) {
+  return table.processors.filter((r) => (r.kind === "float" || r.kind === "int") && r.needs.length === 0 && r.browser);
+}
+
+function num(x) {
+  return x === "inf" ? Infinity : x === "-inf" ? -Infinity : x;
+}
+
+/** Python's repr() of a value, as the error messages print it. A JS number that is an integer
+ * reads as a Python int (JS has no 2 vs 2.0). */
+export function pyRepr(v) {
+  if (v === null || v === undefined) return "None";
+  if (v === true) return "True";
+  if (v === false) return "False";
+  if (typeof v === "string") return "'" + v.replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
+  if (typeof v !== "number") return String(v);
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  if (Number.isInteger(v) && Math.abs(v) < 1e16) return String(v); // a Python int (from 1e16 on, a float)
+  const [mant, e] = v.toExponential().split("e"); // shortest round-trip digits, as Python's repr
+  const exp = Number(e);
+  if (exp < -4 || exp >= 16) {
+    const m = mant.includes(".") ? mant : mant;
+    return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  }
+  const s = String(v); // JS writes fixed notation for 1e-7 < |v| < 1e21
+  return s.includes(".") || s.includes("e") ? s : s + ".0";
+}
+
+function gText(x) {
+  return Number.isFinite(x) ? pyRepr(x).replace(/\.0$/, "") : x > 0 ? "inf" : "-inf";
+}
+
+/** The error text Python's Processor.check gives for `value`, or null when the value is good. */
+export function checkValue(row, value) {
+  const lo = num(row.interval.low), hi = num(row.interval.high);
+  const isNum = typeof value === "number";
+  if (row.kind === "int") {
+    const ok = isNum && Number.isInteger(value) && value >= lo && (!Number.isFinite(hi) || value <= hi);
+    return ok ? null : `\`${row.field}\` has to be an integer >= ${gText(lo)}, but is ${pyRepr(value)}`;
+  }
+  if (row.field === "temperature" && isNum && value === 0) {
+    return "`temperature` has to be a float in the (0, inf) interval, but is 0: " +
+      "T = 0 would divide by zero; for greedy decoding use do_sample=False";
+  }
+  const { low_open: lowOpen, high_open: highOpen } = row.interval;
+  let ok = isNum && Number.isFinite(value);
+  if (ok) ok = (lowOpen ? value > lo : value >= lo) && (highOpen ? value < hi : value <= hi);
+  if (ok) return null;
+  let allowed;
+  if (!Number.isFinite(lo) && !Number.isFinite(hi)) allowed = "a finite float";
+  else if (!Number.isFinite(hi) && !lowOpen) allowed = `a float >= ${gText(lo)}`;
+  else allowed = `a float in the ${row.interval.text} interval`;
+  return `\`${row.field}\` has to be ${allowed}, but is ${pyRepr(value)}`;
+}
+
+/** The first error DecodingConfig(**settings) would raise (the table's order), or null.
+ * Fields that are not knobs of the engine are refused by name. */
+export function validate(settings, table) {
+  const rows = knobRows(table);
+  const known = new Set(rows.map((r) => r.field));
+  if (settings.do_sample !== undefined && settings.do_sample !== null && typeof settings.do_sample !== "boolean") {
+    return `\`do_sample\` has to be True or False, but is ${pyRepr(settings.do_sample)}`;
+  }
+  const unknown = Object.keys(settings).filter((k) => k !== "do_sample" && !known.has(k));
+  if (unknown.length) return `\`settings\` has to hold only the fields ${[...known].join(", ")}, but holds ${unknown.join(", ")}`;
+  for (const row of table.processors) {
+    if (!known.has(row.field)) continue;
+    const v = settings[row.field];
+    if (v === undefined || v === null) continue;
+    const err = checkValue(row, v);
+    if (err) return err;
+  }
+  return null;
+}
+
+/** generate()'s effective values: unset fields take transformers' defaults (top_k = 50!), and the
+ * sampling warpers are inactive unless doSample. Throws the validation message. */
+export function resolve(settings, table, { doSample } = {}) {
+  const err = validate(settings, table);
+  if (err) throw new RangeError(err);
+  const out = { do_sample: doSample ?? settings.do_sample ?? false };
+  for (const row of knobRows(table)) {
+    const v = settings[row.field];
+    out[row.field] = v === undefined || v === null ? num(row.default) : v;
+  }
+  return out;
+}
+
+/** Whether a resolved value switches its processor on: set, and not the table's off value. */
+export function isActive(row, value) {
+  return value !== null && value !== undefined && value !== num(row.off);
+}
+
+/** An order: "hf" (generate()'s), "llama_cpp" (llama.cpp's default chain) or a list of fields,
+ * checked as decoding_lessons.apply_in_order checks it. */
+export function chain(order, table) {
+  const known = table.hf_order;
+  if (order === "hf") return [...table.hf_order];
+  if (order === "llama_cpp") return [...table.llama_cpp_order];
+  if (typeof order === "string") {
+    throw new RangeError(`\`order\` has to be a sequence of field names (${known.join(", ")}), but is the string ${pyRepr(order)}`);
+  }
+  const list = [...order];
+  const unknown = list.filter((n) => !known.includes(n));
+  if (unknown.length) throw new RangeError(`\`order\` has to hold only the fields ${known.join(", ")}, but holds [${unknown.map(pyRepr).join(", ")}]`);
+  const dupes = [...new Set(list.filter((n, i) => list.indexOf(n) !== i))].sort();
+  if (dupes.length) throw new RangeError(`\`order\` has to name each field at most once, but repeats [${dupes.map(pyRepr).join(", ")}]`);
+  return list;
+}
+
+// ------------------------------------------------------------------------------------------------
+// libstdc++'s std::sort, std::partial_sort and std::nth_element, on parallel arrays (K keys, I
+// indices), with the comparator K[a] < K[b]: the same comparisons and swaps as in torch.
+
+function swap(K, I, a, b) {
+  const k = K[a]; K[a] = K[b]; K[b] = k;
+  const i = I[a]; I[a] = I[b]; I[b] = i;
+}
+
+function moveMedianToFirst(K, I, r, a, b, c) {
+  if (K[a] < K[b]) {
+    if (K[b] < K[c]) swap(K, I, r, b);
+    else if (K[a] < K[c]) swap(K, I, r, c);
+    else swap(K, I, r, a);
+  } else if (K[a] < K[c]) swap(K, I, r, a);
+  else if (K[b] < K[c]) swap(K, I, r, c);
+  else swap(K, I, r, b);
+}
+
+function unguardedPartition(K, I, first, last, pivot) {
+  const pk = K[pivot];
+  for (;;) {
+    while (K[first] < pk) ++first;
+    --last;
+    while (pk < K[last]) --last;
+    if (!(first < last)) return first;
+    swap(K, I, first, last);
+    ++first;
+  }
+}
+
+function partitionPivot(K, I, first, last) {
+  const mid = first + Math.floor((last - first) / 2);
+  moveMedianToFirst(K, I, first, first + 1, mid, last - 1);
+  return unguardedPartition(K, I, first + 1, last, first);
+}
+
+function adjustHeap(K, I, f, hole, len, vk, vi) {
+  const top = hole;
+  let second = hole;
+  while (second < Math.floor((len - 1) / 2)) {
+    second = 2 * (second + 1);
+    if (K[f + second] < K[f + second - 1]) second--;
+    K[f + hole] = K[f + second]; I[f + hole] = I[f + second];
+    hole = second;
+  }
+  if ((len & 1) === 0 && second === Math.floor((len - 2) / 2)) {
+    second = 2 * (second + 1);
+    K[f + hole] = K[f + second - 1]; I[f + hole] = I[f + second - 1];
+    hole = second - 1;
+  }
+  let parent = Math.trunc((hole - 1) / 2);
+  while (hole > top && K[f + parent] < vk) {
+    K[f + hole] = K[f + parent]; I[f + hole] = I[f + parent];
+    hole = parent;
+    parent = Math.trunc((hole - 1) / 2);
+  }
+  K[f + hole] = vk; I[f + hole] = vi;
+}
+
+function makeHeap(K, I, f, len) {
+  if (len < 2) return;
+  let parent = Math.floor((len - 2) / 2);
+  for (;;) {
+    adjustHeap(K, I, f, parent, len, K[f + parent], I[f + parent]);
+    if (parent === 0) return;
+    parent--;
+  }
+}
+
+function popHeap(K, I, f, len, result) {
+  const vk = K[result], vi = I[result];
+  K[result] = K[f]; I[result] = I[f];
+  adjustHeap(K, I, f, 0, len, vk, vi);
+}
+
+function heapSelect(K, I, first, middle, last) {
+  makeHeap(K, I, first, middle - first);
+  for (let i = middle; i < last; i++) if (K[i] < K[first]) popHeap(K, I, first, middle - first, i);
+}
+
+function sortHeap(K, I, first, last) {
+  while (last - first > 1) {
+    --last;
+    popHeap(K, I, first, last - first, last);
+  }
+}
+
+/** std::partial_sort(first, middle, last). */
+export function partialSort(K, I, first, middle, last) {
+  heapSelect(K, I, first, middle, last);
+  sortHeap(K, I, first, middle);
+}
+
+function unguardedLinearInsert(K, I, last) {
+  const vk = K[last], vi = I[last];
+  let next = last - 1;
+  while (vk < K[next]) {
+    K[last] = K[next]; I[last] = I[next];
+    last = next;
+    next--;
+  }
+  K[last] = vk; I[last] = vi;
+}
+
+function insertionSort(K, I, first, last) {
+  if (first === last) return;
+  for (let i = first + 1; i < last; i++) {
+    if (K[i] < K[first]) {
+      const vk = K[i], vi = I[i];
+      K.copyWithin(first + 1, first, i); I.copyWithin(first + 1, first, i);
+      K[first] = vk; I[first] = vi;
+    } else unguardedLinearInsert(K, I, i);
+  }
+}
+
+const lg = (n) => 31 - Math.clz32(n);
+
+function introsortLoop(K, I, first, last, depth) {
+  while (last - first > 16) {
+    if (depth === 0) {
+      partialSort(K, I, first, last, last);
+      return;
+    }
+    depth--;
+    const cut = partitionPivot(K, I, first, last);
+    introsortLoop(K, I, cut, last, depth);
+    last = cut;
+  }
+}
+
+/** std::sort(first, last): introsort, then the final insertion sort (threshold 16). */
+export function stdSort(K, I, first, last) {
+  if (first === last) return;
+  introsortLoop(K, I, first, last, 2 * lg(last - first));
+  if (last - first > 16) {
+    insertionSort(K, I, first, first + 16);
+    for (let i = first + 16; i < last; i++) unguardedLinearInsert(K, I, i);
+  } else insertionSort(K, I, first, last);
+}
+
+/** std::nth_element(first, nth, last): introselect. */
+export function nthElement(K, I, first, nth, last) {
+  if (first === last || nth === last) return;
+  let depth = 2 * lg(last - first);
+  while (last - first > 3) {
+    if (depth === 0) {
+      heapSelect(K, I, first, nth + 1, last);
+      swap(K, I, first, nth);
+      return;
+    }
+    depth--;
+    const cut = partitionPivot(K, I, first, last);
+    if (cut <= nth) first = cut;
+    else last = cut;
+  }
+  insertionSort(K, I, first, last);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Work buffers, reused across calls (one set per vocabulary size).
+
+let buf = null;
+function buffers(V) {
+  if (!buf || buf.V !== V) {
+    buf = { V, K: new Float32Array(V), I: new Int32Array(V), P: new Float32Array(V), Q: new Float32Array(V), C: new Float32Array(V), M: new Uint8Array(V) };
+  }
+  return buf;
+}
+
+function iota(I, n) {
+  for (let i = 0; i < n; i++) I[i] = i;
+}
+
+/** torch.sort(x) ascending (descending: negate): values in K, indices in I. */
+function torchSort(x, n, K, I, descending = false) {
+  if (descending) for (let i = 0; i < n; i++) K[i] = -x[i];
+  else K.set(x.subarray(0, n));
+  iota(I, n);
+  stdSort(K, I, 0, n);
+  if (descending) for (let i = 0; i < n; i++) K[i] = -K[i];
+}
+
+/** torch.topk(x, k) (largest, sorted): the first k of K (values) and I (indices). */
+function torchTopk(x, n, k, K, I) {
+  for (let i = 0; i < n; i++) K[i] = -x[i];
+  iota(I, n);
+  if (k * 64 <= n) partialSort(K, I, 0, k, n);
+  else {
+    nthElement(K, I, 0, k - 1, n);
+    stdSort(K, I, 0, k - 1);
+  }
+  for (let i = 0; i < k; i++) K[i] = -K[i];
+}
+
+/** The k-th largest value of x (k <= n): what `torch.topk(x, k)[0][..., -1]` gives. Only the value
+ * counts (top-k, ε's and η's min_tokens_to_keep remove by `scores < kth`), so any selection does. */
+function kthLargest(x, n, k, K, I) {
+  if (k === 1) {
+    let m = -Infinity;
+    for (let i = 0; i < n; i++) if (x[i] > m) m = x[i];
+    return m;
+  }
+  if (k <= 1024) { // a min-heap of the k largest so far
+    const H = K;
+    for (let i = 0; i < k; i++) H[i] = x[i];
+    for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(H, i, k);
+    for (let i = k; i < n; i++) if (x[i] > H[0]) { H[0] = x[i]; siftDown(H, 0, k); }
+    return H[0];
+  }
+  for (let i = 0; i < n; i++) K[i] = -x[i];
+  nthElement(K, I, 0, k - 1, n);
+  return -K[k - 1];
+}
+
+function siftDown(H, i, k) {
+  const v = H[i];
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= k) break;
+    if (c + 1 < k && H[c + 1] < H[c]) c++;
+    if (!(H[c] < v)) break;
+    H[i] = H[c];
+    i = c;
+  }
+  H[i] = v;
+}
+
+/** torch.sort(keys) ascending, for a processor whose outcome depends on the order of the keys that
+ * pass `use` only, when they are not tied (`tied(j)` says whether a tie between sorted positions
+ * j and j + 1 matters). Those keys are sorted alone (in their original order: with every key
+ * passing, that is torch's whole sort); if a tie that matters shows up, the whole array is sorted
+ * as torch sorts it, every key included, and `m` = n. Returns m: K[0..m) are the sorted keys that
+ * pass `use`, I their indices. */
+function sortRelevant(x, n, K, I, use, tied) {
+  let m = 0;
+  for (let i = 0; i < n; i++) if (use(x[i])) { K[m] = x[i]; I[m] = i; m++; }
+  if (m === n) {
+    stdSort(K, I, 0, n);
+    return n;
+  }
+  stdSort(K, I, 0, m);
+  for (let j = 0; j + 1 < m; j++) {
+    if (K[j] === K[j + 1] && tied(j)) {
+      torchSort(x, n, K, I);
+      return n;
+    }
+  }
+  return m;
+}
+
+/** softmax in float32 (see the note above): out[i] = fround(fround(exp(x[i] - max)) * fround(1 / sum)). */
+export function softmax(x, out = new Float32Array(x.length), n = x.length) {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) if (x[i] > m) m = x[i];
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const e = f(Math.exp(f(x[i] - m)));
+    out[i] = e;
+    s += e;
+  }
+  const inv = f(1 / f(s));
+  for (let i = 0; i < n; i++) out[i] = f(out[i] * inv);
+  return out;
+}
+
+/** log_softmax in float32: fround(fround(x - max) - fround(log(sum exp))). */
+function logSoftmax(x, out, n) {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) if (x[i] > m) m = x[i];
+  let s = 0;
+  for (let i = 0; i < n; i++) s += f(Math.exp(f(x[i] - m)));
+  const ls = f(Math.log(f(s)));
+  for (let i = 0; i < n; i++) out[i] = f(f(x[i] - m) - ls);
+  return out;
+}
+
+/** torch.logsumexp in float32. */
+function logsumexp(x, n) {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) if (x[i] > m) m = x[i];
+  if (!Number.isFinite(m)) return m;
+  let s = 0;
+  for (let i = 0; i < n; i++) s += f(Math.exp(f(x[i] - m)));
+  return f(f(Math.log(f(s))) + m);
+}
+
+/** Categorical(logits=x).entropy() in float32; leaves the normalised logits in N and probs in P. */
+function categoricalEntropy(x, n, N, P) {
+  const lse = logsumexp(x, n);
+  for (let i = 0; i < n; i++) N[i] = f(x[i] - lse);
+  softmax(N, P, n);
+  let h = 0;
+  for (let i = 0; i < n; i++) {
+    const l = N[i] < FLOAT32_MIN ? FLOAT32_MIN : N[i];
+    h += f(l * P[i]);
+  }
+  return f(-f(h));
+}
+
+// ------------------------------------------------------------------------------------------------
+// The processors. Each changes `s` (Float32Array scores) in place.
+
+const NEG = -Infinity;
+
+function repetitionPenalty(s, V, ids, penalty) {
+  const p = f(penalty);
+  const M = buffers(V).M;
+  M.fill(0);
+  for (let j = 0; j < ids.length; j++) {
+    const t = ids[j];
+    if (t < 0 || t >= V || M[t]) continue;
+    M[t] = 1;
+    const x = s[t];
+    s[t] = x < 0 ? f(x * p) : f(x / p);
+  }
+}
+
+function noRepeatNgram(s, V, ids, n) {
+  const L = ids.length;
+  if (L < n) return;
+  const start = L + 1 - n; // the prefix ids[start:]
+  for (let w = 0; w + n <= L; w++) {
+    let match = true;
+    for (let j = 0; j < n - 1; j++) if (ids[w + j] !== ids[start + j]) { match = false; break; }
+    if (match) {
+      const t = ids[w + n - 1];
+      if (t >= 0 && t < V) s[t] = NEG;
+    }
+  }
+}
+
+function temperature(s, V, T) {
+  const t = f(T);
+  for (let i = 0; i < V; i++) s[i] = f(s[i] / t);
+}
+
+function topK(s, V, k, mtk) {
+  const kk = Math.min(Math.max(k, mtk), V);
+  const { K, I } = buffers(V);
+  const kth = kthLargest(s, V, kk, K, I);
+  for (let i = 0; i < V; i++) if (s[i] < kth) s[i] = NEG;
+}
+
+function topP(s, V, topP_, mtk) {
+  const { K, I, P } = buffers(V);
+  // -inf scores sort first with probability 0 (cum 0 <= 1 - top_p: removed, whatever their order);
+  // the finite ones decide, and their order is torch's unless two of them are tied
+  const m = sortRelevant(s, V, K, I, (v) => v !== NEG, () => true);
+  softmax(K, P, m);
+  const thr = f(1 - topP_);
+  let acc = 0;
+  const off = V - m; // the -inf ones before them
+  const end = V - mtk;
+  for (let j = 0; j < m; j++) {
+    acc += P[j];
+    if (off + j < end && f(acc) <= thr) s[I[j]] = NEG;
+  }
+}
+
+function minP(s, V, minP_, mtk) {
+  const { K, I, P, M } = buffers(V);
+  softmax(s, P, V);
+  let top = 0;
+  for (let i = 0; i < V; i++) if (P[i] > top) top = P[i];
+  const scaled = f(f(minP_) * top);
+  M.fill(0);
+  let kept = 0;
+  for (let i = 0; i < V; i++) if (!(P[i] < scaled)) { M[i] = 1; kept++; }
+  const k = Math.min(mtk, V);
+  if (kept < V && k > 0) { // the k most probable are kept whatever their p (torch.topk's k, ties included as it picks them)
+    if (k === 1) {
+      // torch.topk(probs, 1): the first maximum (partial_sort with k=1 keeps the first of tied maxima)
+      let b = 0;
+      for (let i = 1; i < V; i++) if (P[i] > P[b]) b = i;
+      M[b] = 1;
+    } else {
+      torchTopk(P, V, k, K, I);
+      for (let j = 0; j < k; j++) M[I[j]] = 1;
+    }
+  }
+  for (let i = 0; i < V; i++) if (!M[i]) s[i] = NEG;
+}
+
+function typical(s, V, mass, mtk) {
+  const { K, I, P, Q, C } = buffers(V);
+  logSoftmax(s, Q, V); // normalized
+  let h = 0;
+  for (let i = 0; i < V; i++) {
+    const t = f(Q[i] * f(Math.exp(Q[i])));
+    if (!Number.isNaN(t)) h += t; // nansum
+  }
+  const ent = f(-f(h));
+  for (let i = 0; i < V; i++) C[i] = f(Math.abs(f(-Q[i] - ent)));
+  // -inf scores shift to +inf and sort last with probability 0; the order of tied finite shifted
+  // scores matters when their probabilities differ (two surprisals either side of the entropy) or
+  // when the tie straddles the min_tokens_to_keep protected positions
+  const m = sortRelevant(C, V, K, I, (v) => v !== Infinity, (j) => j === mtk - 1 || s[I[j]] !== s[I[j + 1]]);
+  for (let j = 0; j < m; j++) C[j] = s[I[j]]; // sorted_logits
+  softmax(C, P, m);
+  const ms = f(mass);
+  let acc = 0, last = 0;
+  for (let j = 0; j < m; j++) {
+    acc += P[j];
+    if (f(acc) < ms) last++;
+  }
+  if (last === m && m < V) last = V - 1; // the +inf ones repeat the last cumulative value
+  if (last > V - 1) last = V - 1;
+  const thr = last < m ? K[last] : Infinity;
+  for (let j = mtk; j < m; j++) if (K[j] > thr) s[I[j]] = NEG;
+}
+
+function epsilon(s, V, eps, mtk) {
+  const { K, I, P } = buffers(V);
+  softmax(s, P, V);
+  const e = f(eps);
+  const kth = kthLargest(s, V, Math.min(mtk, V), K, I);
+  for (let i = 0; i < V; i++) if (P[i] < e && s[i] < kth) s[i] = NEG;
+}
+
+function eta(s, V, eps, mtk) {
+  const { K, I, P, Q, C } = buffers(V);
+  softmax(s, P, V);
+  const ent = categoricalEntropy(s, V, Q, C);
+  const e = f(eps);
+  const alt = f(f(Math.sqrt(e)) * f(Math.exp(-ent)));
+  const cut = Math.min(e, alt);
+  const kth = kthLargest(s, V, Math.min(mtk, V), K, I);
+  for (let i = 0; i < V; i++) if (P[i] < cut && s[i] < kth) s[i] = NEG;
+}
+
+const TOP_H_CANDIDATES = 100;
+
+function topH(s, V, topH_) {
+  const { K, I, P, Q, M } = buffers(V);
+  const n = Math.min(TOP_H_CANDIDATES, V);
+  torchTopk(s, V, n, K, I);
+  const logits = K.slice(0, n), idx = I.slice(0, n); // 100 values: no per-token allocation
+  const N = new Float32Array(n), probs = new Float32Array(n);
+  const tau = f(categoricalEntropy(logits, n, N, probs) * f(topH_));
+  M.fill(0);
+  let acc = 0;
+  for (let j = 0; j < n; j++) {
+    const lp = f(Math.log(probs[j]));
+    acc += f(-probs[j] * lp);
+    if (j === 0 || f(acc) <= tau) M[idx[j]] = 1;
+  }
+  for (let i = 0; i < V; i++) if (!M[i]) s[i] = NEG;
+}
+
+/** The processors the engine implements: field → [sampling only, run(s, V, ids, value, mtk)]. */
+export const PROCESSORS = {
+  repetition_penalty: [false, (s, V, ids, v) => repetitionPenalty(s, V, ids, v)],
+  no_repeat_ngram_size: [false, (s, V, ids, v) => noRepeatNgram(s, V, ids, v)],
+  temperature: [true, (s, V, ids, v) => temperature(s, V, v)],
+  top_h: [true, (s, V, ids, v) => topH(s, V, v)],
+  top_k: [true, (s, V, ids, v, mtk) => topK(s, V, v, mtk)],
+  top_p: [true, (s, V, ids, v, mtk) => topP(s, V, v, mtk)],
+  min_p: [true, (s, V, ids, v, mtk) => minP(s, V, v, mtk)],
+  typical_p: [true, (s, V, ids, v, mtk) => typical(s, V, v, mtk)],
+  epsilon_cutoff: [true, (s, V, ids, v, mtk) => epsilon(s, V, v, mtk)],
+  eta_cutoff: [true, (s, V, ids, v, mtk) => eta(s, V, v, mtk)],
+};
+
+// transformers' off values (the table's `off` column); a test checks them against the table.
+const OFF = {
+  repetition_penalty: 1.0, no_repeat_ngram_size: 0, temperature: 1.0, top_h: null, top_k: 0, top_p: 1.0,
+  min_p: null, typical_p: 1.0, epsilon_cutoff: 0.0, eta_cutoff: 0.0,
+};
+
+function kept(s, V) {
+  let n = 0;
+  for (let i = 0; i < V; i++) if (s[i] !== NEG) n++;
+  return n;
+}
+
+/**
+ * The scores generate() samples from (or takes the argmax of).
+ *
+ * @param {Float32Array} logits raw float32 logits (not changed)
+ * @param {Int32Array|number[]} contextIds the context's token ids (prompt included)
+ * @param {object} settings resolve()'s output (an absent field is off; do_sample false skips the warpers)
+ * @param {string[]} order chain("hf") etc.; every active field must be in it
+ * @param {{minTokensToKeep?: number}} options what the truncating warpers keep at least (beam sampling: EOS count + 1)
+ * @returns {{scores: Float32Array, stages: {field: string, value: number, keptBefore: number, keptAfter: number, ms: number}[]}}
+ */
+export function apply(logits, contextIds, settings, order, { minTokensToKeep = 1 } = {}) {
+  const V = logits.length;
+  const mtk = minTokensToKeep;
+  if (!Number.isInteger(mtk) || mtk < 1) throw new RangeError(`\`minTokensToKeep\` has to be an integer >= 1, but is ${pyRepr(mtk)}`);
+  const sampling = settings.do_sample !== false;
+  const active = Object.keys(PROCESSORS).filter((n) => {
+    const v = settings[n];
+    return v !== undefined && v !== null && v !== OFF[n] && (sampling || !PROCESSORS[n][0]);
+  });
+  const missing = active.filter((n) => !order.includes(n));
+  if (missing.length) {
+    throw new RangeError(`\`order\` has to name every active field of the configuration (${active.join(", ")}), but lacks [${missing.map(pyRepr).join(", ")}]`);
+  }
+  const s = Float32Array.from(logits);
+  const ids = contextIds;
+  const stages = [];
+  let before = kept(s, V);
+  for (const name of order) {
+    if (!active.includes(name)) continue;
+    const t0 = typeof performance !== "undefined" ? performance.now() : 0;
+    PROCESSORS[name][1](s, V, ids, settings[name], mtk);
+    const after = kept(s, V);
+    const t1 = typeof performance !== "undefined" ? performance.now() : 0;
+    stages.push({ field: name, value: settings[name], keptBefore: before, keptAfter: after, ms: t1 - t0 });
+    before = after;
+  }
+  return { scores: s, stages };
+}
+
+export const ENGINE_FIELDS = Object.keys(PROCESSORS);
+export const ENGINE_OFF = OFF;

@@ -1,0 +1,380 @@
+"""Golden vectors for the browser engine (docs/javascripts/engine.mjs), written by transformers' own
+processors through the package: ``dl.logits_processors`` (generate()'s order, do_sample=True, the
+hidden top_k=50 included) and ``dl.apply_in_order`` (llama.cpp's chain and random orders).
+
+``write_goldens(directory, lm)`` writes:
+
+* ``logits/<name>.bin``: raw little-endian float32 logits (real ones from the model, synthetic ones
+  with exact ties and huge/very negative values);
+* ``cases/<n>.bin``: the expected result, int32 count, int32 kept ids, float32 kept scores;
+* ``cases.json``: every case (logits, context ids, settings, order, min_tokens_to_keep, torch's
+  margin of its closest rounding-sensitive decision and the stage that made it), the table JSON,
+  and the validation cases (a bad value and Python's message).
+
+The margin: for every probability-based decision (top-p's ``cum <= 1 - p``, min-p's
+``p < min_p * p_max``, ε's and η's ``p < cut``, typical's ``cum < mass`` and
+``shifted > shifted[last]``, top-H's ``cumulative entropy <= tau``), how far torch's two sides
+are apart, relative to the threshold (absolute for cumulative probabilities). Each mirror's
+decision is checked against the real processor's output, so the margin describes the decision
+that was made. Decisions that do not depend on rounding (a probability of exactly 0, tokens
+kept by min_tokens_to_keep, min_p = 1 against the top token itself) are left out.
+
+Run by tests/test_engine.py; ``python tests/engine/make_golden.py DIR`` writes them by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from transformers import GenerationConfig
+
+import decoding_lessons as dl
+from decoding_lessons.capture import NextToken
+from decoding_lessons.orders import _active_fields
+from decoding_lessons.processors import HF_ORDER, KNOBS, LLAMA_CPP_ORDER
+from decoding_lessons.scoring import build_processor
+
+FIELD_OF = {row.cls: row.field for row in KNOBS}
+INF = math.inf
+
+PROMPTS = [
+    "The capital of France is",
+    "My name is",
+    "Once upon a time, there was a little",
+    # repeated tokens: the repetition penalty and no-repeat-n-gram act
+    "the cat sat on the mat. the cat sat on the mat. the cat sat on the",
+    "one two three one two three one two three one two",
+    "Write a short poem about the sea. The sea, the sea, the endless",
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# Mirrors of the probability-based decisions: (removed mask, margin), checked against the processor.
+
+
+def _min_margin(a: torch.Tensor, b, scale) -> float:
+    if a.numel() == 0:
+        return INF
+    d = (a.double() - torch.as_tensor(b).double()).abs() / torch.as_tensor(scale).double()
+    return float(d.min())
+
+
+def _mirror(field, value, scores, mtk):
+    """``(removed, margin)`` of one stage on ``scores`` ``(1, V)`` float32, as torch computes it."""
+    V = scores.shape[-1]
+    s = scores[0]
+    if field == "top_p":
+        sorted_logits, idx = torch.sort(scores, descending=False)
+        cum = sorted_logits.softmax(-1).cumsum(-1)[0]
+        thr = torch.tensor(1 - value, dtype=torch.float32)
+        rm_sorted = cum <= thr
+        rm_sorted[max(V - mtk, 0):] = False
+        removed = torch.zeros(V, dtype=torch.bool)
+        removed[idx[0]] = rm_sorted
+        pos = torch.arange(V)
+        sens = (pos < V - mtk) & (cum > 0)
+        return removed, _min_margin(cum[sens], thr, 1.0)
+    if field == "min_p":
+        probs = torch.softmax(scores, -1)[0]
+        scaled = (value * probs.amax()).float()
+        removed = probs < scaled
+        k = min(mtk, V)
+        keep = torch.topk(probs, k).indices
+        removed[keep] = False
+        if float(scaled) == 0:
+            return removed, INF
+        sens = probs > 0
+        sens[keep] = False
+        if value == 1.0:
+            sens &= s != s.max()
+        return removed, _min_margin(probs[sens], scaled, scaled)
+    if field in ("epsilon_cutoff", "eta_cutoff"):
+        probs = scores.softmax(-1)[0]
+        if field == "epsilon_cutoff":
+            cut = torch.tensor(value, dtype=torch.float32)
+        else:
+            ent = torch.distributions.Categorical(logits=scores).entropy()[0]
+            e = torch.tensor(value)
+            cut = torch.min(e, torch.sqrt(e) * torch.exp(-ent))
+        kth = torch.topk(s, min(mtk, V))[0][-1]
+        removed = (probs < cut) & (s < kth)
+        sens = (probs > 0) & (s < kth)
+        return removed, _min_margin(probs[sens], cut, cut)
+    if field == "typical_p":
+        normalized = torch.nn.functional.log_softmax(scores, dim=-1)
+        p = torch.exp(normalized)
+        ent = -(normalized * p).nansum(-1, keepdim=True)
+        shifted = torch.abs((-normalized) - ent)
+        sorted_scores, idx = torch.sort(shifted, descending=False)
+        cum = scores.gather(-1, idx).softmax(-1).cumsum(-1)[0]
+        mass = torch.tensor(value, dtype=torch.float32)
+        last = min(int((cum < mass).sum()), V - 1)
+        thr = sorted_scores[0, last]
+        rm_sorted = sorted_scores[0] > thr
+        rm_sorted[:mtk] = False
+        removed = torch.zeros(V, dtype=torch.bool)
+        removed[idx[0]] = rm_sorted
+        m1 = _min_margin(cum, mass, 1.0)
+        ss = sorted_scores[0]
+        sens = torch.isfinite(ss) & (ss != thr)
+        sens[:mtk] = False
+        mag = torch.clamp((-normalized[0]).gather(0, idx[0]).abs(), min=1.0)
+        m2 = _min_margin(ss[sens], thr, mag[sens])
+        return removed, min(m1, m2)
+    if field == "top_h":
+        n = min(100, V)
+        top_logits, top_idx = torch.topk(scores, n, dim=-1, largest=True, sorted=True)
+        dist = torch.distributions.Categorical(logits=top_logits)
+        probs = dist.probs
+        tau = (dist.entropy() * value).unsqueeze(-1)
+        cum = torch.cumsum(-probs * torch.log(probs), dim=-1)[0]
+        sel = cum <= tau[0]
+        sel[0] = True
+        removed = torch.ones(V, dtype=torch.bool)
+        removed[top_idx[0][sel]] = False
+        t = float(tau[0, 0])
+        if t == 0:
+            return removed, INF
+        sens = ~torch.isnan(cum)
+        sens[0] = False
+        return removed, _min_margin(cum[sens], tau[0, 0], abs(t))
+    return None, INF  # exact: temperature, top_k, the penalties
+
+
+def _run_stages(procs, ids, logits, mtk):
+    """Apply the (field, processor) list stage by stage; returns the scores, the smallest margin
+    and its stage."""
+    scores = logits.detach().to(torch.float32).clone().reshape(1, -1)
+    margin, where = INF, None
+    for field, proc in procs:
+        removed, m = _mirror(field, _value(proc, field), scores, mtk)
+        out = proc(ids, scores)
+        if removed is not None:
+            newly = torch.isneginf(out[0]) & ~torch.isneginf(scores[0])
+            expect = removed & ~torch.isneginf(scores[0])
+            assert torch.equal(newly, expect), f"the mirror of {field} disagrees with transformers"
+        if m < margin:
+            margin, where = m, field
+        scores = out
+    return scores[0], margin, where
+
+
+def _value(proc, field):
+    return {
+        "top_p": lambda p: p.top_p, "min_p": lambda p: p.min_p, "epsilon_cutoff": lambda p: p.epsilon,
+        "eta_cutoff": lambda p: float(p.epsilon), "typical_p": lambda p: p.mass, "top_h": lambda p: p.top_h,
+    }.get(field, lambda p: None)(proc)
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings
+
+
+def _random_settings(rng: random.Random, fields) -> dict:
+    """Random values (each field with probability ~1/2), some of them at a boundary."""
+    pick = {
+        "repetition_penalty": lambda: rng.choice([0.5, 0.8, 1.1, 1.3, 2.0, rng.uniform(0.3, 3.0)]),
+        "no_repeat_ngram_size": lambda: rng.randint(1, 4),
+        "temperature": lambda: rng.choice([1e-3, 0.3, 0.7, 1.5, 5.0, 100.0, rng.uniform(0.05, 3.0)]),
+        "top_h": lambda: rng.choice([1e-3, 0.3, 0.8, 1.0, rng.uniform(0.05, 1.0)]),
+        "top_k": lambda: rng.choice([1, 2, 5, 50, 1000, 200000, rng.randint(1, 400), 0]),
+        "top_p": lambda: rng.choice([0.0, 0.5, 0.9, 0.95, 0.99, rng.uniform(0.05, 0.999)]),
+        "min_p": lambda: rng.choice([0.0, 0.01, 0.05, 0.2, 1.0, rng.uniform(0.0, 0.5)]),
+        "typical_p": lambda: rng.choice([1e-6, 0.2, 0.9, 0.95, rng.uniform(0.05, 0.999)]),
+        "epsilon_cutoff": lambda: rng.choice([3e-4, 1e-3, 0.02, rng.uniform(1e-5, 0.05)]),
+        "eta_cutoff": lambda: rng.choice([3e-4, 2e-3, 0.02, rng.uniform(1e-5, 0.05)]),
+    }
+    out = {}
+    for name in fields:
+        if rng.random() < 0.45:
+            out[name] = pick[name]()
+    return out
+
+
+def _synthetic(vocab: int, seed: int, kind: str) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(vocab, generator=g) * 3
+    if kind == "ties":  # many exact ties
+        x = torch.round(x * 2) / 2
+    elif kind == "extreme":  # a few huge and very negative values, some -inf
+        x[torch.randint(vocab, (5,), generator=g)] = torch.tensor([80.0, 79.5, 80.0, -1e30, 60.0])
+        x[torch.randint(vocab, (50,), generator=g)] = -1e4
+        x[torch.randint(vocab, (20,), generator=g)] = -math.inf
+    elif kind == "flat":  # nearly uniform: huge kept sets, ties everywhere
+        x = torch.round(x) / 8
+    elif kind == "dyadic":  # 4094 tokens at 0, one at float32(ln 2), the rest -inf: p = 1/4096 and 1/2048
+        x[:] = -math.inf
+        x[:4094] = 0.0
+        x[4094] = math.log(2)
+        x = x[torch.randperm(vocab, generator=g)]
+    return x.float()
+
+
+def write_goldens(directory: Path, lm, n_random: int = 240, seed: int = 0) -> dict:
+    directory = Path(directory)
+    (directory / "logits").mkdir(parents=True, exist_ok=True)
+    (directory / "cases").mkdir(exist_ok=True)
+    rng = random.Random(seed)
+    gc = GenerationConfig()  # transformers' global defaults: what the browser resolves against
+    bare = SimpleNamespace(model=SimpleNamespace(generation_config=gc))
+
+    # the contexts: (name, logits (V,), ids (1, L))
+    contexts = []
+    cap = dl.LogitCapture(lm)
+    for i, prompt in enumerate(PROMPTS):
+        step = cap(prompt)
+        contexts.append((f"real{i}", step.logits.float(), step.input_ids))
+    real_ids = [c[2] for c in contexts]
+    for i, (vocab, kind) in enumerate([(8192, "ties"), (49152, "ties"), (8192, "extreme"), (49152, "extreme"), (8192, "flat"), (1000, "ties"), (6400, "ties"), (8192, "dyadic")]):
+        ids = real_ids[(i + 3) % len(real_ids)] % vocab
+        contexts.append((f"syn{i}_{kind}_{vocab}", _synthetic(vocab, 100 + i, kind), ids))
+    for name, logits, _ in contexts:
+        logits.numpy().astype("<f4").tofile(directory / "logits" / f"{name}.bin")
+
+    cases = []
+    skipped = []
+
+    def add(ctx, settings, order, mtk=1, label="random"):
+        name, logits, ids = ctx
+        cfg = dl.DecodingConfig(do_sample=True, **settings)
+        step = NextToken(ids, logits, bare)
+        if order == "hf":
+            procs = dl.logits_processors(cfg, gc, num_beams=2 if mtk > 1 else 1, eos_token_count=mtk - 1)
+            pairs = [(FIELD_OF[type(p)], p) for p in procs]
+            expect = procs(ids, logits.clone().reshape(1, -1))[0]
+        else:
+            names = list(LLAMA_CPP_ORDER) if order == "llama_cpp" else order
+            resolved, active = _active_fields(cfg, gc)
+            pairs = [(n, build_processor(n, resolved)) for n in names if n in active]
+            try:
+                expect = dl.apply_in_order(step, cfg, names)
+            except ValueError as e:
+                # an order that lets the n-gram ban remove the last kept token leaves every score
+                # -inf, and η's Categorical refuses the NaNs: transformers has no answer to compare
+                assert "Categorical" in str(e), e
+                skipped.append({"settings": settings, "order": order, "error": str(e).splitlines()[0]})
+                return
+        got, margin, where = _run_stages(pairs, ids, logits, mtk)
+        assert torch.equal(got, expect)
+        kept = torch.isfinite(expect).nonzero().flatten()
+        n = len(cases)
+        with open(directory / "cases" / f"{n}.bin", "wb") as fh:
+            fh.write(np.array([kept.numel()], dtype="<i4").tobytes())
+            fh.write(kept.numpy().astype("<i4").tobytes())
+            fh.write(expect[kept].numpy().astype("<f4").tobytes())
+        cases.append({
+            "id": n, "label": label, "logits": name, "vocab": int(logits.numel()), "context": ids[0].tolist(),
+            "settings": settings, "order": order, "min_tokens_to_keep": mtk,
+            "stages": [f for f, _ in pairs], "kept": int(kept.numel()),
+            "margin": None if margin == INF else margin, "margin_stage": where,
+        })
+
+    real = contexts[: len(PROMPTS)]
+    syn = contexts[len(PROMPTS):]
+    every = [r.field for r in KNOBS]
+
+    # each processor alone (top_k=0 so the hidden 50 stays out), generate()'s order
+    alone = {
+        "repetition_penalty": [0.5, 0.9, 1.2, 2.0], "no_repeat_ngram_size": [1, 2, 3, 4],
+        "temperature": [1e-3, 0.6, 1.7, 100.0], "top_h": [1e-3, 0.4, 0.9, 1.0], "top_k": [1, 7, 50, 49152, 200000],
+        "top_p": [0.0, 0.3, 0.9, 0.999], "min_p": [0.0, 0.05, 0.3, 1.0], "typical_p": [1e-6, 0.3, 0.9, 0.999],
+        "epsilon_cutoff": [1e-4, 3e-4, 0.01, 0.3], "eta_cutoff": [1e-4, 2e-3, 0.05, 0.5],
+    }
+    for field, values in alone.items():
+        for v in values:
+            for ctx in (real[3], real[0], syn[0], syn[3]):
+                settings = {field: v} if field == "top_k" else {field: v, "top_k": 0}
+                add(ctx, settings, "hf", label=f"alone:{field}")
+    # min_tokens_to_keep > 1 (beam sampling), every warper that takes it
+    for field, v in [("top_k", 1), ("top_p", 0.0), ("top_p", 0.5), ("min_p", 1.0), ("min_p", 0.2), ("typical_p", 1e-6),
+                     ("typical_p", 0.5), ("epsilon_cutoff", 0.3), ("eta_cutoff", 0.5)]:
+        for mtk in (2, 5):
+            for ctx in (real[1], syn[0], syn[1]):
+                add(ctx, {field: v, "top_k": 0} if field != "top_k" else {field: v}, "hf", mtk=mtk, label=f"mtk:{field}")
+    # ε just above and just below a token's probability (decided by the rule, far from rounding)
+    ctx = real[0]
+    p = torch.softmax(ctx[1], -1).sort(descending=True).values
+    for r in (3, 10):
+        for factor in (0.999, 1.001):
+            add(ctx, {"epsilon_cutoff": float(p[r]) * factor, "top_k": 0}, "hf", label="boundary:epsilon")
+    # decided by the rule, not by rounding: on the dyadic context every p is 1/4096 (4094 tied
+    # tokens) or 1/2048 (one token) exactly, and every cumulative sum is exact, so top-p's
+    # `cum <= 1 - p` meets equality inside the tie (which tokens go is torch's sort order), ε = p
+    # keeps (`p < ε` removes), min-p's p_max / 2 keeps the tied tokens (`p < floor` removes)
+    # and typical_p = 4094/4096 meets `cum < mass` at equality at the edge of the tie
+    dy = syn[-1]
+    probs = torch.softmax(dy[1], -1)
+    assert set(probs[probs > 0].tolist()) == {1 / 4096, 1 / 2048}, "the dyadic context is not exact in this torch"
+    for settings in ({"top_p": 0.5}, {"top_p": 0.25}, {"top_p": 1 - 1 / 4096}, {"top_p": 1 / 2048}, {"top_p": 0.0},
+                     {"epsilon_cutoff": 1 / 4096}, {"epsilon_cutoff": 1 / 2048}, {"min_p": 0.5}, {"min_p": 1.0},
+                     {"typical_p": 0.5}, {"typical_p": 2047 / 2048}, {"top_h": 0.5}, {"top_k": 3}, {"top_k": 4095}):
+        for mtk in (1, 3):
+            add(dy, {"top_k": 0, **settings}, "hf", mtk=mtk, label="boundary:dyadic")
+    # top-H's 100 candidates on a vocabulary of 64 * 100: torch.topk's std::partial_sort just applies
+    for v in (0.3, 0.7, 1.0):
+        add(syn[-2], {"top_h": v, "top_k": 0}, "hf", label="boundary:topk-6400")
+    # generate()'s order, random settings, with and without an explicit top_k (the hidden 50)
+    for i in range(n_random):
+        settings = _random_settings(rng, every)
+        if i % 3 == 0:
+            settings.pop("top_k", None)
+        ctx = rng.choice(contexts)
+        order, mtk = "hf", 1
+        r = i % 4
+        if r == 1:  # llama.cpp's chain: only its processors
+            settings = {k: v for k, v in settings.items() if k in LLAMA_CPP_ORDER}
+            order = "llama_cpp"
+        elif r == 2:  # a random order of a random superset of the active fields
+            names = list(HF_ORDER)
+            rng.shuffle(names)
+            keep = [n for n in names if n in settings or n == "top_k" or rng.random() < 0.5]
+            order = keep
+        elif r == 3 and rng.random() < 0.5:
+            mtk = rng.choice([2, 3])
+        add(ctx, settings, order, mtk=mtk, label=f"random:{'hf' if order == 'hf' else 'llama_cpp' if order == 'llama_cpp' else 'custom'}")
+
+    # validation: a bad value per field and Python's message
+    bad = {
+        "temperature": [0, -1, -0.5, True, "0.7"], "top_k": [-1, 2.5, True], "top_p": [1.3, -0.1, "x"],
+        "min_p": [1.3, -1], "typical_p": [0, 1.5], "epsilon_cutoff": [1, -0.2, -1.5e-07, 1e16 + 0.5], "eta_cutoff": [1, 3.5],
+        "top_h": [0, 1.1], "repetition_penalty": [0, -2, -1e-05], "no_repeat_ngram_size": [-1, 1.5],
+    }
+    validation = []
+    for field, values in bad.items():
+        for v in values:
+            try:
+                dl.DecodingConfig(**{field: v})
+            except ValueError as e:
+                validation.append({"settings": {field: v}, "message": str(e)})
+            else:
+                raise AssertionError(f"{field}={v!r} was accepted")
+    good = [{"top_p": 0.9}, {"min_p": 0}, {"temperature": 2}, {"typical_p": 1}, {"top_h": 1}, {"top_k": 0}]
+    for settings in good:
+        dl.DecodingConfig(**settings)
+        validation.append({"settings": settings, "message": None})
+
+    # the orders: apply_in_order's messages
+    order_errors = []
+    for order in ("top_p", ["top_p", "beam"], ["top_p", "top_p"]):
+        try:
+            dl.apply_in_order(NextToken(real_ids[0], contexts[0][1], bare), dl.DecodingConfig(do_sample=True, top_p=0.5), order)
+        except ValueError as e:
+            order_errors.append({"order": order, "message": str(e)})
+
+    doc = {"table": json.loads(dl.processors.table_json()), "cases": cases, "validation": validation,
+           "order_errors": order_errors, "skipped": skipped}
+    (directory / "cases.json").write_text(json.dumps(doc))
+    return doc
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1])
+    doc = write_goldens(out, dl.load_model("embedded", device="cpu"))
+    print(f"{len(doc['cases'])} cases in {out}")
