@@ -373,8 +373,10 @@ def constrained_beam_search(
             result holds beams that do not meet them.
         num_return_sequences: in [1, num_beams]; default 1, as ``generate()``. With more, beams that
             did not meet the constraints fill the list when too few did (4.55's ``finalize``).
-        length_penalty, early_stopping, no_repeat_ngram_size, repetition_penalty: as in
-            :func:`~decoding_lessons.search.beam.beam_search`.
+        length_penalty: as in :func:`~decoding_lessons.search.beam.beam_search`.
+        early_stopping: as in :func:`~decoding_lessons.search.beam.beam_search`.
+        no_repeat_ngram_size: forbid repeating any n-gram of this size (0 = off).
+        repetition_penalty: CTRL's penalty on tokens already present (1.0 = off).
         force_words_ids: ``generate()``'s token-id form of the constraints, after ``constraints``.
 
     Returns:

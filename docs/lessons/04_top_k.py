@@ -311,7 +311,7 @@ assert kept5[1.0] == kept5[2.0] == cut5.kept
 for p, s in candidates.items():
     assert abs(lost5[p] - (1 - float(torch.softmax(s.logits, dim=-1)[dl.top_k_rule(s.logits, 5).keep].sum()))) < 1e-5
 assert lost5[loser] >= lost5[other]
-warper_kept = [int(torch.isfinite(dl.apply_processors(rounded, step.input_ids, base.replace(top_k=k))).sum()) for k in range(1, 101)]
+warper_kept = [int(torch.isfinite(dl.apply_processors(rounded, step.input_ids, base.replace(top_k=k))).sum()) for k in range(1, (example or 100) + 1)]
 assert example == next((k for k, n in enumerate(warper_kept, start=1) if n > k), None)
 assert all(n == k for k, n in enumerate(warper_kept[: (example or 101) - 1], start=1))  # "every smaller k keeps exactly k"
 assert not example or warper_kept[example - 1] == first_tie.kept

@@ -262,7 +262,7 @@ display(
             [
                 (
                     f"Which values of `top_p` keep exactly 3 tokens after “{prompt}”?",
-                    f"Any `top_p` **above {two:.4f} and up to {three:.4f}**: the two most likely tokens hold {two:.4f} "
+                    f"Any `top_p` **above {two:.4f} and up to {three:.4f}** (to four decimals): the two most likely tokens hold {two:.4f} "
                     f"of the probability and the three most likely {three:.4f}. The nucleus is the shortest prefix "
                     "that reaches `top_p`, so it takes the third token exactly when the first two fall short of "
                     "`top_p`, and needs no fourth once the three reach it.",

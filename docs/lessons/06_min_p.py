@@ -235,3 +235,63 @@ assert all(a < b for a, b in heat.values())
 assert heat[3.0][0] < 0.2 * heat[3.0][1]  # "far smaller"
 assert unsure.kept(base.replace(min_p=0.1)) < 0.5 * unsure.kept(base.replace(top_p=0.9))  # "much tighter"
 assert cap.forward_passes == cap.distinct_contexts
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same captured logits as
+# the charts above.
+
+# %% tags=["hide-input"]
+floor05 = {t: sure.kept(base.replace(min_p=0.05, temperature=t)) for t in (1.0, 2.0)}
+p_unsure = unsure.probs(base)
+(p_first, p_second), (first_id, second_id) = p_unsure.topk(2)
+survives_up_to = float(p_second / p_first)
+warm = base.replace(temperature=1.5, min_p=0.05)
+in_order = {name: torch.isfinite(dl.apply_in_order(step, warm, order)) for name, order in (("hf", dl.HF_ORDER), ("cpp", dl.LLAMA_CPP_ORDER))}
+n_order = {name: int(mask.sum()) for name, mask in in_order.items()}
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"How many tokens does `min_p=0.05` keep after “{confident}”, and how many at $T = 2$ with the "
+                    "same `min_p`?",
+                    f"**{floor05[1.0]:,}** at $T = 1$ and **{floor05[2.0]:,}** at $T = 2$. In logits the floor sits "
+                    "$T \\ln 20$ below the top logit, so doubling $T$ doubles that distance"
+                    + (" and lets more tokens through." if floor05[2.0] > floor05[1.0] else "; here no further token is within it."),
+                ),
+                (
+                    f"Up to which `min_p` does the runner-up {lm.code(second_id)} survive after “{uncertain}”?",
+                    f"**Up to about {survives_up_to:.3f}**, its probability divided by the top token's "
+                    f"({float(p_second):.4f} / {float(p_first):.4f}). A token passes while $p_i \\ge p_{{\\min}} \\cdot p_{{\\max}}$; "
+                    "above that value only the top token is left.",
+                ),
+                (
+                    "At $T = 1.5$ and `min_p=0.05`, after “My name is”: how many tokens does transformers' order "
+                    "(temperature first) keep, and how many llama.cpp's (temperature last)?",
+                    f"**{n_order['hf']:,}** in transformers' order and **{n_order['cpp']:,}** in llama.cpp's, which is "
+                    f"what `min_p=0.05` keeps at $T = 1$ ({step.kept(base.replace(min_p=0.05)):,}): there min-p cuts the "
+                    "untempered distribution, and temperature only reshapes the survivors.",
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+for t, n in floor05.items():  # the warper's count, against the rule on softmax(logits / T)
+    p = torch.softmax(sure.logits / t, dim=-1)
+    assert n == int((p >= 0.05 * p.max()).sum())
+    assert abs(n - int((sure.logits >= sure.logits.max() + t * math.log(0.05)).sum())) <= 1  # the logit form
+assert floor05[2.0] >= floor05[1.0]
+if survives_up_to < 0.999:
+    assert unsure.kept(base.replace(min_p=survives_up_to * 0.999)) >= 2
+    assert unsure.kept(base.replace(min_p=survives_up_to * 1.001)) == 1
+    assert bool(torch.isinf(unsure.scores(base.replace(min_p=survives_up_to * 1.001))[second_id]))
+assert math.isclose(survives_up_to, math.exp(float(unsure.logits[second_id] - unsure.logits[first_id])), rel_tol=1e-4)
+p_hot = torch.softmax(step.logits / 1.5, dim=-1)
+assert torch.equal(in_order["hf"], p_hot >= 0.05 * p_hot.max()) and torch.equal(in_order["hf"], torch.isfinite(step.scores(warm)))
+assert torch.equal(in_order["cpp"], torch.isfinite(step.scores(base.replace(min_p=0.05))))
+assert bool((in_order["hf"] | ~in_order["cpp"]).all())  # temperature first keeps a superset
+assert cap.forward_passes == cap.distinct_contexts
