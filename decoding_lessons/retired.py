@@ -49,7 +49,7 @@ class RetiredMode:
         """The status as a Markdown paragraph, for a lesson's "In transformers" line."""
         return (
             f"`generate({self.call})` ran it in core up to transformers {self.last_in_core}; {self.removed_in} moved "
-            f"it to the Hub repository [`{self.repo}`](https://huggingface.co/{self.repo}). Since then the same call "
+            f"it to the Hub repository `{self.repo}` (on huggingface.co). Since then the same call "
             "raises a `ValueError` unless you add `trust_remote_code=True`, and with it `generate()` downloads that "
             f"repository's code and runs it on your machine (`custom_generate=\"{self.repo}\"` names it explicitly): "
             "it needs network access, and it is code from the Hub, not from transformers' release. "
