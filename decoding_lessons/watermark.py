@@ -280,7 +280,7 @@ def watermark_generation(lm, prompt, config: DecodingConfig, max_new_tokens: int
         lm: the model.
         prompt: text or token ids.
         config: a ``DecodingConfig`` with ``watermarking_config`` set.
-        max_new_tokens: >= 1.
+        max_new_tokens: the number of tokens to generate, >= 1.
         seed: ``torch.manual_seed(seed)`` right before (sampling draws from the global generator).
 
     Examples:
