@@ -51,7 +51,7 @@ import torch
 
 from .beam import NEG, BeamSearchResult, BeamStep, Candidate, Hypothesis, check_beam_args, finish_result
 from .common import processors
-from .diverse import HypothesisPool, finalize_sequences, offer
+from .diverse import HypothesisPool, best_of_pools, finalize_sequences, length_hypothesis, offer
 from ..checks import check_int
 from ..decoder import as_decoder, prompt_ids
 
@@ -558,26 +558,15 @@ def constrained_beam_search(
     # finalize: the live beams that met the constraints join the pool; if fewer than
     # num_return_sequences did, every other live beam joins it too
     if not done:
-        cur_len = running.shape[1]
         met = [completes(running[r].tolist()) for r in range(n)]
         order = [r for r in range(n) if met[r]]
         if len(order) < num_return_sequences:
             order += [r for r in range(n) if not met[r]]
         for r in order:
             cand = candidates[nodes[r]]
-            cand.ended = cand.ended or "length"
-            h = Hypothesis(
-                tokens=tuple(running[r, prompt_len:].tolist()), sum_logprobs=float(beam_scores[r]),
-                score=float(beam_scores[r]) / ((cur_len - prompt_len) ** length_penalty), length=cur_len - prompt_len,
-                step=cur_len - prompt_len - 1, group=0, node=cand.id, eos=False, constraints_met=met[r],
-            )
+            h = length_hypothesis(running, r, beam_scores, cand, prompt_len, length_penalty, constraints_met=met[r])
             offer(pool, finished, h, cand, None)
-    ranked_pool = sorted(pool.beams, key=lambda entry: entry[0])
-    returned = []
-    for rank in range(num_return_sequences):
-        _, index = ranked_pool.pop()
-        finished[index].rank = rank
-        returned.append(finished[index])
+    returned = best_of_pools([pool], finished, num_return_sequences)
     sequences, seq_scores = finalize_sequences(returned, ids, eos_ids, pad, max_length)
     settings = dict(
         num_beams=num_beams, num_return_sequences=num_return_sequences, max_new_tokens=max_new_tokens,

@@ -277,20 +277,9 @@ def diverse_beam_search(
             continue
         for r in range(g * size, (g + 1) * size):
             cand = candidates[nodes[r]]
-            cand.ended = cand.ended or "length"
-            h = Hypothesis(
-                tokens=tuple(running[r, prompt_len:].tolist()), sum_logprobs=float(beam_scores[r]),
-                score=float(beam_scores[r]) / ((cur_len - prompt_len) ** length_penalty), length=cur_len - prompt_len,
-                step=cur_len - prompt_len - 1, group=g, node=cand.id, eos=False,
-            )
-            offer(pools[g], finished, h, cand, None)
-    # ... and the best hypotheses over all groups are returned (sorted, then popped from the top)
-    ranked = sorted((entry for pool in pools for entry in pool.beams), key=lambda entry: entry[0])
-    returned = []
-    for rank in range(num_return_sequences):
-        score, index = ranked.pop()
-        finished[index].rank = rank
-        returned.append(finished[index])
+            offer(pools[g], finished, length_hypothesis(running, r, beam_scores, cand, prompt_len, length_penalty, group=g), cand, None)
+    # ... and the best hypotheses over all groups are returned
+    returned = best_of_pools(pools, finished, num_return_sequences)
     sequences, scores = finalize_sequences(returned, ids, eos_ids, pad, max_length)
     settings = dict(
         num_beams=num_beams, num_return_sequences=num_return_sequences, max_new_tokens=max_new_tokens,
@@ -311,6 +300,30 @@ def offer(pool: HypothesisPool, finished: list[Hypothesis], h: Hypothesis, cand:
     finished.append(h)
     if evicted is not None:
         finished[evicted].evicted_at = h.step if step is None else step
+
+
+def length_hypothesis(running, row: int, beam_scores, cand: Candidate, prompt_len: int, length_penalty: float, group: int = 0, **extra) -> Hypothesis:
+    """The live beam ``running[row]`` as a hypothesis that ends at the length limit (4.55's
+    ``finalize``), its last candidate ``cand`` marked ended by length; ``extra`` fills further fields."""
+    cand.ended = cand.ended or "length"
+    length = running.shape[1] - prompt_len
+    return Hypothesis(
+        tokens=tuple(running[row, prompt_len:].tolist()), sum_logprobs=float(beam_scores[row]),
+        score=float(beam_scores[row]) / (length**length_penalty), length=length, step=length - 1, group=group,
+        node=cand.id, eos=False, **extra,
+    )
+
+
+def best_of_pools(pools: list[HypothesisPool], finished: list[Hypothesis], count: int) -> list[Hypothesis]:
+    """The ``count`` best hypotheses of all ``pools``, best first, each given its ``rank``: 4.55's
+    ``finalize`` sorts the pools' entries by score (a stable sort) and pops from the top."""
+    ranked = sorted((entry for pool in pools for entry in pool.beams), key=lambda entry: entry[0])
+    returned = []
+    for rank in range(count):
+        _, index = ranked.pop()
+        finished[index].rank = rank
+        returned.append(finished[index])
+    return returned
 
 
 def finalize_sequences(returned: list[Hypothesis], ids, eos_ids, pad, max_length):
