@@ -11,9 +11,7 @@ describes (the same recipe, the same ``rope_theta`` patch of the model directory
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import platform
 import sys
 import tempfile
@@ -24,7 +22,7 @@ import torch
 import transformers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_reference_455 import PROMPTS, load_455, new_tokens_until_eos, sha256  # noqa: E402
+from make_reference_455 import PROMPTS, load_455, new_tokens_until_eos, parse_455, sha256  # noqa: E402
 
 OUTPUT = Path(__file__).resolve().parent / "dola_4_55_4.json"
 
@@ -52,15 +50,8 @@ CASES = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-dir", type=Path, required=True, help="ensure_embedded_model()'s directory")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args()
-    if transformers.__version__ != "4.55.4":
-        raise SystemExit(f"run this with transformers 4.55.4, not {transformers.__version__} (see the docstring)")
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    args, model_dir = parse_455(__doc__, OUTPUT)
     started = time.perf_counter()
-    model_dir = args.model_dir.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         model, tokenizer, eos, pad, patch = load_455(model_dir, Path(tmp))
         prompt_ids = {name: tokenizer(text).input_ids for name, text in PROMPTS.items()}

@@ -142,6 +142,20 @@ def patched_copy(model_dir: Path, tmp: Path) -> tuple[Path, dict]:
     return target, patch
 
 
+def parse_455(doc: str, output: Path):
+    """What every ``make_*_455.py`` script starts with: its arguments (``--model-dir``, ``--output``
+    defaulting to ``output``), the check that it runs under transformers 4.55.4, at most 2 threads.
+    Returns ``(args, the resolved model directory)``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--model-dir", type=Path, required=True, help="ensure_embedded_model()'s directory")
+    parser.add_argument("--output", type=Path, default=output)
+    args = parser.parse_args()
+    if transformers.__version__ != "4.55.4":
+        raise SystemExit(f"run this with transformers 4.55.4, not {transformers.__version__} (see the docstring)")
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    return args, args.model_dir.resolve()
+
+
 def load_455(model_dir: Path, tmp: Path):
     """The embedded model and its tokenizer in transformers 4.55, as every ``make_*_455.py`` script
     loads them: the patched copy of the directory (:func:`patched_copy`), float32, parameters that do
@@ -167,15 +181,8 @@ def new_tokens_until_eos(row: list[int], prompt_len: int, eos: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-dir", type=Path, required=True, help="ensure_embedded_model()'s directory")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
-    args = parser.parse_args()
-    if transformers.__version__ != "4.55.4":
-        raise SystemExit(f"run this with transformers 4.55.4, not {transformers.__version__} (see the docstring)")
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    args, model_dir = parse_455(__doc__, OUTPUT)
     started = time.perf_counter()
-    model_dir = args.model_dir.resolve()
     weights_sha = sha256(model_dir / "model.safetensors")
 
     with tempfile.TemporaryDirectory() as tmp:
