@@ -32,6 +32,8 @@ In that order:
   ``green_list()``, ``green_mass()``, ``watermark_generation()`` step by step, ``detect()`` and
   ``detection_study()`` with transformers' ``WatermarkDetector``; figures in :mod:`.plotting.watermark`
   (``green_step_chart``, ``green_trace_chart``, ``z_histogram``, ``tradeoff_chart``).
+* :mod:`.playground` — the site's playground: its contexts (``write_playground()``) and links
+  (``playground_fragment()``, ``parse_fragment()``, read as the page reads them).
 * :mod:`.retired` — the modes transformers moved out of ``generate()``'s core (``RETIRED``: the
   last release that ran each, its Hub repository), and ``retired_note()``, said once for the lessons.
 * :mod:`.measures` — the TV bound of draws, repetitions, distinct-n, a sequence's log-probability.
@@ -83,6 +85,7 @@ from .sampling import GenerationTrace, SampleResult, TraceStep, draw, generate_w
 from .scoring import DecodingConfig, apply_processors, entropy, logits_processors, probabilities
 from .search import beam_sample, beam_search, contrastive_search, diverse_beam_search
 from .retired import RETIRED, RetiredMode, retired_note
+from .playground import parse_fragment, playground_fragment, write_playground
 from .search.constrained import ConstraintState, DisjunctiveConstraint, PhrasalConstraint, constrained_beam_search
 from .search.dola import DolaResult, DolaStep, dola_candidate_layers, dola_decoding
 from .speculative import (
@@ -156,6 +159,9 @@ __all__ = [
     "RETIRED",
     "RetiredMode",
     "retired_note",
+    "parse_fragment",
+    "playground_fragment",
+    "write_playground",
     "ConstraintState",
     "DisjunctiveConstraint",
     "PhrasalConstraint",

@@ -55,7 +55,8 @@ This file is the one hook ``mkdocs.yml`` lists: the MkDocs events, as short wiri
   ``assets/javascripts/``; ``docs/javascripts/site.js`` loads MathJax only on pages with math.
   Every page is scanned after rendering: a script, stylesheet, image or frame from another host is
   a warning, which ``strict: true`` turns into a failed build. Also the notebook CSS and script
-  served once, and the processor table (``assets/processors.json``).
+  served once, the processor table (``assets/processors.json``), and for a site with the playground
+  page its contexts (``assets/playground/``: ``python -m decoding_lessons.playground``, cached).
 * ``build_mkdocs_jupyter`` -- **mkdocs-jupyter's private API** (``_compute_cache_key``,
   ``_get_cache_path``, ``_get_nb_toc_tokens``, the cache format, the page header, the config keys
   its render uses): the only module that imports ``mkdocs_jupyter``. It checks that the installed
@@ -81,8 +82,11 @@ from build_assets import (
     warn_external_resources,
     write_notebook_css,
     write_notebook_js,
+    write_playground,
     write_processor_table,
 )
+
+PLAYGROUND_PAGE = "playground.md"  # its contexts are captured only for a site that has the page
 from build_cache_key import use_fingerprint
 from build_downloads import downloads, write_ipynb
 from build_executor import execute_ahead, kernel_threads, mark_site_build, set_cell_timeout, set_kernel_threads
@@ -107,6 +111,7 @@ class BuildState:
     css_blocks: dict[str, str] = field(default_factory=dict)  # the notebook CSS cut out of the pages, by hash
     css_pages: set[str] = field(default_factory=set)  # the pages it was cut out of
     files: object = None  # the build's Files (for the downloads' links)
+    playground: bool = False  # the site has the playground page (docs/playground.md)
 
     def keep_css(self, blocks: list[str], src_uri: str) -> None:
         for block in blocks:
@@ -147,6 +152,7 @@ def on_config(config):
 
 
 def on_files(files, config):
+    state.playground = files.get_file_from_path(PLAYGROUND_PAGE) is not None
     plugin = config.plugins.get("mkdocs-jupyter")
     if plugin is not None and plugin.config.get("execute") and plugin.config.get("cache"):
         execute_ahead(files, plugin, state.device)
@@ -185,6 +191,8 @@ def on_post_page(output, page, config):
 def on_post_build(config):
     site = Path(config["site_dir"])
     write_processor_table(site, state.cache_dir)
+    if state.playground:
+        write_playground(site, state.cache_dir)
     copy_plotly(site)
     copy_mathjax(site / MATHJAX_DIR)
     write_notebook_js(site)

@@ -32,6 +32,7 @@ MATHJAX_DIR = "assets/javascripts/mathjax"
 NOTEBOOK_CSS = "assets/stylesheets/notebook.css"
 NOTEBOOK_JS = "assets/javascripts/notebook.js"
 PROCESSORS_JSON = "assets/processors.json"  # the processor table, for the browser
+PLAYGROUND_DIR = "assets/playground"  # the playground's contexts (decoding_lessons.playground)
 
 # ------------------------------------------------------------------------------------------------
 # MathJax
@@ -136,6 +137,33 @@ def processor_table(cache_dir: Path | None) -> str:
 def write_processor_table(site: Path, cache_dir: Path | None) -> None:
     (site / PROCESSORS_JSON).parent.mkdir(parents=True, exist_ok=True)
     (site / PROCESSORS_JSON).write_text(processor_table(cache_dir), encoding="utf-8")
+
+
+def write_playground(site: Path, cache_dir: Path | None) -> None:
+    """The playground's contexts (``python -m decoding_lessons.playground``: the build's model, one
+    forward pass per context), kept in the notebook cache's fingerprint directory, whose key covers
+    the model choice and the package source, so a rebuild copies them instead of loading the model."""
+    import subprocess
+    import sys
+    import tempfile
+
+    target = site / PLAYGROUND_DIR
+    cached = cache_dir / "playground" if cache_dir is not None else None
+    if cached is None or not (cached / "index.json").is_file():
+        out = cached if cached is not None else Path(tempfile.mkdtemp(prefix="dl-playground-")) / "playground"
+        cmd = [sys.executable, "-m", "decoding_lessons.playground", str(out)]
+        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise PluginError(f"the playground's contexts could not be written: {result.stderr.strip()[-3000:]}")
+        log.info("%s", result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "playground written")
+        source = out
+    else:
+        source = cached
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target)
+    if cached is None:
+        shutil.rmtree(source.parent, ignore_errors=True)
 
 
 def copy_plotly(site: Path) -> None:

@@ -665,10 +665,12 @@ function kept(s, V) {
  * @param {Int32Array|number[]} contextIds the context's token ids (prompt included)
  * @param {object} settings resolve()'s output (an absent field is off; do_sample false skips the warpers)
  * @param {string[]} order chain("hf") etc.; every active field must be in it
- * @param {{minTokensToKeep?: number}} options what the truncating warpers keep at least (beam sampling: EOS count + 1)
+ * @param {{minTokensToKeep?: number, onStage?: Function}} options minTokensToKeep: what the truncating
+ *   warpers keep at least (beam sampling: EOS count + 1); onStage(field, scores): called after each
+ *   active stage with the scores so far (the playground's stage inspector; it must not change them)
  * @returns {{scores: Float32Array, stages: {field: string, value: number, keptBefore: number, keptAfter: number, ms: number}[]}}
  */
-export function apply(logits, contextIds, settings, order, { minTokensToKeep = 1 } = {}) {
+export function apply(logits, contextIds, settings, order, { minTokensToKeep = 1, onStage = null } = {}) {
   const V = logits.length;
   const mtk = minTokensToKeep;
   if (!Number.isInteger(mtk) || mtk < 1) throw new RangeError(`\`minTokensToKeep\` has to be an integer >= 1, but is ${pyRepr(mtk)}`);
@@ -692,6 +694,7 @@ export function apply(logits, contextIds, settings, order, { minTokensToKeep = 1
     const after = kept(s, V);
     const t1 = typeof performance !== "undefined" ? performance.now() : 0;
     stages.push({ field: name, value: settings[name], keptBefore: before, keptAfter: after, ms: t1 - t0 });
+    if (onStage) onStage(name, s);
     before = after;
   }
   return { scores: s, stages };

@@ -258,6 +258,9 @@ display(
 )
 
 # %% [markdown]
+# **Try it in the [playground](../playground.md#ctx=name&temperature=0.7&top_k=0)**, which opens on this lesson's prompt at T = 0.7, with the hidden `top_k=50` switched off: drag the temperature from 0.05 to 3 and watch the kept mass stay at 100% while the entropy climbs.
+
+# %% [markdown]
 # ## What to notice
 
 # %%

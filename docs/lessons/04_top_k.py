@@ -232,6 +232,9 @@ assert torch.unique(rounded).numel() <= torch.unique(step.logits).numel()
 # they tie with the $k$-th (`rule.extra`).
 
 # %% [markdown]
+# **Try it in the [playground](../playground.md#ctx=name&top_k=10)**, which opens on this lesson's prompt with `top_k=10`: move k and watch how much of the model's mass the kept tokens held, here and on a confident context such as *The capital of France*.
+
+# %% [markdown]
 # ## What to notice
 
 # %%

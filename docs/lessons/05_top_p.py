@@ -227,6 +227,9 @@ display(
 )
 
 # %% [markdown]
+# **Try it in the [playground](../playground.md#ctx=name&top_k=0&top_p=0.9)**, which opens on this lesson's prompt with `top_p=0.9`: the stage table shows how many tokens the nucleus needs; change the context and the count changes with the model's confidence.
+
+# %% [markdown]
 # ## What to notice
 
 # %%

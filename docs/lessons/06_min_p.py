@@ -214,6 +214,9 @@ assert torch.equal(hf, step.scores(hot))
 assert torch.equal(torch.isfinite(cpp), torch.isfinite(step.scores(base.replace(min_p=0.1))))
 
 # %% [markdown]
+# **Try it in the [playground](../playground.md#ctx=name&temperature=1.5&min_p=0.1)**, which opens with min-p's headline setting, T = 1.5 and `min_p=0.1`: reorder the chain (llama.cpp runs temperature last) and see whether the kept set changes.
+
+# %% [markdown]
 # ## What to notice
 
 # %%

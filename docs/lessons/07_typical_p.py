@@ -184,6 +184,9 @@ display(
 )
 
 # %% [markdown]
+# **Try it in the [playground](../playground.md#ctx=sky&top_k=0&typical_p=0.9)**, which opens on this lesson's prompt with `typical_p=0.9`: the stage table names the most likely tokens that typical-p removed.
+
+# %% [markdown]
 # ## What to notice
 #
 # - Typical-p compares each token's surprisal with the **entropy of the step**. On a confident step

@@ -184,6 +184,9 @@ for cfg in (eps_cfg, eta_cfg):
     assert torch.equal(out.scores[0][0].cpu(), step.scores(cfg))
 
 # %% [markdown]
+# **Try it in the [playground](../playground.md#ctx=name&top_k=0&epsilon_cutoff=0.0003)**, which opens with `epsilon_cutoff=3e-4`: switch ε off and η on (`eta_cutoff`), and compare the kept sets on a confident and an uncertain context.
+
+# %% [markdown]
 # ## What to notice
 #
 # - ε is an **absolute floor** on probability: unlike top-p it does not depend on how the rest of

@@ -238,6 +238,9 @@ _q = _p / _p.sum()
 assert abs(float(-(_q * _q.log()).sum()) - float((-(_p * _p.log()).sum() / _p.sum()) + _p.sum().log())) < 1e-9
 
 # %% [markdown]
+# **Try it in the [playground](../playground.md#ctx=sky&top_k=0&top_h=0.4)**, which opens on this lesson's prompt with `top_h=0.4`: move τ and watch how many of the 100 candidates stay, and how much of the mass they held.
+
+# %% [markdown]
 # ## What to notice
 #
 # - Top-H adapts like top-p: a confident step (small $H$) keeps few tokens, an uncertain one more.

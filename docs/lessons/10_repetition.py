@@ -311,6 +311,9 @@ assert len(new_york) == 1 or not contains(continuation_ids[2], new_york)
 assert (continuation_ids[0] != continuation_ids[2]) == bool(blocked)
 
 # %% [markdown]
+# **Try it in the [playground](../playground.md#ctx=name_trap&top_k=0&repetition_penalty=1.3)**, which opens on this lesson's repetition trap with `repetition_penalty=1.3`: switch on `no_repeat_ngram_size`, or pick a story context, whose history the penalties act on.
+
+# %% [markdown]
 # ## What to notice
 #
 # - The repetition penalty counts **presence**, not frequency, and the prompt counts too. A token

@@ -227,6 +227,9 @@ assert order_results[0.8][1] == order_results[1.5][1]  # llama.cpp order: kept s
 assert order_results[0.8][0] <= order_results[0.8][1] and order_results[1.5][0] >= order_results[1.5][1]
 
 # %% [markdown]
+# **Try it in the [playground](../playground.md#ctx=name&temperature=1.5&top_k=0&min_p=0.1&order=llama_cpp)**, which opens in llama.cpp's order with T = 1.5 and `min_p=0.1`: switch the order to transformers' and compare the kept sets, or drag the rows into an order of your own.
+
+# %% [markdown]
 # ## What to notice
 #
 # - **Read the order.** In `generate()`, the penalties run first and temperature runs before every

@@ -217,31 +217,27 @@ def _synthetic(vocab: int, seed: int, kind: str) -> torch.Tensor:
     return x.float()
 
 
-def write_goldens(directory: Path, lm, n_random: int = 240, seed: int = 0) -> dict:
-    directory = Path(directory)
-    (directory / "logits").mkdir(parents=True, exist_ok=True)
-    (directory / "cases").mkdir(exist_ok=True)
-    rng = random.Random(seed)
-    gc = GenerationConfig()  # transformers' global defaults: what the browser resolves against
-    bare = SimpleNamespace(model=SimpleNamespace(generation_config=gc))
+class GoldenWriter:
+    """Writes cases (``add``) into ``directory`` as the module's docstring says; ``finish`` adds the
+    validation and order cases and writes ``cases.json``."""
 
-    # the contexts: (name, logits (V,), ids (1, L))
-    contexts = []
-    cap = dl.LogitCapture(lm)
-    for i, prompt in enumerate(PROMPTS):
-        step = cap(prompt)
-        contexts.append((f"real{i}", step.logits.float(), step.input_ids))
-    real_ids = [c[2] for c in contexts]
-    for i, (vocab, kind) in enumerate([(8192, "ties"), (49152, "ties"), (8192, "extreme"), (49152, "extreme"), (8192, "flat"), (1000, "ties"), (6400, "ties"), (8192, "dyadic")]):
-        ids = real_ids[(i + 3) % len(real_ids)] % vocab
-        contexts.append((f"syn{i}_{kind}_{vocab}", _synthetic(vocab, 100 + i, kind), ids))
-    for name, logits, _ in contexts:
-        logits.numpy().astype("<f4").tofile(directory / "logits" / f"{name}.bin")
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        (self.directory / "logits").mkdir(parents=True, exist_ok=True)
+        (self.directory / "cases").mkdir(exist_ok=True)
+        self.gc = GenerationConfig()  # transformers' global defaults: what the browser resolves against
+        self.bare = SimpleNamespace(model=SimpleNamespace(generation_config=self.gc))
+        self.cases: list[dict] = []
+        self.skipped: list[dict] = []
+        self.first = None
 
-    cases = []
-    skipped = []
+    def write_logits(self, contexts) -> None:
+        for name, logits, ids in contexts:
+            logits.numpy().astype("<f4").tofile(self.directory / "logits" / f"{name}.bin")
+            self.first = self.first or (name, logits, ids)
 
-    def add(ctx, settings, order, mtk=1, label="random"):
+    def add(self, ctx, settings, order, mtk=1, label="random"):
+        gc, bare, directory, cases = self.gc, self.bare, self.directory, self.cases
         name, logits, ids = ctx
         cfg = dl.DecodingConfig(do_sample=True, **settings)
         step = NextToken(ids, logits, bare)
@@ -259,7 +255,7 @@ def write_goldens(directory: Path, lm, n_random: int = 240, seed: int = 0) -> di
                 # an order that lets the n-gram ban remove the last kept token leaves every score
                 # -inf, and η's Categorical refuses the NaNs: transformers has no answer to compare
                 assert "Categorical" in str(e), e
-                skipped.append({"settings": settings, "order": order, "error": str(e).splitlines()[0]})
+                self.skipped.append({"settings": settings, "order": order, "error": str(e).splitlines()[0]})
                 return
         got, margin, where = _run_stages(pairs, ids, logits, mtk)
         assert torch.equal(got, expect)
@@ -276,10 +272,96 @@ def write_goldens(directory: Path, lm, n_random: int = 240, seed: int = 0) -> di
             "margin": None if margin == INF else margin, "margin_stage": where,
         })
 
+    def add_random(self, rng: random.Random, contexts, n: int) -> None:
+        """``n`` random configurations: generate()'s order (a third without an explicit top_k: the
+        hidden 50), llama.cpp's chain, random orders, min_tokens_to_keep > 1."""
+        every = [r.field for r in KNOBS]
+        for i in range(n):
+            settings = _random_settings(rng, every)
+            if i % 3 == 0:
+                settings.pop("top_k", None)
+            ctx = rng.choice(contexts)
+            order, mtk = "hf", 1
+            r = i % 4
+            if r == 1:  # llama.cpp's chain: only its processors
+                settings = {k: v for k, v in settings.items() if k in LLAMA_CPP_ORDER}
+                order = "llama_cpp"
+            elif r == 2:  # a random order of a random superset of the active fields
+                names = list(HF_ORDER)
+                rng.shuffle(names)
+                keep = [n for n in names if n in settings or n == "top_k" or rng.random() < 0.5]
+                order = keep
+            elif r == 3 and rng.random() < 0.5:
+                mtk = rng.choice([2, 3])
+            self.add(ctx, settings, order, mtk=mtk, label=f"random:{'hf' if order == 'hf' else 'llama_cpp' if order == 'llama_cpp' else 'custom'}")
+
+    def add_boundaries(self, ctx, ranks=(3, 10)) -> None:
+        """Thresholds set just above and just below a token's own probability (ε, min-p's ratio) or
+        a cumulative sum (top-p), and top-k at a rank: decided by the rule, far from rounding."""
+        p = torch.softmax(ctx[1], -1).sort(descending=True).values
+        cum = torch.cumsum(p, 0)
+        for r in ranks:
+            for factor in (0.999, 1.001):
+                self.add(ctx, {"epsilon_cutoff": float(p[r]) * factor, "top_k": 0}, "hf", label="boundary:epsilon")
+                self.add(ctx, {"min_p": min(1.0, float(p[r] / p[0]) * factor), "top_k": 0}, "hf", label="boundary:min_p")
+                self.add(ctx, {"top_p": min(1.0, float(cum[r]) * factor), "top_k": 0}, "hf", label="boundary:top_p")
+            self.add(ctx, {"top_k": r}, "hf", label="boundary:top_k")
+
+    def finish(self) -> dict:
+        validation = []
+        # validation: a bad value per field and Python's message
+        bad = {
+            "temperature": [0, -1, -0.5, True, "0.7"], "top_k": [-1, 2.5, True], "top_p": [1.3, -0.1, "x"],
+            "min_p": [1.3, -1], "typical_p": [0, 1.5], "epsilon_cutoff": [1, -0.2, -1.5e-07, 1e16 + 0.5], "eta_cutoff": [1, 3.5],
+            "top_h": [0, 1.1], "repetition_penalty": [0, -2, -1e-05], "no_repeat_ngram_size": [-1, 1.5],
+        }
+        for field, values in bad.items():
+            for v in values:
+                try:
+                    dl.DecodingConfig(**{field: v})
+                except ValueError as e:
+                    validation.append({"settings": {field: v}, "message": str(e)})
+                else:
+                    raise AssertionError(f"{field}={v!r} was accepted")
+        good = [{"top_p": 0.9}, {"min_p": 0}, {"temperature": 2}, {"typical_p": 1}, {"top_h": 1}, {"top_k": 0}]
+        for settings in good:
+            dl.DecodingConfig(**settings)
+            validation.append({"settings": settings, "message": None})
+
+        # the orders: apply_in_order's messages
+        order_errors = []
+        _, logits, ids = self.first
+        for order in ("top_p", ["top_p", "beam"], ["top_p", "top_p"]):
+            try:
+                dl.apply_in_order(NextToken(ids, logits, self.bare), dl.DecodingConfig(do_sample=True, top_p=0.5), order)
+            except ValueError as e:
+                order_errors.append({"order": order, "message": str(e)})
+
+        doc = {"table": json.loads(dl.processors.table_json()), "cases": self.cases, "validation": validation,
+               "order_errors": order_errors, "skipped": self.skipped}
+        (self.directory / "cases.json").write_text(json.dumps(doc))
+        return doc
+
+
+def write_goldens(directory: Path, lm, n_random: int = 240, seed: int = 0) -> dict:
+    w = GoldenWriter(directory)
+    rng = random.Random(seed)
+
+    # the contexts: (name, logits (V,), ids (1, L))
+    contexts = []
+    cap = dl.LogitCapture(lm)
+    for i, prompt in enumerate(PROMPTS):
+        step = cap(prompt)
+        contexts.append((f"real{i}", step.logits.float(), step.input_ids))
+    real_ids = [c[2] for c in contexts]
+    for i, (vocab, kind) in enumerate([(8192, "ties"), (49152, "ties"), (8192, "extreme"), (49152, "extreme"), (8192, "flat"), (1000, "ties"), (6400, "ties"), (8192, "dyadic")]):
+        ids = real_ids[(i + 3) % len(real_ids)] % vocab
+        contexts.append((f"syn{i}_{kind}_{vocab}", _synthetic(vocab, 100 + i, kind), ids))
+    w.write_logits(contexts)
+    add = w.add
+
     real = contexts[: len(PROMPTS)]
     syn = contexts[len(PROMPTS):]
-    every = [r.field for r in KNOBS]
-
     # each processor alone (top_k=0 so the hidden 50 stays out), generate()'s order
     alone = {
         "repetition_penalty": [0.5, 0.9, 1.2, 2.0], "no_repeat_ngram_size": [1, 2, 3, 4],
@@ -320,58 +402,26 @@ def write_goldens(directory: Path, lm, n_random: int = 240, seed: int = 0) -> di
     # top-H's 100 candidates on a vocabulary of 64 * 100: torch.topk's std::partial_sort just applies
     for v in (0.3, 0.7, 1.0):
         add(syn[-2], {"top_h": v, "top_k": 0}, "hf", label="boundary:topk-6400")
-    # generate()'s order, random settings, with and without an explicit top_k (the hidden 50)
-    for i in range(n_random):
-        settings = _random_settings(rng, every)
-        if i % 3 == 0:
-            settings.pop("top_k", None)
-        ctx = rng.choice(contexts)
-        order, mtk = "hf", 1
-        r = i % 4
-        if r == 1:  # llama.cpp's chain: only its processors
-            settings = {k: v for k, v in settings.items() if k in LLAMA_CPP_ORDER}
-            order = "llama_cpp"
-        elif r == 2:  # a random order of a random superset of the active fields
-            names = list(HF_ORDER)
-            rng.shuffle(names)
-            keep = [n for n in names if n in settings or n == "top_k" or rng.random() < 0.5]
-            order = keep
-        elif r == 3 and rng.random() < 0.5:
-            mtk = rng.choice([2, 3])
-        add(ctx, settings, order, mtk=mtk, label=f"random:{'hf' if order == 'hf' else 'llama_cpp' if order == 'llama_cpp' else 'custom'}")
+    w.add_random(rng, contexts, n_random)
+    return w.finish()
 
-    # validation: a bad value per field and Python's message
-    bad = {
-        "temperature": [0, -1, -0.5, True, "0.7"], "top_k": [-1, 2.5, True], "top_p": [1.3, -0.1, "x"],
-        "min_p": [1.3, -1], "typical_p": [0, 1.5], "epsilon_cutoff": [1, -0.2, -1.5e-07, 1e16 + 0.5], "eta_cutoff": [1, 3.5],
-        "top_h": [0, 1.1], "repetition_penalty": [0, -2, -1e-05], "no_repeat_ngram_size": [-1, 1.5],
-    }
-    validation = []
-    for field, values in bad.items():
-        for v in values:
-            try:
-                dl.DecodingConfig(**{field: v})
-            except ValueError as e:
-                validation.append({"settings": {field: v}, "message": str(e)})
-            else:
-                raise AssertionError(f"{field}={v!r} was accepted")
-    good = [{"top_p": 0.9}, {"min_p": 0}, {"temperature": 2}, {"typical_p": 1}, {"top_h": 1}, {"top_k": 0}]
-    for settings in good:
-        dl.DecodingConfig(**settings)
-        validation.append({"settings": settings, "message": None})
 
-    # the orders: apply_in_order's messages
-    order_errors = []
-    for order in ("top_p", ["top_p", "beam"], ["top_p", "top_p"]):
-        try:
-            dl.apply_in_order(NextToken(real_ids[0], contexts[0][1], bare), dl.DecodingConfig(do_sample=True, top_p=0.5), order)
-        except ValueError as e:
-            order_errors.append({"order": order, "message": str(e)})
-
-    doc = {"table": json.loads(dl.processors.table_json()), "cases": cases, "validation": validation,
-           "order_errors": order_errors, "skipped": skipped}
-    (directory / "cases.json").write_text(json.dumps(doc))
-    return doc
+def write_playground_goldens(directory: Path, playground: Path, n_random: int = 200, seed: int = 1) -> dict:
+    """Golden cases on the playground's own contexts (``decoding_lessons.playground``'s files in
+    ``playground``): ``n_random`` random configurations and boundary cases on a few of them."""
+    w = GoldenWriter(directory)
+    index = json.loads((Path(playground) / "index.json").read_text())
+    contexts = []
+    for entry in index["contexts"]:
+        key = entry["key"]
+        logits = torch.from_numpy(np.fromfile(Path(playground) / f"{key}.f32", dtype="<f4").copy())
+        ids = torch.tensor([json.loads((Path(playground) / f"{key}.json").read_text())["ids"]])
+        contexts.append((f"pg_{key}", logits, ids))
+    w.write_logits(contexts)
+    w.add_random(random.Random(seed), contexts, n_random)
+    for ctx in contexts[::5]:
+        w.add_boundaries(ctx)
+    return w.finish()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,549 @@
+// The playground (docs/playground.md): every knob of the processor table on a real model's
+// full-vocabulary logits, in any order, computed by the engine (engine.mjs) exactly as
+// transformers' processors compute them. No framework, no dependency, no network beyond the site.
+//
+// The data: assets/processors.json (the processor table) and assets/playground/ (written by
+// `python -m decoding_lessons.playground` at build time): index.json, and per context its float32
+// logits (<key>.f32, fetched when the context is chosen) and <key>.json (token ids, labels).
+//
+// The state lives in the URL fragment: #ctx=name&temperature=0.7&min_p=0.1&order=llama_cpp.
+// It is read as decoding_lessons.playground.parse_fragment reads it (a test checks both agree): a
+// bad value is dropped with a visible note that gives Python's message.
+//
+// Every label goes into the page as text (textContent), never as HTML: a token "<b>" shows as <b>.
+
+import * as engine from "./engine.mjs";
+
+const TOP = 20; // bars in the final distribution
+const HIST = 12; // tokens in the draws' histogram
+
+// The sliders' ranges: what a reader explores (the number box takes any value the table allows).
+const SLIDER = {
+  repetition_penalty: [0.5, 3, 0.01],
+  no_repeat_ngram_size: [1, 6, 1],
+  temperature: [0.05, 3, 0.01],
+  top_h: [0, 1, 0.01],
+  top_k: [1, 200, 1],
+  top_p: [0, 1, 0.001],
+  min_p: [0, 1, 0.001],
+  typical_p: [0, 1, 0.001],
+  epsilon_cutoff: [0, 0.01, 0.0001],
+  eta_cutoff: [0, 0.01, 0.0001],
+};
+// The value a knob takes when a reader switches it on (its off value is no place to start).
+const START = {
+  repetition_penalty: 1.3, no_repeat_ngram_size: 2, temperature: 0.7, top_h: 0.4, top_k: 50, top_p: 0.9,
+  min_p: 0.1, typical_p: 0.9, epsilon_cutoff: 0.0003, eta_cutoff: 0.001,
+};
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function pct(p) {
+  if (p === 0) return "0%";
+  if (p >= 0.001) return (100 * p).toFixed(p >= 0.1 ? 1 : 2) + "%";
+  return (100 * p).toExponential(1) + "%";
+}
+
+function fmt(x, digits = 3) {
+  return Number.isFinite(x) ? x.toFixed(digits) : x > 0 ? "inf" : "-inf";
+}
+
+/** A seeded generator of uniform numbers in [0, 1): mulberry32. */
+export function uniforms(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// The URL fragment (decoding_lessons.playground.parse_fragment)
+
+function fragmentNumber(text) {
+  const low = text.trim().toLowerCase();
+  if (["inf", "+inf", "infinity"].includes(low)) return Infinity;
+  if (["-inf", "-infinity"].includes(low)) return -Infinity;
+  if (low === "" || !/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(low) && !["nan", "+nan", "-nan"].includes(low)) return null;
+  return Number(low.replace(/^([+-]?)nan$/, "NaN"));
+}
+
+/** {context, settings, order, notes} from a fragment; never throws. */
+export function parseFragment(fragment, table, contextKeys) {
+  const rows = engine.knobRows(table);
+  const knobs = rows.map((r) => r.field);
+  const state = { context: "name", settings: {}, order: "hf", notes: [] };
+  const frag = fragment.startsWith("#") ? fragment.slice(1) : fragment;
+  for (const part of frag.split("&").filter(Boolean)) {
+    const at = part.indexOf("=");
+    let name = at < 0 ? part : part.slice(0, at), raw = at < 0 ? "" : part.slice(at + 1);
+    try { name = decodeURIComponent(name); raw = decodeURIComponent(raw); } catch { /* as written */ }
+    if (name === "ctx") {
+      if (contextKeys.includes(raw)) state.context = raw;
+      else state.notes.push(`\`ctx\` has to be one of ${contextKeys.join(", ")}, but is ${engine.pyRepr(raw)}: dropped`);
+    } else if (name === "order") {
+      const fields = raw.split(",").filter(Boolean);
+      if (raw === "hf" || raw === "llama_cpp") state.order = raw;
+      else if (fields.length && fields.every((f) => knobs.includes(f)) && new Set(fields).size === fields.length) state.order = fields;
+      else state.notes.push(`\`order\` has to be hf, llama_cpp or fields of the table once each, but is ${engine.pyRepr(raw)}: dropped`);
+    } else if (knobs.includes(name)) {
+      const value = fragmentNumber(raw);
+      const row = rows.find((r) => r.field === name);
+      const err = value === null ? `\`${name}\` has to be a number, but is ${engine.pyRepr(raw)}` : engine.checkValue(row, value);
+      if (err) state.notes.push(`${err}: dropped`);
+      else state.settings[name] = value;
+    } else {
+      state.notes.push(`\`${name}\` is not a knob the playground has: dropped`);
+    }
+  }
+  return state;
+}
+
+function valueText(v) {
+  if (Number.isInteger(v)) return String(v);
+  return String(v);
+}
+
+/** The fragment for a state (decoding_lessons.playground.playground_fragment writes the same). */
+export function writeFragment(state, table) {
+  const parts = [`ctx=${state.context}`];
+  for (const row of engine.knobRows(table)) {
+    const v = state.settings[row.field];
+    if (v !== undefined && v !== null) parts.push(`${row.field}=${valueText(v)}`);
+  }
+  if (state.order !== "hf") parts.push("order=" + (typeof state.order === "string" ? state.order : state.order.join(",")));
+  return parts.join("&");
+}
+
+// ------------------------------------------------------------------------------------------------
+// What the page computes
+
+/** Everything the page shows for one setting: the chain's stages and the final distribution. */
+export function compute(logits, ids, settings, orderFields, table) {
+  const V = logits.length;
+  const resolved = engine.resolve(settings, table, { doSample: true });
+  const P0 = engine.softmax(logits);
+  let prevScores = Float32Array.from(logits);
+  let prevP = P0;
+  const inspect = [];
+  const t0 = performance.now();
+  const { scores, stages } = engine.apply(logits, ids, resolved, orderFields, {
+    onStage(field, s) {
+      const P = engine.softmax(s);
+      let removed = 0, removedMass = 0;
+      const top = [];
+      for (let i = 0; i < V; i++) {
+        if (prevScores[i] !== -Infinity && s[i] === -Infinity) {
+          removed++;
+          removedMass += prevP[i];
+          if (top.length < 3 || prevP[i] > top[top.length - 1][1]) {
+            top.push([i, prevP[i]]);
+            top.sort((a, b) => b[1] - a[1]);
+            if (top.length > 3) top.pop();
+          }
+        }
+      }
+      inspect.push({ field, removed, removedMass, topRemoved: top, entropyBefore: entropy(prevP), entropyAfter: entropy(P), pTopBefore: max(prevP), pTopAfter: max(P) });
+      prevScores = Float32Array.from(s);
+      prevP = P;
+    },
+  });
+  const P = engine.softmax(scores);
+  let kept = 0, keptMass = 0;
+  for (let i = 0; i < V; i++) if (scores[i] !== -Infinity) { kept++; keptMass += P0[i]; }
+  const order = topIndices(P, Math.min(TOP, kept));
+  const ms = performance.now() - t0;
+  stages.forEach((st, j) => Object.assign(inspect[j], st));
+  return { resolved, scores, P, P0, kept, keptMass, entropy: entropy(P), top: order, stages: inspect, ms };
+}
+
+function entropy(P) {
+  let h = 0;
+  for (let i = 0; i < P.length; i++) if (P[i] > 0) h -= P[i] * Math.log(P[i]);
+  return h;
+}
+
+function max(P) {
+  let m = 0;
+  for (let i = 0; i < P.length; i++) if (P[i] > m) m = P[i];
+  return m;
+}
+
+function topIndices(P, k) {
+  const idx = [];
+  for (let i = 0; i < P.length; i++) {
+    if (P[i] <= 0) continue;
+    if (idx.length < k) { idx.push(i); if (idx.length === k) idx.sort((a, b) => P[b] - P[a] || a - b); }
+    else if (P[i] > P[idx[k - 1]]) {
+      let j = k - 1;
+      while (j > 0 && P[idx[j - 1]] < P[i]) { idx[j] = idx[j - 1]; j--; }
+      idx[j] = i;
+    }
+  }
+  if (idx.length < k) idx.sort((a, b) => P[b] - P[a] || a - b);
+  return idx;
+}
+
+/** n draws from P (inverse CDF over the kept tokens, by probability), seeded. */
+export function drawSamples(P, n, seed) {
+  const ids = [], cum = [];
+  let acc = 0;
+  for (let i = 0; i < P.length; i++) if (P[i] > 0) { acc += P[i]; ids.push(i); cum.push(acc); }
+  const u = uniforms(seed);
+  const counts = new Map();
+  for (let d = 0; d < n; d++) {
+    const x = u() * acc;
+    let lo = 0, hi = cum.length - 1;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (cum[mid] > x) hi = mid; else lo = mid + 1; }
+    counts.set(ids[lo], (counts.get(ids[lo]) || 0) + 1);
+  }
+  return counts;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The page
+
+function bars(rows, { max: m }) {
+  // rows: {label, value, text, cls, title}
+  const list = el("div", { class: "dl-pg-bars", role: "list" });
+  for (const r of rows) {
+    const bar = el("span", { class: "dl-pg-bar " + (r.cls || "") });
+    bar.style.width = `${Math.max(0, Math.min(100, (100 * r.value) / (m || 1)))}%`;
+    const extra = r.second === undefined ? null : el("span", { class: "dl-pg-bar dl-pg-bar--expected" });
+    if (extra) extra.style.width = `${Math.max(0, Math.min(100, (100 * r.second) / (m || 1)))}%`;
+    list.append(el("div", { class: "dl-pg-row", role: "listitem", title: r.title },
+      el("code", { class: "dl-pg-label", text: r.label }),
+      el("span", { class: "dl-pg-track" }, bar, extra),
+      el("span", { class: "dl-pg-value", text: r.text })));
+  }
+  return list;
+}
+
+/** A fragment that holds playground state (not a heading's anchor). */
+function isState(fragment) {
+  return fragment.replace(/^#/, "").includes("=");
+}
+
+/** Mount the playground into `root` (data-assets: the site's assets/ URL), on the state in
+ * `fragment` (the page's URL fragment when the page loaded), or the URL's. */
+export async function mount(root, fragment = location.hash) {
+  if (root.dataset.mounted) return;
+  root.dataset.mounted = "1";
+  const assets = new URL(root.dataset.assets || "../assets/", document.baseURI);
+  const status = el("p", { class: "dl-pg-loading", text: "Loading the processor table and the contexts…" });
+  root.replaceChildren(status);
+  let table, index;
+  try {
+    [table, index] = await Promise.all([
+      fetch(new URL("processors.json", assets)).then((r) => { if (!r.ok) throw new Error(`processors.json: HTTP ${r.status}`); return r.json(); }),
+      fetch(new URL("playground/index.json", assets)).then((r) => { if (!r.ok) throw new Error(`playground/index.json: HTTP ${r.status}`); return r.json(); }),
+    ]);
+  } catch (error) {
+    status.textContent = `The playground's data could not be loaded (${error.message}).`;
+    root.dataset.state = "failed";
+    return;
+  }
+  const rows = engine.knobRows(table);
+  const byField = Object.fromEntries(rows.map((r) => [r.field, r]));
+  const keys = index.contexts.map((c) => c.key);
+  const contexts = new Map(); // key -> {logits, meta}
+  const S = { context: "name", on: {}, value: {}, order: "hf", custom: [...table.hf_order], draws: null };
+  for (const r of rows) { S.on[r.field] = false; S.value[r.field] = START[r.field] ?? 1; }
+
+  // ---- the skeleton
+  const ctxSelect = el("select", { id: "dl-pg-context", "aria-label": "Context" });
+  const kinds = [...new Set(index.contexts.map((c) => c.kind))];
+  for (const kind of kinds) {
+    const group = el("optgroup", { label: kind });
+    for (const c of index.contexts.filter((x) => x.kind === kind)) group.append(el("option", { value: c.key, text: c.label }));
+    ctxSelect.append(group);
+  }
+  const ctxText = el("div", { class: "dl-pg-context", "aria-label": "The context's text" });
+  const notes = el("div", { class: "dl-pg-notes", role: "status", "aria-live": "polite" });
+  const orderSelect = el("select", { id: "dl-pg-order", "aria-label": "Order" },
+    el("option", { value: "hf", text: "transformers (generate())" }),
+    el("option", { value: "llama_cpp", text: "llama.cpp's default chain" }),
+    el("option", { value: "custom", text: "my own (drag the rows)" }));
+  const resetButton = el("button", { type: "button", class: "md-button", id: "dl-pg-reset", text: "Reset to generate()'s defaults" });
+  const knobList = el("ol", { class: "dl-pg-knobs", "aria-label": "The processors, in the order they run" });
+  const hiddenTopK = el("p", { class: "dl-pg-note dl-pg-topk", hidden: true });
+  const summary = el("p", { class: "dl-pg-summary", "aria-live": "polite" });
+  const finalBox = el("div", { class: "dl-pg-final" });
+  const stagesBox = el("div", { class: "dl-pg-stages" });
+  const drawN = el("input", { type: "number", id: "dl-pg-n", min: 1, max: 100000, step: 1, value: 1000, "aria-label": "Number of draws" });
+  const drawSeed = el("input", { type: "number", id: "dl-pg-seed", min: 0, max: 4294967295, step: 1, value: 0, "aria-label": "Seed" });
+  const drawButton = el("button", { type: "button", class: "md-button md-button--primary", id: "dl-pg-draw", text: "Draw" });
+  const drawBox = el("div", { class: "dl-pg-draws" });
+
+  root.replaceChildren(
+    el("div", { class: "dl-pg-top" },
+      el("label", { for: "dl-pg-context", text: "Context " }), ctxSelect,
+      el("label", { for: "dl-pg-order", text: " Order " }), orderSelect, resetButton),
+    ctxText, notes,
+    el("div", { class: "dl-pg-grid" },
+      el("div", { class: "dl-pg-controls" }, el("h2", { text: "The chain" }), hiddenTopK, knobList),
+      el("div", { class: "dl-pg-out" }, el("h2", { text: "The next-token distribution" }), summary, finalBox)),
+    el("h2", { text: "Stage by stage" }), stagesBox,
+    el("h2", { text: "Draw samples" }),
+    el("p", { class: "dl-pg-drawbar" }, el("label", { for: "dl-pg-n", text: "Draws " }), drawN,
+      el("label", { for: "dl-pg-seed", text: " seed " }), drawSeed, " ", drawButton),
+    drawBox,
+  );
+
+  // ---- the state
+  function orderFields() {
+    if (S.order === "hf") return [...table.hf_order];
+    if (S.order === "llama_cpp") return [...table.llama_cpp_order];
+    return [...S.custom];
+  }
+  function settings() {
+    const out = {};
+    for (const r of rows) {
+      if (S.on[r.field]) out[r.field] = S.value[r.field];
+      else if (r.field === "top_k") out.top_k = 0; // generate()'s hidden top_k=50 switched off
+    }
+    return out;
+  }
+  function fragmentState() {
+    const s = settings();
+    if (s.top_k === 50) delete s.top_k; // generate()'s default when sampling
+    return { context: S.context, settings: s, order: S.order === "custom" ? S.custom : S.order };
+  }
+  function applyFragment(frag) {
+    const st = parseFragment(frag, table, keys);
+    S.context = st.context;
+    for (const r of rows) { S.on[r.field] = false; }
+    S.on.top_k = true; S.value.top_k = 50; // generate()'s hidden default
+    for (const [k, v] of Object.entries(st.settings)) {
+      if (v === engine.ENGINE_OFF[k]) { S.on[k] = false; continue; }
+      S.on[k] = true; S.value[k] = v;
+    }
+    if (typeof st.order === "string") S.order = st.order;
+    else {
+      S.order = "custom";
+      S.custom = [...st.order, ...table.hf_order.filter((f) => !st.order.includes(f))];
+    }
+    if (S.order === "llama_cpp") {
+      for (const f of table.hf_order) if (!table.llama_cpp_order.includes(f) && S.on[f]) {
+        st.notes.push(`\`${f}\` is not in llama.cpp's default chain: switched off`);
+        S.on[f] = false;
+      }
+    }
+    notes.replaceChildren(...st.notes.map((n) => el("p", { class: "dl-pg-note dl-pg-dropped", text: n })));
+  }
+  function writeUrl() {
+    const frag = writeFragment(fragmentState(), table);
+    if (location.hash.slice(1) !== frag) history.replaceState(history.state, "", "#" + frag);
+  }
+
+  // ---- the knobs
+  function knobItem(field, inChain) {
+    const row = byField[field];
+    const [lo, hi, step] = SLIDER[field];
+    const id = `dl-pg-${field}`;
+    const box = el("input", { type: "checkbox", id: `${id}-on`, "data-field": field, class: "dl-pg-on", disabled: !inChain || null });
+    box.checked = S.on[field];
+    const slider = el("input", { type: "range", id: `${id}-range`, min: lo, max: hi, step, "aria-label": `${field} slider`, disabled: !S.on[field] || null });
+    slider.value = String(Math.min(hi, Math.max(lo, S.value[field])));
+    const number = el("input", { type: "number", id: `${id}-value`, step: "any", "aria-label": `${field} value`, disabled: !S.on[field] || null });
+    number.value = String(S.value[field]);
+    const err = el("span", { class: "dl-pg-error", role: "alert" });
+    const li = el("li", { class: "dl-pg-knob" + (S.on[field] ? " is-on" : "") + (inChain ? "" : " is-outside"), "data-field": field, draggable: S.order === "custom" ? "true" : null },
+      el("span", { class: "dl-pg-handle", "aria-hidden": "true", text: S.order === "custom" ? "⠿" : "" }),
+      el("label", { for: `${id}-on`, class: "dl-pg-name" }, box, " ", el("code", { text: field })),
+      slider, number,
+      S.order === "custom" ? el("span", { class: "dl-pg-move" },
+        el("button", { type: "button", class: "dl-pg-up", "aria-label": `Move ${field} up`, text: "↑" }),
+        el("button", { type: "button", class: "dl-pg-down", "aria-label": `Move ${field} down`, text: "↓" })) : null,
+      el("span", { class: "dl-pg-help", text: row.summary || "" }), err);
+    box.addEventListener("change", () => { S.on[field] = box.checked; renderKnobs(); update(); });
+    slider.addEventListener("input", () => {
+      const v = row.kind === "int" ? Math.round(Number(slider.value)) : Number(slider.value);
+      const e = engine.checkValue(row, v);
+      if (e) { err.textContent = e; return; }
+      err.textContent = ""; S.value[field] = v; number.value = String(v); update();
+    });
+    number.addEventListener("input", () => {
+      const v = fragmentNumber(number.value);
+      const e = v === null ? `\`${field}\` has to be a number, but is ${engine.pyRepr(number.value)}` : engine.checkValue(row, v);
+      if (e) { err.textContent = e; li.classList.add("has-error"); return; }
+      err.textContent = ""; li.classList.remove("has-error");
+      S.value[field] = v; slider.value = String(Math.min(hi, Math.max(lo, v))); update();
+    });
+    li.querySelector(".dl-pg-up")?.addEventListener("click", () => move(field, -1));
+    li.querySelector(".dl-pg-down")?.addEventListener("click", () => move(field, +1));
+    li.addEventListener("dragstart", (e) => { e.dataTransfer.setData("text/plain", field); li.classList.add("is-dragged"); });
+    li.addEventListener("dragend", () => li.classList.remove("is-dragged"));
+    li.addEventListener("dragover", (e) => { if (S.order === "custom") e.preventDefault(); });
+    li.addEventListener("drop", (e) => {
+      e.preventDefault();
+      const from = e.dataTransfer.getData("text/plain");
+      if (!from || from === field) return;
+      const list = S.custom.filter((f) => f !== from);
+      list.splice(list.indexOf(field) + (S.custom.indexOf(from) < S.custom.indexOf(field) ? 1 : 0), 0, from);
+      S.custom = list; renderKnobs(); update();
+    });
+    return li;
+  }
+  function move(field, delta) {
+    const i = S.custom.indexOf(field), j = i + delta;
+    if (j < 0 || j >= S.custom.length) return;
+    [S.custom[i], S.custom[j]] = [S.custom[j], S.custom[i]];
+    renderKnobs(); update();
+    knobList.querySelector(`li[data-field="${field}"] .${delta < 0 ? "dl-pg-up" : "dl-pg-down"}`)?.focus();
+  }
+  function renderKnobs() {
+    const fields = orderFields();
+    const items = fields.map((f) => knobItem(f, true));
+    const outside = table.hf_order.filter((f) => !fields.includes(f));
+    if (outside.length) {
+      items.push(el("li", { class: "dl-pg-divider", text: "Not in llama.cpp's default chain:" }));
+      for (const f of outside) items.push(knobItem(f, false));
+    }
+    knobList.replaceChildren(...items);
+    orderSelect.value = S.order;
+  }
+
+  // ---- the output
+  let current = null;
+  function label(meta, id) {
+    const l = meta.labels[String(id)];
+    return l === undefined ? `#${id}` : l;
+  }
+  function renderContext(entry, meta) {
+    const parts = [el("span", { class: "dl-pg-prompt", text: meta.prompt_text })];
+    if (meta.generated_text) parts.push(el("span", { class: "dl-pg-generated", title: "generated greedily by the model", text: meta.generated_text }));
+    parts.push(el("span", { class: "dl-pg-cursor", "aria-hidden": "true", text: "▌" }),
+      el("span", { class: "dl-pg-meta", text: ` ${entry.tokens} tokens${meta.generated_text ? ` (${entry.tokens - meta.prompt_length} generated, highlighted)` : ""} · ${index.model}` }));
+    ctxText.replaceChildren(...parts);
+  }
+  function update() {
+    const ctx = contexts.get(S.context);
+    if (!ctx) return;
+    const t0 = performance.now();
+    const s = settings();
+    let out;
+    try {
+      out = compute(ctx.logits, ctx.meta.ids, s, orderFields(), table);
+    } catch (error) {
+      summary.textContent = String(error.message || error);
+      return;
+    }
+    current = { out, ctx };
+    const meta = ctx.meta;
+    hiddenTopK.hidden = !(S.on.top_k && S.value.top_k === 50 && orderFields().includes("top_k"));
+    hiddenTopK.textContent = "top_k = 50 is on because generate() adds it whenever it samples and top_k is not set " +
+      "(transformers' default); switch top_k off to sample from the whole vocabulary (top_k=0).";
+    summary.replaceChildren(
+      el("span", { class: "dl-pg-stat", "data-stat": "kept", text: `kept ${out.kept.toLocaleString("en")} of ${out.P.length.toLocaleString("en")} tokens` }), " · ",
+      el("span", { class: "dl-pg-stat", "data-stat": "mass", text: `their mass under the model ${pct(out.keptMass)}` }), " · ",
+      el("span", { class: "dl-pg-stat", "data-stat": "entropy", text: `entropy ${fmt(out.entropy)} nats` }));
+    let shown = 0;
+    const rowsOut = out.top.map((i) => {
+      shown += out.P[i];
+      return { label: label(meta, i), value: out.P[i], text: pct(out.P[i]), title: `id ${i} · logit ${fmt(ctx.logits[i])} · score ${fmt(out.scores[i])} · model's p ${pct(out.P0[i])}` };
+    });
+    const rest = Math.max(0, 1 - shown);
+    rowsOut.push({ label: `the rest of the vocabulary (${(out.kept - out.top.length).toLocaleString("en")} kept tokens)`, value: rest, text: pct(rest), cls: "dl-pg-bar--rest" });
+    finalBox.replaceChildren(bars(rowsOut, { max: Math.max(...rowsOut.map((r) => r.value)) }));
+    // the stages
+    const head = el("tr", {}, ...["stage", "kept", "removed", "mass removed", "top token", "entropy (nats)", "most likely removed"].map((h) => el("th", { text: h })));
+    const body = out.stages.map((st) => el("tr", { "data-stage": st.field },
+      el("td", {}, el("code", { text: `${st.field}=${engine.pyRepr(st.value)}` })),
+      el("td", { text: `${st.keptBefore.toLocaleString("en")} → ${st.keptAfter.toLocaleString("en")}` }),
+      el("td", { text: st.removed.toLocaleString("en") }),
+      el("td", { text: pct(st.removedMass) }),
+      el("td", { text: `${pct(st.pTopBefore)} → ${pct(st.pTopAfter)}` }),
+      el("td", { text: `${fmt(st.entropyBefore)} → ${fmt(st.entropyAfter)}` }),
+      el("td", {}, ...st.topRemoved.flatMap(([i, p], j) => [j ? ", " : "", el("code", { text: label(meta, i) }), ` ${pct(p)}`]))));
+    stagesBox.replaceChildren(out.stages.length
+      ? el("div", { class: "dl-pg-scroll" }, el("table", { class: "dl-pg-table" }, el("thead", {}, head), el("tbody", {}, ...body)))
+      : el("p", { text: "No processor is on: the distribution is the model's softmax of the raw logits." }));
+    drawBox.replaceChildren();
+    writeUrl();
+    const ms = performance.now() - t0;
+    root.dataset.redrawMs = ms.toFixed(2);
+    (window.__dlPlaygroundTimes ||= []).push(ms);
+    root.dataset.state = "ready";
+  }
+  function draw() {
+    if (!current) return;
+    const n = Math.round(Number(drawN.value)), seed = Math.round(Number(drawSeed.value));
+    if (!(n >= 1 && n <= 100000)) { drawBox.textContent = `The number of draws has to be an integer in [1, 100000], but is ${drawN.value}`; return; }
+    if (!(seed >= 0 && seed <= 4294967295)) { drawBox.textContent = `The seed has to be an integer in [0, 4294967295], but is ${drawSeed.value}`; return; }
+    const { out, ctx } = current;
+    const counts = drawSamples(out.P, n, seed);
+    const ids = out.top.slice(0, HIST);
+    let tv = 0;
+    for (let i = 0; i < out.P.length; i++) if (out.P[i] > 0 || counts.has(i)) tv += Math.abs((counts.get(i) || 0) / n - out.P[i]);
+    let shownP = 0, shownF = 0;
+    const rowsOut = ids.map((i) => {
+      const freq = (counts.get(i) || 0) / n;
+      shownP += out.P[i]; shownF += freq;
+      return { label: label(ctx.meta, i), value: freq, second: out.P[i], text: `${counts.get(i) || 0} (${pct(freq)} vs ${pct(out.P[i])})` };
+    });
+    rowsOut.push({ label: "every other token", value: Math.max(0, 1 - shownF), second: Math.max(0, 1 - shownP), text: `${n - Math.round(shownF * n)} (${pct(Math.max(0, 1 - shownF))} vs ${pct(Math.max(0, 1 - shownP))})`, cls: "dl-pg-bar--rest" });
+    drawBox.replaceChildren(
+      el("p", { class: "dl-pg-legend" }, el("span", { class: "dl-pg-swatch" }), " drawn ", el("span", { class: "dl-pg-swatch dl-pg-swatch--expected" }), " the distribution's probability · ",
+        el("span", { "data-stat": "tv", text: `total variation distance ${fmt(tv / 2, 4)} over ${n.toLocaleString("en")} draws (seed ${seed})` })),
+      bars(rowsOut, { max: Math.max(...rowsOut.map((r) => Math.max(r.value, r.second))) }));
+  }
+  async function load(key) {
+    if (!contexts.has(key)) {
+      const entry = index.contexts.find((c) => c.key === key);
+      status.textContent = `Loading ${entry.label}…`;
+      const [buf, meta] = await Promise.all([
+        fetch(new URL(`playground/${key}.f32`, assets)).then((r) => { if (!r.ok) throw new Error(`${key}.f32: HTTP ${r.status}`); return r.arrayBuffer(); }),
+        fetch(new URL(`playground/${key}.json`, assets)).then((r) => { if (!r.ok) throw new Error(`${key}.json: HTTP ${r.status}`); return r.json(); }),
+      ]);
+      const logits = new Float32Array(buf);
+      if (logits.length !== index.vocab_size) throw new Error(`${key}.f32 holds ${logits.length} logits, not ${index.vocab_size}`);
+      contexts.set(key, { logits, meta: { ...meta, ids: Int32Array.from(meta.ids) } });
+    }
+    const entry = index.contexts.find((c) => c.key === key);
+    renderContext(entry, contexts.get(key).meta);
+    ctxSelect.value = key;
+  }
+  async function fromUrl(frag = location.hash) {
+    applyFragment(frag);
+    renderKnobs();
+    try {
+      await load(S.context);
+    } catch (error) {
+      notes.append(el("p", { class: "dl-pg-note dl-pg-dropped", text: `The context could not be loaded (${error.message}).` }));
+      root.dataset.state = "failed";
+      return;
+    }
+    update();
+  }
+
+  ctxSelect.addEventListener("change", async () => { S.context = ctxSelect.value; await load(S.context); update(); });
+  orderSelect.addEventListener("change", () => {
+    S.order = orderSelect.value;
+    if (S.order === "llama_cpp") for (const f of table.hf_order) if (!table.llama_cpp_order.includes(f)) S.on[f] = false;
+    renderKnobs(); update();
+  });
+  resetButton.addEventListener("click", () => {
+    for (const r of rows) { S.on[r.field] = false; S.value[r.field] = START[r.field] ?? 1; }
+    S.on.top_k = true; S.value.top_k = 50; S.order = "hf"; S.custom = [...table.hf_order];
+    notes.replaceChildren(); renderKnobs(); update();
+  });
+  drawButton.addEventListener("click", draw);
+  // a reader who edits the fragment by hand; a heading's anchor (navigation.tracking) is not state
+  window.addEventListener("hashchange", () => { if (document.body.contains(root) && isState(location.hash)) fromUrl(); });
+  await fromUrl(isState(location.hash) || !isState(fragment) ? location.hash : fragment);
+}
