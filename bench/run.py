@@ -378,6 +378,12 @@ def table(results: dict) -> str:
         )
     if "model_load" in results:
         extra.append(f"| embedded model cold load (dequantize GGUF) | {results['model_load']['cold']['load_s']:.1f} s | — | — |")
+    if results.get("playground", {}).get("embedded"):
+        pl = results["playground"]
+        for key, limit in (("embedded", 50), ("qwen_151936", 100)):
+            e = pl[key]
+            extra.append(f"| playground knob change, {e['vocab']:,} tokens ({e['redraws']} redraws) | median {e['median_ms']} ms, worst {e['worst_ms']} ms | ≤ {limit} ms | {'yes' if e['worst_ms'] <= limit else 'no'} |")
+        extra.append(f"| playground first visit / bytes per context / engine.mjs | {pl['first_visit_kb']} KB / {pl['bytes_per_context'] / 1024:.0f} KB / {pl['engine_bytes'] / 1024:.1f} KB | — | — |")
     if "pages" in results:
         pg = results["pages"]
         extra.append(f"| largest lesson page / shared assets / whole site | {pg['max_lesson_page_kb']} KB / {pg['shared_assets_kb']} KB / {pg['site_total_mb']} MB | — | — |")
@@ -426,6 +432,10 @@ def main() -> int:
         if not args.skip_browser:
             log("render time in headless Chromium ...")
             results["render"] = render_measurements(site)
+            log("the playground in headless Chromium ...")
+            from playground import playground_measurements  # bench/playground.py
+
+            results["playground"] = playground_measurements(site)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

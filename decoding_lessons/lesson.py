@@ -76,6 +76,15 @@ def library_output_to_build_log() -> None:
     import warnings
 
     log_stream = sys.__stderr__
+    # ipykernel (>= 6) captures the process's file descriptor 2 and echoes what is written there
+    # into the running cell's output; it keeps a copy of the real stderr's descriptor, which is
+    # where the build log is
+    original = getattr(sys.stderr, "_original_stdstream_copy", None)
+    if isinstance(original, int):
+        try:
+            log_stream = os.fdopen(os.dup(original), "w", buffering=1, encoding="utf-8", errors="replace")
+        except OSError:  # pragma: no cover - the copy was closed
+            pass
     if log_stream is None:  # pragma: no cover - a kernel without a stderr
         return
 

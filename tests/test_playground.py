@@ -178,7 +178,7 @@ def test_engine_matches_transformers_on_the_playground_contexts(written, tmp_pat
     assert len({c["logits"] for c in doc["cases"]}) >= 15
     proc = subprocess.run([_node(), "--test", str(NODE_TEST)], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "ENGINE_GOLDEN": str(tmp_path / "golden")}, timeout=600)
-    print("\n".join(line for line in proc.stdout.splitlines() if line.startswith("# engine:")))
+    print("\n".join(line for line in proc.stdout.splitlines() if line.startswith(("# engine:", "#   case"))))
     assert proc.returncode == 0, f"node --test failed:\n{proc.stdout}\n{proc.stderr}"
 
 

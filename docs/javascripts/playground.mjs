@@ -138,7 +138,7 @@ export function compute(logits, ids, settings, orderFields, table) {
   const resolved = engine.resolve(settings, table, { doSample: true });
   const P0 = engine.softmax(logits);
   let prevScores = Float32Array.from(logits);
-  let prevP = P0;
+  let prevP = P0, prevH = entropy(P0), prevTop = max(P0);
   const inspect = [];
   const t0 = performance.now();
   const { scores, stages } = engine.apply(logits, ids, resolved, orderFields, {
@@ -157,18 +157,19 @@ export function compute(logits, ids, settings, orderFields, table) {
           }
         }
       }
-      inspect.push({ field, removed, removedMass, topRemoved: top, entropyBefore: entropy(prevP), entropyAfter: entropy(P), pTopBefore: max(prevP), pTopAfter: max(P) });
-      prevScores = Float32Array.from(s);
-      prevP = P;
+      const h = entropy(P), pTop = max(P);
+      inspect.push({ field, removed, removedMass, topRemoved: top, entropyBefore: prevH, entropyAfter: h, pTopBefore: prevTop, pTopAfter: pTop });
+      prevScores.set(s);
+      prevP = P; prevH = h; prevTop = pTop;
     },
   });
-  const P = engine.softmax(scores);
+  const P = stages.length ? prevP : P0; // the last stage's softmax is the final distribution's
   let kept = 0, keptMass = 0;
   for (let i = 0; i < V; i++) if (scores[i] !== -Infinity) { kept++; keptMass += P0[i]; }
   const order = topIndices(P, Math.min(TOP, kept));
   const ms = performance.now() - t0;
   stages.forEach((st, j) => Object.assign(inspect[j], st));
-  return { resolved, scores, P, P0, kept, keptMass, entropy: entropy(P), top: order, stages: inspect, ms };
+  return { resolved, scores, P, P0, kept, keptMass, entropy: prevH, top: order, stages: inspect, ms };
 }
 
 function entropy(P) {
