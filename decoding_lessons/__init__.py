@@ -19,6 +19,9 @@ In that order:
   ``shift()``: what a control removes or moves on one distribution.
 * :mod:`.rules` — the truncation rules spelled out (top-k's ties, typical-p, ε, η, Top-H).
 * :mod:`.penalties` — the repetition penalty and no-repeat-n-gram spelled out.
+* :mod:`.llama_cpp` — llama.cpp's samplers as ``LogitsProcessor`` s, exact to llama.cpp 0.3.36's
+  ``llama-sampler.cpp``: top-nσ, XTC, mirostat 2, dynamic temperature, its penalties, the OpenAI
+  penalties, and ``std::mt19937`` for the seeded ones.
 * :mod:`.orders` — the same processors in another order (llama.cpp's).
 * :mod:`.decoder` — the decode loop's step: the model stepped row by row with its KV cache.
 * :mod:`.sampling` — draws from one step, whole generations step by step.
@@ -54,6 +57,18 @@ from .loading import LanguageModel, ModelLoadError, as_language_model, install_e
 from .measures import Repetition, distinct_ngrams, longest_repetition, sequence_logprob, tv_bound
 from .orders import HF_ORDER, LLAMA_CPP_ORDER, apply_in_order
 from .penalties import banned_ngram_tokens, repetition_penalty, repetition_table
+from .llama_cpp import (
+    LLAMA_CPP_VERSION,
+    LlamaCppPenaltiesLogitsProcessor,
+    MT19937,
+    MirostatV2LogitsProcessor,
+    OpenAIPenaltiesLogitsProcessor,
+    TempExtLogitsProcessor,
+    TopNSigmaLogitsProcessor,
+    XTCLogitsProcessor,
+    uniform_double,
+    uniform_float,
+)
 from .plotting.constraints import mass_chart, shift_chart
 from .plotting.dola import dola_chart, dola_layers_chart
 from .plotting import (
@@ -123,6 +138,16 @@ from .plotting.watermark import green_step_chart, green_trace_chart, tradeoff_ch
 __version__ = "0.1.0"
 
 __all__ = [
+    "LLAMA_CPP_VERSION",
+    "LlamaCppPenaltiesLogitsProcessor",
+    "MT19937",
+    "MirostatV2LogitsProcessor",
+    "OpenAIPenaltiesLogitsProcessor",
+    "TempExtLogitsProcessor",
+    "TopNSigmaLogitsProcessor",
+    "XTCLogitsProcessor",
+    "uniform_double",
+    "uniform_float",
     "FINAL_ORDER",
     "Watermark",
     "DetectionRun",
