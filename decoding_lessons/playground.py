@@ -230,20 +230,23 @@ def _story_ids(lm) -> torch.Tensor:
     return ids[:1].cpu()
 
 
-def capture_contexts(lm) -> list[tuple[Context, torch.Tensor, torch.Tensor]]:
-    """``(context, input_ids (1, length), logits (vocab,) float32)`` for every context, one forward
-    pass each (the story's generation besides)."""
+def capture_contexts(lm) -> list[tuple[Context, torch.Tensor, torch.Tensor, int]]:
+    """``(context, input_ids (1, length), logits (vocab,) float32, prompt length)`` for every
+    context, one forward pass each (the story's generation besides); the prompt length counts the
+    ids that were written, not generated (all of them but a story position's)."""
     cap = LogitCapture(lm)
-    story = None
+    story, story_prompt = None, None
     out = []
     for ctx in CONTEXTS:
         if ctx.new_tokens:
-            story = _story_ids(lm) if story is None else story
-            prompt_length = lm.encode(STORY).shape[1]
-            step = cap(story[0, : prompt_length + ctx.new_tokens].tolist())
+            if story is None:
+                story, story_prompt = _story_ids(lm), lm.encode(STORY).shape[1]
+            step = cap(story[0, : story_prompt + ctx.new_tokens].tolist())
+            prompt_length = story_prompt
         else:
             step = cap(ctx.text)
-        out.append((ctx, step.input_ids, step.logits))
+            prompt_length = step.input_ids.shape[1]
+        out.append((ctx, step.input_ids, step.logits, prompt_length))
     return out
 
 
@@ -264,14 +267,13 @@ def write_playground(lm, directory, labelled: int = LABELLED) -> dict:
     try:
         tok = lm.tokenizer
         entries = []
-        for ctx, ids, logits in capture_contexts(lm):
+        for ctx, ids, logits, prompt_length in capture_contexts(lm):
             logits = logits.to(torch.float32).contiguous()
             raw = logits.numpy().astype("<f4").tobytes()
             (tmp / f"{ctx.key}.f32").write_bytes(raw)
             ctx_ids = [int(i) for i in ids[0].tolist()]
             top = torch.topk(logits, min(labelled, logits.numel())).indices.tolist()
             shown = sorted(set(top) | {i for i in ctx_ids if i < logits.numel()})
-            prompt_length = lm.encode(ctx.text).shape[1] if ctx.new_tokens else len(ctx_ids)
             detail = {
                 "key": ctx.key,
                 "ids": ctx_ids,

@@ -85,8 +85,6 @@ from build_assets import (
     write_playground,
     write_processor_table,
 )
-
-PLAYGROUND_PAGE = "playground.md"  # its contexts are captured only for a site that has the page
 from build_cache_key import use_fingerprint
 from build_downloads import downloads, write_ipynb
 from build_executor import execute_ahead, kernel_threads, mark_site_build, set_cell_timeout, set_kernel_threads
@@ -100,6 +98,9 @@ from build_pages import (
     split_notebook_header,
     toc_from_headings,
 )
+
+
+PLAYGROUND_PAGE = "playground.md"  # its contexts are captured only for a site that has the page
 
 
 @dataclass

@@ -21,7 +21,7 @@ from decoding_lessons import playground as P
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "engine"))
 
-from make_golden import write_playground_goldens  # noqa: E402
+from make_golden import transformers_scores, write_playground_goldens  # noqa: E402
 from test_engine import NODE_TEST, _node  # noqa: E402
 
 PLAYGROUND_JS = ROOT / "docs" / "javascripts" / "playground.mjs"
@@ -188,23 +188,10 @@ def test_engine_matches_transformers_on_the_playground_contexts(written, tmp_pat
 
 def _python_kept(site: Path, key: str, settings: dict, order="hf") -> int:
     """How many tokens transformers' processors keep on the page's own logits of ``key``."""
-    from types import SimpleNamespace
-
-    from transformers import GenerationConfig
-
-    from decoding_lessons.capture import NextToken
-
     base = site / "assets" / "playground"
     logits = torch.from_numpy(np.fromfile(base / f"{key}.f32", dtype="<f4").copy())
     ids = torch.tensor([json.loads((base / f"{key}.json").read_text())["ids"]])
-    gc = GenerationConfig()
-    cfg = dl.DecodingConfig(do_sample=True, **settings)
-    if order == "hf":
-        scores = dl.logits_processors(cfg, gc)(ids, logits.clone().reshape(1, -1))[0]
-    else:
-        step = NextToken(ids, logits, SimpleNamespace(model=SimpleNamespace(generation_config=gc)))
-        names = list(dl.processors.LLAMA_CPP_ORDER) if order == "llama_cpp" else list(order)
-        scores = dl.apply_in_order(step, cfg, names)
+    _, scores = transformers_scores(logits, ids, settings, order)
     return int(torch.isfinite(scores).sum())
 
 

@@ -113,17 +113,12 @@ export function parseFragment(fragment, table, contextKeys) {
   return state;
 }
 
-function valueText(v) {
-  if (Number.isInteger(v)) return String(v);
-  return String(v);
-}
-
 /** The fragment for a state (decoding_lessons.playground.playground_fragment writes the same). */
 export function writeFragment(state, table) {
   const parts = [`ctx=${state.context}`];
   for (const row of engine.knobRows(table)) {
     const v = state.settings[row.field];
-    if (v !== undefined && v !== null) parts.push(`${row.field}=${valueText(v)}`);
+    if (v !== undefined && v !== null) parts.push(`${row.field}=${v}`);
   }
   if (state.order !== "hf") parts.push("order=" + (typeof state.order === "string" ? state.order : state.order.join(",")));
   return parts.join("&");
@@ -140,7 +135,6 @@ export function compute(logits, ids, settings, orderFields, table) {
   let prevScores = Float32Array.from(logits);
   let prevP = P0, prevH = entropy(P0), prevTop = max(P0);
   const inspect = [];
-  const t0 = performance.now();
   const { scores, stages } = engine.apply(logits, ids, resolved, orderFields, {
     onStage(field, s) {
       const P = engine.softmax(s);
@@ -167,9 +161,8 @@ export function compute(logits, ids, settings, orderFields, table) {
   let kept = 0, keptMass = 0;
   for (let i = 0; i < V; i++) if (scores[i] !== -Infinity) { kept++; keptMass += P0[i]; }
   const order = topIndices(P, Math.min(TOP, kept));
-  const ms = performance.now() - t0;
   stages.forEach((st, j) => Object.assign(inspect[j], st));
-  return { resolved, scores, P, P0, kept, keptMass, entropy: prevH, top: order, stages: inspect, ms };
+  return { resolved, scores, P, P0, kept, keptMass, entropy: prevH, top: order, stages: inspect };
 }
 
 function entropy(P) {

@@ -217,6 +217,24 @@ def _synthetic(vocab: int, seed: int, kind: str) -> torch.Tensor:
     return x.float()
 
 
+def transformers_scores(logits, ids, settings, order, mtk=1, gc=None):
+    """transformers' own processors on one context: ``(pairs, scores)``, the ``(field, processor)``
+    pairs that run and the scores they leave. ``order`` ``"hf"`` is generate()'s
+    (``dl.logits_processors``, do_sample=True, the hidden top_k=50 included), ``"llama_cpp"`` or a
+    list of fields goes through ``dl.apply_in_order`` (whose ValueError is raised). ``gc``: the
+    defaults unset fields take (transformers' global ones)."""
+    gc = GenerationConfig() if gc is None else gc
+    cfg = dl.DecodingConfig(do_sample=True, **settings)
+    if order == "hf":
+        procs = dl.logits_processors(cfg, gc, num_beams=2 if mtk > 1 else 1, eos_token_count=mtk - 1)
+        return [(FIELD_OF[type(p)], p) for p in procs], procs(ids, logits.clone().reshape(1, -1))[0]
+    names = list(LLAMA_CPP_ORDER) if order == "llama_cpp" else order
+    resolved, active = _active_fields(cfg, gc)
+    pairs = [(n, build_processor(n, resolved)) for n in names if n in active]
+    step = NextToken(ids, logits, SimpleNamespace(model=SimpleNamespace(generation_config=gc)))
+    return pairs, dl.apply_in_order(step, cfg, names)
+
+
 class GoldenWriter:
     """Writes cases (``add``) into ``directory`` as the module's docstring says; ``finish`` adds the
     validation and order cases and writes ``cases.json``."""
@@ -237,26 +255,16 @@ class GoldenWriter:
             self.first = self.first or (name, logits, ids)
 
     def add(self, ctx, settings, order, mtk=1, label="random"):
-        gc, bare, directory, cases = self.gc, self.bare, self.directory, self.cases
+        directory, cases = self.directory, self.cases
         name, logits, ids = ctx
-        cfg = dl.DecodingConfig(do_sample=True, **settings)
-        step = NextToken(ids, logits, bare)
-        if order == "hf":
-            procs = dl.logits_processors(cfg, gc, num_beams=2 if mtk > 1 else 1, eos_token_count=mtk - 1)
-            pairs = [(FIELD_OF[type(p)], p) for p in procs]
-            expect = procs(ids, logits.clone().reshape(1, -1))[0]
-        else:
-            names = list(LLAMA_CPP_ORDER) if order == "llama_cpp" else order
-            resolved, active = _active_fields(cfg, gc)
-            pairs = [(n, build_processor(n, resolved)) for n in names if n in active]
-            try:
-                expect = dl.apply_in_order(step, cfg, names)
-            except ValueError as e:
-                # an order that lets the n-gram ban remove the last kept token leaves every score
-                # -inf, and η's Categorical refuses the NaNs: transformers has no answer to compare
-                assert "Categorical" in str(e), e
-                self.skipped.append({"settings": settings, "order": order, "error": str(e).splitlines()[0]})
-                return
+        try:
+            pairs, expect = transformers_scores(logits, ids, settings, order, mtk, self.gc)
+        except ValueError as e:
+            # an order that lets the n-gram ban remove the last kept token leaves every score
+            # -inf, and η's Categorical refuses the NaNs: transformers has no answer to compare
+            assert order != "hf" and "Categorical" in str(e), e
+            self.skipped.append({"settings": settings, "order": order, "error": str(e).splitlines()[0]})
+            return
         got, margin, where = _run_stages(pairs, ids, logits, mtk)
         assert torch.equal(got, expect)
         kept = torch.isfinite(expect).nonzero().flatten()
