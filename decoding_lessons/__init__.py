@@ -12,16 +12,18 @@ In that order:
 * :mod:`.tokens` — readable token labels (visible whitespace, partial UTF-8 as bytes, HTML-safe).
 * :mod:`.capture` — ``LogitCapture``: one forward pass per distinct context.
 * :mod:`.processors` — the processor table: one row per processor (field, class, off value,
-  interval, place in ``generate()``'s and llama.cpp's order), which everything below derives from;
-  ``GENERATE_ORDER`` (every row) and ``CONTROL_ORDER`` (the controls that constrain the output).
+  interval, place in ``generate()``'s and llama.cpp's order, the library it is from), which
+  everything below derives from; ``GENERATE_ORDER`` (``generate()``'s rows) and ``CONTROL_ORDER``
+  (the controls that constrain the output); llama.cpp's ``top_n_sigma`` is a row too.
 * :mod:`.scoring` — ``DecodingConfig`` and ``logits_processors()`` in ``generate()``'s order.
 * :mod:`.constraints` — ``choice_grammar()``: a small grammar for ``prefix_allowed_tokens_fn``;
   ``shift()``: what a control removes or moves on one distribution.
 * :mod:`.rules` — the truncation rules spelled out (top-k's ties, typical-p, ε, η, Top-H).
 * :mod:`.penalties` — the repetition penalty and no-repeat-n-gram spelled out.
 * :mod:`.llama_cpp` — llama.cpp's samplers as ``LogitsProcessor`` s, exact to llama.cpp 0.3.36's
-  ``llama-sampler.cpp``: top-nσ, XTC, mirostat 2, dynamic temperature, its penalties, the OpenAI
-  penalties, and ``std::mt19937`` for the seeded ones.
+  ``llama-sampler.cpp``: top-nσ, XTC, DRY, mirostat 1 and 2, dynamic temperature, its penalties,
+  its top-k/top-p/min-p/typical, the final ``dist`` draw, the default chain ``llama_cpp_chain()``
+  with ``LLAMA_CPP_DEFAULTS``, the OpenAI penalties, and ``std::mt19937`` for the seeded ones.
 * :mod:`.orders` — the same processors in another order (llama.cpp's).
 * :mod:`.decoder` — the decode loop's step: the model stepped row by row with its KV cache.
 * :mod:`.sampling` — draws from one step, whole generations step by step.
@@ -40,10 +42,17 @@ In that order:
 * :mod:`.retired` — the modes transformers moved out of ``generate()``'s core (``RETIRED``: the
   last release that ran each, its Hub repository), and ``retired_note()``, said once for the lessons.
 * :mod:`.measures` — the TV bound of draws, repetitions, distinct-n, a sequence's log-probability.
+* :mod:`.comparison` — ``compare_strategies()``: strategies over many prompts × samples (one
+  ``generate()`` call each), quality (log p per token, untempered) against diversity (distinct-n); the
+  figure is ``quality_diversity_chart`` (:mod:`.plotting.strategies`); ``scores_chart`` (:mod:`.plotting.scores`)
+  draws raw logits beside a configuration's scores.
 * :mod:`.reference` — ``reference_generate()``: transformers' ``generate()``, the oracle every
   check compares with.
-* :mod:`.plotting` — Plotly figures (token bars, sliders, the rules' lines, searches) and the site
+* :mod:`.plotting` — Plotly figures (token bars, sliders, the rules' lines, searches,
+  ``distributions_chart`` for several score vectors of one step, ``line_chart``) and the site
   renderer.
+* :mod:`.plotting.ranks` — ``rank_chart()``: a kept set by rank, for ``k`` too large to label every
+  token on the axis (lesson 11's 60 tokens).
 * :mod:`.lesson` — ``lesson_setup()``, the table helper and the exercises (``exercise()``,
   ``exercises()``: predict-then-reveal questions) for the lesson notebooks.
 
@@ -58,10 +67,22 @@ from .measures import Repetition, distinct_ngrams, longest_repetition, sequence_
 from .orders import HF_ORDER, LLAMA_CPP_ORDER, apply_in_order
 from .penalties import banned_ngram_tokens, repetition_penalty, repetition_table
 from .llama_cpp import (
+    DRY_SEQUENCE_BREAKERS,
+    DRYLogitsProcessor,
+    DistLogitsProcessor,
+    LLAMA_CPP_DEFAULTS,
     LLAMA_CPP_VERSION,
+    LLAMA_DEFAULT_SEED,
+    LlamaCppMinPLogitsProcessor,
     LlamaCppPenaltiesLogitsProcessor,
+    LlamaCppTopKLogitsProcessor,
+    LlamaCppTopPLogitsProcessor,
+    LlamaCppTypicalLogitsProcessor,
     MT19937,
+    MirostatLogitsProcessor,
     MirostatV2LogitsProcessor,
+    llama_cpp_chain,
+    llama_cpp_token_pieces,
     OpenAIPenaltiesLogitsProcessor,
     TempExtLogitsProcessor,
     TopNSigmaLogitsProcessor,
@@ -70,6 +91,7 @@ from .llama_cpp import (
     uniform_float,
 )
 from .plotting.constraints import mass_chart, shift_chart
+from .plotting.ranks import rank_chart
 from .plotting.dola import dola_chart, dola_layers_chart
 from .plotting import (
     SliderFrame,
@@ -78,7 +100,9 @@ from .plotting import (
     contrastive_map,
     cumulative_chart,
     cutoff_slider,
+    distributions_chart,
     histogram_chart,
+    line_chart,
     measures_chart,
     min_p_chart,
     order_chart,
@@ -134,14 +158,37 @@ from .watermark import (
     watermark_processor,
 )
 from .plotting.watermark import green_step_chart, green_trace_chart, tradeoff_chart, z_histogram
+from .comparison import StrategyComparison, StrategySamples, StrategySummary, compare_strategies, continuation_logprobs
+from .plotting.strategies import quality_diversity_chart
+from .plotting.scores import scores_chart
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "rank_chart",
+    "StrategyComparison",
+    "StrategySamples",
+    "StrategySummary",
+    "compare_strategies",
+    "continuation_logprobs",
+    "quality_diversity_chart",
+    "scores_chart",
+    "DRY_SEQUENCE_BREAKERS",
+    "DRYLogitsProcessor",
+    "DistLogitsProcessor",
+    "LLAMA_CPP_DEFAULTS",
     "LLAMA_CPP_VERSION",
+    "LLAMA_DEFAULT_SEED",
+    "LlamaCppMinPLogitsProcessor",
     "LlamaCppPenaltiesLogitsProcessor",
+    "LlamaCppTopKLogitsProcessor",
+    "LlamaCppTopPLogitsProcessor",
+    "LlamaCppTypicalLogitsProcessor",
     "MT19937",
+    "MirostatLogitsProcessor",
     "MirostatV2LogitsProcessor",
+    "llama_cpp_chain",
+    "llama_cpp_token_pieces",
     "OpenAIPenaltiesLogitsProcessor",
     "TempExtLogitsProcessor",
     "TopNSigmaLogitsProcessor",
@@ -252,6 +299,8 @@ __all__ = [
     "measures_chart",
     "min_p_chart",
     "order_chart",
+    "distributions_chart",
+    "line_chart",
     "probabilities",
     "reference_generate",
     "repetition_penalty",

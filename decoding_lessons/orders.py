@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 
 from .capture import NextToken
-from .processors import CONTROL_ORDER, FINAL_ORDER, HF_ORDER, LLAMA_CPP_ORDER, PENALTY_ORDER, PROCESSORS, WARPER_ORDER
+from .processors import CONTROL_ORDER, FINAL_ORDER, HF_ORDER, LIBRARY_KNOBS, LLAMA_CPP_ORDER, PENALTY_ORDER, PROCESSORS, WARPER_ORDER
 from .scoring import DecodingConfig, build_processor
 
 # generate()'s order and llama.cpp's default chain: columns of the processor table (processors.py).
@@ -23,13 +23,13 @@ def _active_fields(config: DecodingConfig, generation_config) -> tuple[dict, lis
     resolved = config.resolved(generation_config)
     controls = [n for n in CONTROL_ORDER + FINAL_ORDER if PROCESSORS[n].active(resolved[n])]
     if controls:  # the knobs only: a control keeps its place before them (step.scores applies it)
-        raise ValueError(f"`config` has to set only the knobs ({', '.join(HF_ORDER)}) to be reordered, but sets {controls}")
+        raise ValueError(f"`config` has to set only the knobs ({', '.join(PENALTY_ORDER + WARPER_ORDER)}) to be reordered, but sets {controls}")
     names = PENALTY_ORDER + (WARPER_ORDER if resolved["do_sample"] else ())
     return resolved, [n for n in names if build_processor(n, resolved) is not None]
 
 
 def _check_order(order) -> list[str]:
-    known = HF_ORDER
+    known = HF_ORDER  # generate()'s knobs and the other libraries' (top_n_sigma)
     if isinstance(order, str):
         raise ValueError(f"`order` has to be a sequence of field names ({', '.join(known)}), but is the string {order!r}")
     order = list(order)
@@ -42,7 +42,18 @@ def _check_order(order) -> list[str]:
     return order
 
 
-def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequence[str]) -> torch.Tensor:
+def _library_knobs(knobs: dict) -> dict:
+    rows = {row.field: row for row in LIBRARY_KNOBS}
+    unknown = sorted(k for k in knobs if k not in rows)
+    if unknown:
+        raise ValueError(
+            f"`apply_in_order` takes by keyword only the other libraries' knobs ({', '.join(rows)}); "
+            f"generate()'s own go in `config`; but was given {unknown}"
+        )
+    return {name: rows[name].check(value) for name, value in knobs.items() if value is not None}
+
+
+def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequence[str], **knobs) -> torch.Tensor:
     """The scores after applying ``config``'s active processors in the order ``order``.
 
     Each processor is built exactly as ``generate()`` builds it
@@ -50,6 +61,12 @@ def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequen
     :data:`HF_ORDER` the result equals ``step.scores(config)``. With :data:`LLAMA_CPP_ORDER`
     temperature comes last: top-k/top-p/min-p then cut the *untempered* distribution, so a high
     temperature can no longer let more tokens in, it only flattens the survivors.
+
+    The knobs of llama.cpp's samplers that transformers lacks (``top_n_sigma``, rows of the
+    processor table with ``library="llama.cpp"``) are given by keyword; they run wherever ``order``
+    puts them (in :data:`HF_ORDER`, where ``generate(logits_processor=[...])`` runs a custom
+    processor: after the penalties, before temperature), built as the row says (our exact port,
+    :mod:`decoding_lessons.llama_cpp`).
 
     Args:
         step: a captured next-token distribution (no forward pass is made).
@@ -68,10 +85,21 @@ def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequen
         >>> cpp = apply_in_order(step, cfg, LLAMA_CPP_ORDER)
         >>> int(torch.isfinite(hf).sum()) >= int(torch.isfinite(cpp).sum())
         True
+        >>> sigma = apply_in_order(step, DecodingConfig(do_sample=True, top_k=0), LLAMA_CPP_ORDER, top_n_sigma=1.0)
+        >>> int(torch.isfinite(sigma).sum()) < sigma.numel()
+        True
     """
     order = _check_order(order)
     config = config or DecodingConfig()
+    library = _library_knobs(knobs)
     resolved, active = _active_fields(config, step.lm.model.generation_config)
+    built = {n: build_processor(n, resolved) for n in active}
+    for name, value in library.items():
+        proc = PROCESSORS[name].build(value)
+        if proc is not None:
+            resolved[name] = value
+            built[name] = proc
+            active.append(name)
     missing = [n for n in active if n not in order]
     if missing:
         raise ValueError(
@@ -81,7 +109,7 @@ def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequen
     ids = step.input_ids
     for name in order:
         if name in active:
-            scores = build_processor(name, resolved)(ids, scores)
+            scores = built[name](ids, scores)
     return scores[0]
 
 

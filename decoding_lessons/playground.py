@@ -48,7 +48,7 @@ import torch
 
 from .capture import LogitCapture
 from .checks import check_int
-from .processors import HF_ORDER, KNOBS, LLAMA_CPP_ORDER, PROCESSORS
+from .processors import ALL_KNOBS, HF_ORDER, LLAMA_CPP_ORDER, PROCESSORS
 from .tokens import token_label
 
 LABELLED = 2000  # labels for this many of a context's highest logits (plus its own tokens)
@@ -99,7 +99,7 @@ CONTEXTS: tuple[Context, ...] = (
 
 CONTEXT_KEYS = tuple(c.key for c in CONTEXTS)
 ORDERS = ("hf", "llama_cpp")  # the named orders; anything else is a list of fields
-BROWSER_KNOBS = tuple(row.field for row in KNOBS if row.browser)
+BROWSER_KNOBS = tuple(row.field for row in ALL_KNOBS if row.browser)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ from transformers import (
 )
 
 from .checks import check_float, check_int, interval_text
+from .llama_cpp import TopNSigmaLogitsProcessor
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,11 @@ class Processor:
             hashable form (tuples); ``None`` for the numbers.
         to_generate: ``to_generate(stored)``: the form ``generate()`` takes (lists); ``None``: as stored.
         allowed: the accepted values in words, for a non-numeric kind.
+        library: ``"transformers"``: ``generate()`` builds it from its own argument; ``"llama.cpp"``:
+            our exact port of one of llama.cpp's samplers (:mod:`decoding_lessons.llama_cpp`), which
+            ``generate()`` runs only when handed it as ``logits_processor=[...]``. Such a row is
+            none of :class:`DecodingConfig`'s fields: give its value to
+            :func:`~decoding_lessons.apply_in_order` by keyword.
     """
 
     field: str
@@ -172,6 +178,7 @@ class Processor:
     normalize: Callable[[Any], Any] | None = None
     to_generate: Callable[[Any], Any] | None = None
     allowed: str | None = None
+    library: str = "transformers"
 
     @property
     def knob(self) -> bool:
@@ -564,7 +571,7 @@ ROWS: tuple[Processor, ...] = (
         normalize=_token_ids("suppress_tokens"), to_generate=list, allowed="token ids in [0, vocab)",
     ),
     Processor(
-        "temperature", TemperatureLogitsWarper, 1.0, 1.0, "float", 0, INF, True, True, True, 5,
+        "temperature", TemperatureLogitsWarper, 1.0, 1.0, "float", 0, INF, True, True, True, 8,
         lambda v: v != 1.0, lambda v, c: TemperatureLogitsWarper(v),
         "divide the logits by T",
     ),
@@ -574,22 +581,22 @@ ROWS: tuple[Processor, ...] = (
         "Top-H: an entropy-bounded nucleus over the 100 most likely tokens",
     ),
     Processor(
-        "top_k", TopKLogitsWarper, 50, 0, "int", 0, INF, False, False, True, 1,
+        "top_k", TopKLogitsWarper, 50, 0, "int", 0, INF, False, False, True, 3,
         lambda v: v != 0, lambda v, c: TopKLogitsWarper(top_k=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "keep the k highest scores (and every token tied with the k-th)",
     ),
     Processor(
-        "top_p", TopPLogitsWarper, 1.0, 1.0, "float", 0, 1, False, False, True, 3,
+        "top_p", TopPLogitsWarper, 1.0, 1.0, "float", 0, 1, False, False, True, 5,
         lambda v: v < 1.0, lambda v, c: TopPLogitsWarper(top_p=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "nucleus: the smallest set of most likely tokens whose probability reaches p",
     ),
     Processor(
-        "min_p", MinPLogitsWarper, None, None, "float", 0, 1, False, False, True, 4,
+        "min_p", MinPLogitsWarper, None, None, "float", 0, 1, False, False, True, 6,
         lambda v: v is not None, lambda v, c: MinPLogitsWarper(min_p=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "keep tokens with p >= min_p * p_max",
     ),
     Processor(
-        "typical_p", TypicalLogitsWarper, 1.0, 1.0, "float", 0, 1, True, False, True, 2,
+        "typical_p", TypicalLogitsWarper, 1.0, 1.0, "float", 0, 1, True, False, True, 4,
         lambda v: v < 1.0, lambda v, c: TypicalLogitsWarper(mass=v, min_tokens_to_keep=c.min_tokens_to_keep),
         "locally typical: the tokens whose surprisal is closest to the entropy, up to mass p",
     ),
@@ -612,16 +619,38 @@ ROWS: tuple[Processor, ...] = (
     ),
 )
 
-PROCESSORS: dict[str, Processor] = {row.field: row for row in ROWS}
+# llama.cpp's samplers that transformers lacks, as rows of the same table (``library="llama.cpp"``):
+# our exact ports (decoding_lessons.llama_cpp). They are no DecodingConfig field and generate() never
+# builds them; handed to generate() as ``logits_processor=[...]`` they run where generate() merges a
+# custom processor: after its penalties and controls, before the sampling warpers (HF_ORDER places
+# them there). ``llama_cpp`` is the position in llama.cpp's default chain (common/common.h:
+# penalties 0, dry 1, top_n_sigma 2, top_k 3, typ_p 4, top_p 5, min_p 6, xtc 7, temperature 8).
+LIBRARY_ROWS: tuple[Processor, ...] = (
+    Processor(
+        "top_n_sigma", TopNSigmaLogitsProcessor, 0.0, 0.0, "float", 0, INF, False, True, False, 2,
+        lambda v: v is not None and v > 0, lambda v, c: TopNSigmaLogitsProcessor(v),
+        "top-nσ: keep the logits within n standard deviations of the largest; the kept set does not change "
+        "with temperature (llama.cpp: n <= 0 is off, its default is -1)",
+        library="llama.cpp",
+    ),
+)
+
+# The whole table: generate()'s rows, then the other libraries' samplers.
+TABLE: tuple[Processor, ...] = ROWS + LIBRARY_ROWS
+PROCESSORS: dict[str, Processor] = {row.field: row for row in TABLE}
 
 # transformers' global defaults (GenerationConfig._get_default_generation_params); a test checks
 # that they still agree with the installed transformers.
 GENERATE_DEFAULTS: dict[str, Any] = {"do_sample": False, **{row.field: row.default for row in ROWS}}
 
-# generate()'s whole order: every row, as _get_logits_processor appends them.
+# generate()'s whole order: every row of its own, as _get_logits_processor appends them.
 GENERATE_ORDER: tuple[str, ...] = tuple(row.field for row in ROWS)
-# The knobs: one number each, nothing else needed.
+# The knobs: one number each, nothing else needed (generate()'s own).
 KNOBS: tuple[Processor, ...] = tuple(row for row in ROWS if row.knob)
+# The other libraries' knobs (top_n_sigma): values given to apply_in_order by keyword.
+LIBRARY_KNOBS: tuple[Processor, ...] = tuple(row for row in LIBRARY_ROWS if row.knob)
+# Every knob of the table, generate()'s and the other libraries': what sliders and the browser engine offer.
+ALL_KNOBS: tuple[Processor, ...] = KNOBS + LIBRARY_KNOBS
 PENALTY_ORDER: tuple[str, ...] = tuple(row.field for row in KNOBS if not row.sampling_only)
 WARPER_ORDER: tuple[str, ...] = tuple(row.field for row in ROWS if row.sampling_only)
 # What generate() appends after the sampling warpers, whether sampling or not (the watermark).
@@ -631,16 +660,17 @@ FINAL_ORDER: tuple[str, ...] = GENERATE_ORDER[GENERATE_ORDER.index(WARPER_ORDER[
 CONTROL_ORDER: tuple[str, ...] = tuple(
     row.field for row in ROWS if not row.knob and not row.sampling_only and row.field not in FINAL_ORDER
 )
-# generate()'s order of the knobs: the penalties always, then the sampling warpers (when do_sample=True).
-HF_ORDER: tuple[str, ...] = PENALTY_ORDER + WARPER_ORDER
-# llama.cpp's default sampler chain, restricted to the processors transformers has (penalties →
+# generate()'s order of the knobs: the penalties always, then (where generate() merges a custom
+# logits_processor) the other libraries' knobs, then the sampling warpers (when do_sample=True).
+HF_ORDER: tuple[str, ...] = PENALTY_ORDER + tuple(row.field for row in LIBRARY_KNOBS) + WARPER_ORDER
+# llama.cpp's default sampler chain, restricted to the knobs of this table (penalties → top-nσ →
 # top-k → typical → top-p → min-p → temperature): the truncations see the untempered distribution,
 # and temperature only reshapes what survived.
 LLAMA_CPP_ORDER: tuple[str, ...] = tuple(
-    row.field for row in sorted((r for r in ROWS if r.llama_cpp is not None), key=lambda r: r.llama_cpp)
+    row.field for row in sorted((r for r in ALL_KNOBS if r.llama_cpp is not None), key=lambda r: r.llama_cpp)
 )
 # The value that switches each knob off (the controls are off when unset, None).
-OFF: dict[str, Any] = {row.field: row.off for row in KNOBS}
+OFF: dict[str, Any] = {row.field: row.off for row in ALL_KNOBS}
 
 
 def table_json() -> str:
@@ -661,14 +691,15 @@ def table_json() -> str:
             "interval": {"low": number(r.low), "high": number(r.high), "low_open": r.low_open, "high_open": r.high_open,
                          "text": r.interval},
             "sampling_only": r.sampling_only,
-            "generate_order": GENERATE_ORDER.index(r.field),
+            "generate_order": GENERATE_ORDER.index(r.field) if r.field in GENERATE_ORDER else None,
             "hf_order": HF_ORDER.index(r.field) if r.field in HF_ORDER else None,
             "llama_cpp_order": LLAMA_CPP_ORDER.index(r.field) if r.field in LLAMA_CPP_ORDER else None,
             "needs": list(r.context) + (["eos_token_ids"] if r.field in _NEEDS_EOS else []),
             "browser": r.browser,
+            "library": r.library,
             "summary": r.summary,
         }
-        for r in ROWS
+        for r in TABLE
     ]
     return json.dumps(
         {"processors": rows, "generate_order": list(GENERATE_ORDER), "hf_order": list(HF_ORDER),

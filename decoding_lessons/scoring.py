@@ -332,7 +332,7 @@ def build_processor(name: str, resolved: dict[str, Any], min_tokens_to_keep: int
         >>> build_processor("top_k", DecodingConfig(top_k=0).resolved()) is None
         True
     """
-    if name not in PROCESSORS:
+    if name not in GENERATE_ORDER:
         raise ValueError(f"`name` has to be one of {', '.join(GENERATE_ORDER)}, but is {name!r}")
     return PROCESSORS[name].build(resolved[name], min_tokens_to_keep, context)
 

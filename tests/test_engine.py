@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import decoding_lessons as dl
-from decoding_lessons.processors import KNOBS
+from decoding_lessons.processors import ALL_KNOBS as KNOBS
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "docs" / "javascripts" / "engine.mjs"

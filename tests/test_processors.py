@@ -8,7 +8,7 @@ import re
 
 import pytest
 import torch
-from transformers import GenerationConfig
+from transformers import GenerationConfig, LogitsProcessorList
 
 import decoding_lessons as dl
 from decoding_lessons import processors as P
@@ -18,7 +18,10 @@ from decoding_lessons import orders, rules, scoring
 def test_one_row_per_config_field():
     from dataclasses import fields
 
-    assert {f.name for f in fields(dl.DecodingConfig)} - {"do_sample"} == set(P.PROCESSORS)
+    assert {f.name for f in fields(dl.DecodingConfig)} - {"do_sample"} == set(P.GENERATE_ORDER)
+    # the other libraries' rows are the rest of the table, and no configuration field
+    assert set(P.PROCESSORS) - set(P.GENERATE_ORDER) == {r.field for r in P.LIBRARY_ROWS} == {"top_n_sigma"}
+    assert {r.library for r in P.ROWS} == {"transformers"} and {r.library for r in P.LIBRARY_ROWS} == {"llama.cpp"}
 
 
 def test_defaults_are_transformers_defaults():
@@ -57,8 +60,8 @@ def test_the_interval_is_enforced_at_its_ends(row):
 
 
 def test_the_orders_and_off_values_come_from_the_table():
-    assert orders.HF_ORDER == P.HF_ORDER == scoring.PENALTY_ORDER + scoring.WARPER_ORDER
-    assert orders.LLAMA_CPP_ORDER == ("repetition_penalty", "top_k", "typical_p", "top_p", "min_p", "temperature")
+    assert orders.HF_ORDER == P.HF_ORDER == scoring.PENALTY_ORDER + ("top_n_sigma",) + scoring.WARPER_ORDER
+    assert orders.LLAMA_CPP_ORDER == ("repetition_penalty", "top_n_sigma", "top_k", "typical_p", "top_p", "min_p", "temperature")
     assert rules.WARPER_OFF == {r.field: r.off for r in P.ROWS if r.sampling_only}
     assert scoring.GENERATE_DEFAULTS == {"do_sample": False, **{r.field: r.default for r in P.ROWS}}
 
@@ -71,12 +74,44 @@ def test_generate_builds_the_same_list_in_the_same_order(lm):
     theirs = lm.model._get_logits_processor(generation_config=gc, input_ids_seq_length=4, encoder_input_ids=torch.ones(1, 4, dtype=torch.long),
                                             prefix_allowed_tokens_fn=None, logits_processor=None, device="cpu")
     theirs = [type(p) for p in theirs if type(p) in {r.cls for r in P.ROWS}]
-    assert ours == theirs == [P.PROCESSORS[f].cls for f in P.HF_ORDER]
+    assert ours == theirs == [P.PROCESSORS[f].cls for f in P.HF_ORDER if f in P.GENERATE_ORDER]
+
+
+def test_a_library_knob_sits_in_hf_order_where_generate_merges_it(lm):
+    """top_n_sigma handed to generate() as logits_processor=[...] runs after the penalties and before
+    temperature: where HF_ORDER puts it, so apply_in_order(HF_ORDER, top_n_sigma=n) is generate()'s."""
+    cfg = dl.DecodingConfig(do_sample=True, temperature=0.7, top_k=0, min_p=0.05, repetition_penalty=1.3)
+    custom = LogitsProcessorList([dl.TopNSigmaLogitsProcessor(1.5)])
+    gc = cfg.to_generation_config(lm.model.generation_config)
+    merged = lm.model._get_logits_processor(generation_config=gc, input_ids_seq_length=4, encoder_input_ids=torch.ones(1, 4, dtype=torch.long),
+                                            prefix_allowed_tokens_fn=None, logits_processor=custom, device="cpu")
+    fields = {r.cls: r.field for r in P.TABLE}
+    names = [fields[type(p)] for p in merged if type(p) in fields]
+    assert names == [f for f in P.HF_ORDER if f in names] == ["repetition_penalty", "top_n_sigma", "temperature", "min_p"]
+    step = dl.LogitCapture(lm)("The cat sat on the mat. The cat")
+    want = merged(step.input_ids, step.logits.float().clone().reshape(1, -1))[0]
+    got = dl.apply_in_order(step, cfg, P.HF_ORDER, top_n_sigma=1.5)
+    assert torch.equal(torch.isfinite(got), torch.isfinite(want)) and torch.equal(got, want)
+    # llama.cpp's order runs it before temperature too; and its kept set is temperature's invariant
+    kept = [torch.isfinite(dl.apply_in_order(step, cfg.replace(temperature=t), P.LLAMA_CPP_ORDER, top_n_sigma=1.0)) for t in (0.5, 1.0, 3.0)]
+    assert torch.equal(kept[0], kept[1]) and torch.equal(kept[1], kept[2])
+
+
+def test_library_knobs_are_checked_by_their_row(lm):
+    step = dl.LogitCapture(lm)("Hello")
+    with pytest.raises(ValueError, match=re.escape("`top_n_sigma` has to be a float >= 0, but is -1")):
+        dl.apply_in_order(step, None, P.HF_ORDER, top_n_sigma=-1)
+    with pytest.raises(ValueError, match="takes by keyword only the other libraries' knobs \\(top_n_sigma\\).*\\['top_k'\\]"):
+        dl.apply_in_order(step, None, P.HF_ORDER, top_k=3)
+    with pytest.raises(ValueError, match="lacks \\['top_n_sigma'\\]"):
+        dl.apply_in_order(step, None, ["temperature"], top_n_sigma=1.0)
+    assert torch.equal(dl.apply_in_order(step, None, P.HF_ORDER, top_n_sigma=0.0), step.scores(None))
 
 
 def test_the_json_for_the_browser_holds_every_row():
     table = json.loads(P.table_json())
-    assert [r["field"] for r in table["processors"]] == [r.field for r in P.ROWS]
+    assert [r["field"] for r in table["processors"]] == [r.field for r in P.TABLE]
+    assert {r["field"]: r["library"] for r in table["processors"]}["top_n_sigma"] == "llama.cpp"
     assert table["hf_order"] == list(P.HF_ORDER) and table["llama_cpp_order"] == list(P.LLAMA_CPP_ORDER)
     by_field = {r["field"]: r for r in table["processors"]}
     assert by_field["min_p"]["interval"]["text"] == "[0, 1]" and by_field["top_k"]["default"] == 50

@@ -159,19 +159,50 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
     if not isinstance(orders, dict) or not orders:
         raise ValueError(f"`orders` has to be a non-empty dict of label → order, but is {orders!r}")
     config = config or DecodingConfig()
-    k = min(k, step.logits.shape[-1])
+    default = (
+        f"The same processors in {len(orders)} orders after “{_short(step.text)}”<br><sup>{escape(config.describe())}</sup>"
+    )
+    scores = {name: apply_in_order(step, config, order) for name, order in orders.items()}
+    return distributions_chart(step, scores, k=k, title=title if title is not None else default)
+
+
+def distributions_chart(step: NextToken, scores: dict, k: int = 20, title: str | None = None) -> go.Figure:
+    """``softmax`` of several score vectors of one step, side by side: grouped bars for the ``k``
+    highest-logit tokens, one colour per vector; filtered tokens (``-inf``) are at zero and marked ✕.
+    Each legend entry says how many tokens that vector keeps.
+
+    Args:
+        step: the captured distribution the scores were made from (its logits pick the tokens).
+        scores: ``{label: scores}``, each a ``(vocab,)`` tensor (e.g. ``apply_in_order``'s, or a
+            llama.cpp sampler's output), or a probability vector wrapped as ``torch.log(p)``.
+        k: number of tokens shown, >= 1.
+        title: chart title (default: the step's text).
+
+    Examples:
+        >>> fig = distributions_chart(step, {"raw": step.logits, "T = 2": step.logits / 2}, k=5)
+        >>> [t.name for t in fig.data]
+        ['raw: 49,152 kept', 'T = 2: 49,152 kept']
+    """
+    check_int("k", k, 1)
+    if not isinstance(scores, dict) or not scores:
+        raise ValueError(f"`scores` has to be a non-empty dict of label → scores, but is {scores!r}")
+    vocab = step.logits.shape[-1]
+    for name, sc in scores.items():
+        if not isinstance(sc, torch.Tensor) or tuple(sc.shape) != (vocab,):
+            raise ValueError(f"`scores[{name!r}]` has to be a tensor of shape ({vocab},), but is {getattr(sc, 'shape', sc)!r}")
+    k = min(k, vocab)
     ids = step.logits.topk(k).indices.tolist()
     tok = step.lm.tokenizer
     labels = [html_label(tok, i) for i in ids]
     x = list(range(k))
     fig = go.Figure()
-    n = len(orders)
+    n = len(scores)
     width = 0.8 / n
-    for j, (name, order) in enumerate(orders.items()):
-        scores = apply_in_order(step, config, order)
-        p = probabilities(scores)
-        kept = [bool(torch.isfinite(scores[i])) for i in ids]
-        n_kept = int(torch.isfinite(scores).sum())
+    for j, (name, sc) in enumerate(scores.items()):
+        sc = sc.detach().float()
+        p = probabilities(sc)
+        kept = [bool(torch.isfinite(sc[i])) for i in ids]
+        n_kept = int(torch.isfinite(sc).sum())
         color = QUALITATIVE[j % len(QUALITATIVE)]
         offset = (j - (n - 1) / 2) * width
         fig.add_trace(
@@ -193,11 +224,8 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
                 go.Scatter(x=gone, y=[0] * len(gone), mode="markers", showlegend=False, hoverinfo="skip",
                            marker=dict(symbol="x-thin", size=8, line=dict(width=2, color=color)))
             )
-    default = (
-        f"The same processors in {n} orders after “{_short(step.text)}”<br><sup>{escape(config.describe())}</sup>"
-    )
-    style(fig, title if title is not None else default)
-    # the legend (one row per order) sits between the title and the plot, so long labels never
+    style(fig, title if title is not None else f"After “{_short(step.text)}”")
+    # the legend (one row per vector) sits between the title and the plot, so long labels never
     # run into the title on a narrow page
     fig.update_layout(
         margin_t=80 + 22 * n, barmode="overlay",
@@ -208,6 +236,47 @@ def order_chart(step: NextToken, config: DecodingConfig, orders: dict[str, Seque
     return fig
 
 
+def line_chart(x, series: dict, title: str, x_title: str, y_title: str, log_x: bool = False, log_y: bool = False,
+               hover: dict | None = None) -> go.Figure:
+    """Lines of numbers against one x axis: a kept-set size against the temperature, a feedback
+    loop's state against the step.
+
+    Args:
+        x: the x values (a sequence of numbers).
+        series: ``{label: y values}``, each as long as ``x``; ``None`` leaves a gap.
+        title, x_title, y_title: the chart's and the axes' titles.
+        log_x, log_y: logarithmic axes.
+        hover: ``{label: [text per point]}`` for the series that hover more than their value.
+
+    Examples:
+        >>> fig = line_chart([0.5, 1, 2], {"top-p 0.9": [3, 10, 400]}, "Kept tokens", "T", "kept", log_y=True)
+        >>> fig.data[0].name, list(fig.data[0].y)
+        ('top-p 0.9', [3, 10, 400])
+    """
+    x = list(x)
+    if not isinstance(series, dict) or not series:
+        raise ValueError(f"`series` has to be a non-empty dict of label → values, but is {series!r}")
+    fig = go.Figure()
+    for j, (name, ys) in enumerate(series.items()):
+        ys = list(ys)
+        if len(ys) != len(x):
+            raise ValueError(f"`series[{name!r}]` has to hold {len(x)} values (one per x), but holds {len(ys)}")
+        text = (hover or {}).get(name)
+        fig.add_trace(go.Scatter(
+            x=x, y=ys, name=escape(str(name)), mode="lines+markers",
+            line=dict(color=QUALITATIVE[j % len(QUALITATIVE)], width=2), marker=dict(size=5),
+            hovertext=[escape(str(t)) for t in text] if text is not None else None,
+            hovertemplate=None if text is None else "%{hovertext}<extra>" + escape(str(name)) + "</extra>",
+        ))
+    style(fig, title)
+    n = len(series)
+    fig.update_layout(
+        margin_t=80 + 22 * n,
+        legend=dict(orientation="v", y=1.0, yanchor="bottom", x=0, xanchor="left"),
+        xaxis=dict(title=x_title, type="log" if log_x else "linear"),
+        yaxis=dict(title=y_title, type="log" if log_y else "linear"),
+    )
+    return fig
 
 
-__all__ = ["histogram_chart", "order_chart", "trace_chart"]
+__all__ = ["distributions_chart", "histogram_chart", "line_chart", "order_chart", "trace_chart"]

@@ -29,11 +29,12 @@ const SLIDER = {
   typical_p: [0, 1, 0.001],
   epsilon_cutoff: [0, 0.01, 0.0001],
   eta_cutoff: [0, 0.01, 0.0001],
+  top_n_sigma: [0, 5, 0.01],
 };
 // The value a knob takes when a reader switches it on (its off value is no place to start).
 const START = {
   repetition_penalty: 1.3, no_repeat_ngram_size: 2, temperature: 0.7, top_h: 0.4, top_k: 50, top_p: 0.9,
-  min_p: 0.1, typical_p: 0.9, epsilon_cutoff: 0.0003, eta_cutoff: 0.001,
+  min_p: 0.1, typical_p: 0.9, epsilon_cutoff: 0.0003, eta_cutoff: 0.001, top_n_sigma: 1.0,
 };
 
 function el(tag, attrs = {}, ...children) {
@@ -347,7 +348,8 @@ export async function mount(root, fragment = location.hash) {
   // ---- the knobs
   function knobItem(field, inChain) {
     const row = byField[field];
-    const [lo, hi, step] = SLIDER[field];
+    const bound = (x) => (x === "inf" ? Infinity : x);
+    const [lo, hi, step] = SLIDER[field] ?? [bound(row.interval.low), Math.min(bound(row.interval.high), 10), 0.01];
     const id = `dl-pg-${field}`;
     const box = el("input", { type: "checkbox", id: `${id}-on`, "data-field": field, class: "dl-pg-on", disabled: !inChain || null });
     box.checked = S.on[field];
@@ -363,7 +365,7 @@ export async function mount(root, fragment = location.hash) {
       S.order === "custom" ? el("span", { class: "dl-pg-move" },
         el("button", { type: "button", class: "dl-pg-up", "aria-label": `Move ${field} up`, text: "↑" }),
         el("button", { type: "button", class: "dl-pg-down", "aria-label": `Move ${field} down`, text: "↓" })) : null,
-      el("span", { class: "dl-pg-help", text: row.summary || "" }), err);
+      el("span", { class: "dl-pg-help", text: (row.library && row.library !== "transformers" ? `${row.library}'s, not generate()'s own: ` : "") + (row.summary || "") }), err);
     box.addEventListener("change", () => { S.on[field] = box.checked; renderKnobs(); update(); });
     slider.addEventListener("input", () => {
       const v = row.kind === "int" ? Math.round(Number(slider.value)) : Number(slider.value);

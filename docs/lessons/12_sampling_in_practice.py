@@ -49,7 +49,7 @@ cfg = dl.DecodingConfig(do_sample=True, top_k=0, top_p=0.9)
 result = dl.draw(step, cfg, n=20_000, seed=0)
 dl.histogram_chart(step, cfg, result, k=15).show()
 
-# %%
+# %% tags=["hide-input"]
 filtered = ~torch.isfinite(step.scores(cfg))
 display(
     Markdown(
@@ -66,6 +66,8 @@ display(
 # %%
 sizes = [100, 1_000, 10_000, 100_000]
 draws = {n: dl.draw(step, cfg, n=n, seed=1) for n in sizes}
+
+# %% tags=["hide-input"]
 display(Markdown(dl.markdown_table(
     ["draws N", "TV distance", "bound", "TV × √N"],
     [[f"{n:,}", f"{r.tv_distance:.4f}", f"{r.tv_bound:.4f}", f"{r.tv_distance * n ** 0.5:.2f}"] for n, r in draws.items()],
@@ -77,7 +79,7 @@ assert result.tv_distance < result.tv_bound and int(result.counts[filtered].sum(
 assert all(r.tv_distance < r.tv_bound for r in draws.values())
 assert draws[100_000].tv_distance < draws[100].tv_distance
 
-# %%
+# %% tags=["hide-input"]
 scaled = [r.tv_distance * n**0.5 for n, r in draws.items()]
 level = max(scaled) <= 1.5 * min(scaled)  # "roughly level": within a factor of 1.5 over the whole column
 display(
@@ -102,15 +104,29 @@ display(
 # %% [markdown]
 # ## Whole generations, strategy by strategy
 #
-# The same prompt, the same seed and 32 new tokens for each strategy of the earlier lessons, with
-# one typical setting each. Every configuration except top-k sets `top_k=0`, so that `generate()`'s
-# hidden `top_k=50` (lesson 11) does not mix in. `dl.generate_with_trace` is `generate()`'s
-# sampling loop written out. Its tests check that it produces `generate()`'s tokens for the same
-# seed. At every step it also records the entropy of `softmax(scores)` and how many tokens were kept.
+# One generation per strategy says little: a different seed gives a different text, and with
+# one seed every strategy draws the same random numbers, so two strategies that keep nearly the
+# same tokens print nearly the same text. So we compare the strategies of the earlier lessons,
+# with one typical setting each, over several prompts and several samples per prompt.
+#
+# - **Quality:** the mean log-probability per token of a sample under the *untempered* model
+#   (the raw logits, before any processor), whatever the strategy sampled from. Higher means the
+#   model finds the text more likely; greedy decoding's texts are the model's own best guesses.
+# - **Diversity:** distinct-2, the share of distinct bigrams among all bigrams of a prompt's
+#   samples (`dl.distinct_ngrams`; Li et al. 2016, [arXiv:1510.03055](https://arxiv.org/abs/1510.03055)).
+#   1 means no two-token stretch occurs twice in any of them; identical samples push it down.
+#
+# `dl.compare_strategies` makes one `generate()` call per strategy: every prompt at once, and
+# `num_return_sequences` samples per prompt, with `output_logits=True` for the raw logits. Every
+# configuration except top-k sets `top_k=0`, so that `generate()`'s hidden `top_k=50` (lesson 11)
+# does not mix in. Greedy decoding gives one text per prompt, which stands for all its samples.
 
 # %%
-story = "Once upon a time, in a small village by the sea,"
-seed, new_tokens = 0, 32
+prompts = [
+    "Once upon a time, in a small village by the sea,",
+    "The best way to learn a new language is",
+    "Yesterday the city council decided to",
+]
 strategies = {
     "greedy": dl.DecodingConfig(),
     "temperature 0.7": dl.DecodingConfig(do_sample=True, temperature=0.7, top_k=0),
@@ -122,100 +138,133 @@ strategies = {
     "η 2e-3": dl.DecodingConfig(do_sample=True, top_k=0, eta_cutoff=2e-3),
     "top-H 0.4": dl.DecodingConfig(do_sample=True, top_k=0, top_h=0.4),
 }
-traces = {name: dl.generate_with_trace(lm, story, c, max_new_tokens=new_tokens, seed=seed) for name, c in strategies.items()}
+study = dl.compare_strategies(lm, prompts, strategies, num_samples=4, max_new_tokens=12, seed=0)
+dl.quality_diversity_chart(study).show()
+display(Markdown(study.markdown(lm)))
 
-rows = []
-for name, trace in traces.items():
-    kept = sorted(trace.kept_counts)
-    rows.append([
-        f"**{name}**<br>`{trace.config.describe()}`", trace.text.strip(),
-        f"{sum(trace.entropies) / len(trace.steps):.2f}", "—" if name == "greedy" else f"{kept[len(kept) // 2]:,}",
-    ])
-display(
-    Markdown(
-        dl.markdown_table(["strategy", f"continuation of “{story}”", "mean entropy", "median kept"], rows, align="llrr")
-        + "\n\nEntropy is that of `softmax(scores)`, the distribution a sampler would draw from. Greedy takes the argmax "
-        "of the same scores, so its entropy says how sure the model was, and its kept count means nothing."
-    )
-)
+# %% tags=["hide-input"]
+summary = study.summary()
+sampled = [name for name in strategies if name != "greedy"]
+best_q = max(summary, key=lambda name: summary[name].quality)
+best_d = max(summary, key=lambda name: summary[name].diversity)
+# every strategy that ties with the best (equal samples give equal values)
+top_q = [n for n in summary if summary[n].quality == summary[best_q].quality]
+top_d = [n for n in summary if summary[n].diversity == summary[best_d].diversity]
+# the strategies no other one beats on both medians (more likely *and* more diverse)
+front = [a for a in summary if not any(summary[b].quality > summary[a].quality and summary[b].diversity > summary[a].diversity
+                                       for b in summary if b != a)]
+# Spearman's rank correlation of the sampled strategies' medians
+def ranks(values):
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    for r, i in enumerate(order):
+        out[i] = float(r)
+    return out
+rq, rd = ranks([summary[n].quality for n in sampled]), ranks([summary[n].diversity for n in sampled])
+m = (len(sampled) - 1) / 2
+rho = sum((a - m) * (b - m) for a, b in zip(rq, rd)) / sum((a - m) ** 2 for a in rq)
+# strategies whose samples were the same texts on every prompt: the same seed, nearly the same kept sets
+same_texts = [(a, b) for i, a in enumerate(sampled) for b in sampled[i + 1 :]
+              if study.strategies[a].continuations == study.strategies[b].continuations]
+spread = {n: summary[n].quality_q3 - summary[n].quality_q1 for n in sampled}
+median_spread = sorted(spread.values())[len(spread) // 2]
+q_sampled = sorted(summary[n].quality for n in sampled)
+lines = [
+    f"- **Most likely:** {' and '.join(top_q)}, with a median of {summary[best_q].quality:.2f} nats per token; "
+    f"**most diverse:** {' and '.join(top_d)}, with a median distinct-2 of {summary[best_d].diversity:.2f}.",
+    (
+        f"- No strategy is both more likely and more diverse than {', '.join(front[:-1]) + ' or ' + front[-1] if len(front) > 1 else front[0]}: "
+        f"{'these are' if len(front) > 1 else 'this is'} the trade-off's frontier. "
+        + (f"Every other strategy is beaten on both counts by one of them." if len(front) < len(summary) else "")
+    ),
+    (
+        f"- Over the {len(sampled)} sampling strategies, the more diverse a strategy, the less likely its texts "
+        f"(Spearman's ρ = {rho:.2f} between the two medians)."
+        if rho <= -0.5
+        else f"- Over the {len(sampled)} sampling strategies, quality and diversity are only loosely ranked against each "
+        f"other (Spearman's ρ = {rho:.2f} between the two medians)."
+    ),
+    f"- The bars are wide: within one sampling strategy the middle half of the samples spans {median_spread:.2f} nats per "
+    f"token (the median interquartile range), "
+    + (
+        "more than the whole range of the sampling strategies' medians "
+        f"({q_sampled[0]:.2f} to {q_sampled[-1]:.2f}). A single sample says little about its strategy."
+        if median_spread > q_sampled[-1] - q_sampled[0]
+        else f"against {q_sampled[-1] - q_sampled[0]:.2f} between the lowest and highest sampling strategy's median."
+    ),
+    (
+        f"- Identical samples on every prompt: {'; '.join(f'{a} and {b}' for a, b in same_texts)}. With the same seed every "
+        "strategy draws the same random numbers, and `torch.multinomial` turns them into the same tokens wherever the "
+        "two kept sets hold nearly the same probabilities."
+        if same_texts
+        else "- No two sampling strategies produced the same samples on every prompt, although each one drew the same "
+        "random numbers (the same seed)."
+    ),
+]
+display(Markdown("\n".join(lines)))
+
+# %% tags=["hide-input"]
+# every sentence above, against the whole table
+assert all(summary[best_q].quality >= s.quality for s in summary.values()) and best_q in top_q
+assert all(summary[best_d].diversity >= s.diversity for s in summary.values()) and best_d in top_d
+assert all(summary[n].diversity < summary[best_d].diversity for n in summary if n not in top_d)
+for a in summary:  # the frontier: recomputed from every pair
+    beaten = any(summary[b].quality > summary[a].quality and summary[b].diversity > summary[a].diversity for b in summary)
+    assert beaten == (a not in front)
+assert best_q in front and best_d in front
+for a, b in same_texts:
+    assert study.strategies[a].quality == study.strategies[b].quality
+# greedy is one text per prompt: its samples are copies, and the least diverse
+assert study.strategies["greedy"].repeated and all(len(set(row)) == 1 for row in study.strategies["greedy"].continuations)
+assert all(d <= 1 / study.num_samples + 1e-9 or len(row[0]) < 2
+           for d, row in zip(study.strategies["greedy"].distinct(2), study.strategies["greedy"].continuations))
+# quality is under the untempered model: a sample's log-probabilities are those of one forward pass
+# over the prompt alone (no padding) and the sample
+_s = study.strategies["temperature 0.7"]
+_ids, _lp = _s.continuations[1][0], _s.token_logprobs[1][0]
+assert abs(dl.sequence_logprob(lm, prompts[1], list(_ids)) - float(_lp.sum())) < 1e-3 * len(_ids)
+assert all(len(row) == study.num_samples for s in study.strategies.values() for row in s.continuations)
+
+# %% [markdown]
+# The table's example texts are one draw each: an illustration, not a verdict on the strategy.
+#
+# ## Entropy and kept set across a generation
+#
+# Top-p, min-p, typical-p and η all adapt to the step: they keep few tokens where the model is sure
+# and many where it is not. They differ in how strongly they react. `dl.generate_with_trace` is
+# `generate()`'s sampling loop written out (its tests check that it produces `generate()`'s tokens
+# for the same seed); at every step it also records the entropy of `softmax(scores)` and how many
+# tokens were kept. The first chart shows the entropy of the distribution each one samples from,
+# step by step, on the first prompt; the second shows how many tokens it kept (log scale). Hover a
+# point to see the token chosen at that step.
+
+# %%
+story, seed, new_tokens = prompts[0], 0, 16
+adaptive = {
+    name: dl.generate_with_trace(lm, story, strategies[name], max_new_tokens=new_tokens, seed=seed)
+    for name in ("top-p 0.9", "min-p 0.1", "typical 0.9", "η 2e-3")
+}
+dl.trace_chart(adaptive, metric="entropy").show()
+dl.trace_chart(adaptive, metric="kept").show()
 
 # %% tags=["hide-input"]
 # generate_with_trace is generate(): check one sampled strategy here (the tests check the others)
 _check = strategies["top-p 0.9"]
 _ref = dl.reference_generate(lm, story, _check, max_new_tokens=new_tokens, seed=seed)
-assert _ref[0, traces["top-p 0.9"].prompt_ids.shape[1] :].tolist() == traces["top-p 0.9"].token_ids
+assert _ref[0, adaptive["top-p 0.9"].prompt_ids.shape[1] :].tolist() == adaptive["top-p 0.9"].token_ids
 
-# %%
-greedy_loop = dl.longest_repetition(traces["greedy"].token_ids, tokenizer)
-repeats = {name: dl.longest_repetition(t.token_ids, tokenizer) for name, t in traces.items()}
-looped = [name for name, r in repeats.items() if r is not None and r.covered >= new_tokens // 2]
-truncating = [name for name in traces if name not in ("greedy", "temperature 0.7")]
-widest = max(truncating, key=lambda name: sum(traces[name].kept_counts))
-# rows that share a prefix: the same seed gives every run the same random numbers
-names = list(traces)
-first_split = {}
-for i, a in enumerate(names[1:], 1):
-    for b in names[i + 1 :]:
-        ta, tb = traces[a].token_ids, traces[b].token_ids
-        common = next((j for j, (x, y) in enumerate(zip(ta, tb)) if x != y), min(len(ta), len(tb)))
-        first_split[(a, b)] = common
-same = [(a, b) for (a, b), c in first_split.items() if c == min(len(traces[a].token_ids), len(traces[b].token_ids))]
-longest_pair = max(first_split, key=first_split.get)
-display(
-    Markdown(
-        (
-            f"- Greedy decoding's longest repeated stretch is “{greedy_loop.text}” ({len(greedy_loop.ngram)} tokens, "
-            f"{greedy_loop.count}×), covering {greedy_loop.covered} of its {len(traces['greedy'].steps)} tokens.\n"
-            if greedy_loop is not None
-            else "- Greedy decoding repeats no stretch of two or more tokens in these 32 tokens.\n"
-        )
-        + (
-            f"- Strategies whose repeated stretches cover at least half of the text: {', '.join(looped)}.\n"
-            if looped
-            else "- No strategy repeats a stretch covering half of its text.\n"
-        )
-        + f"- Of the truncating strategies, **{widest}** kept the most tokens over the whole generation: "
-        f"{sum(traces[widest].kept_counts) / len(traces[widest].steps):,.0f} per step on average.\n"
-        + (
-            f"- Identical continuations: {'; '.join(f'{a} and {b}' for a, b in same)}. "
-            if same
-            else f"- The two sampled rows that agree longest are {longest_pair[0]} and {longest_pair[1]}: "
-            f"their first {first_split[longest_pair]} tokens are the same. "
-        )
-        + "With one seed, every run draws the same random numbers. `torch.multinomial` turns them into tokens through "
-        "each distribution, so two strategies that keep nearly the same tokens pick the same ones until their "
-        "distributions differ enough."
-    )
-)
-
-# %% [markdown]
-# One seed gives one sample of each strategy, so do not read quality into a single row. What the
-# traces show more reliably is *how* each strategy decides, step by step.
-#
-# ## Entropy and kept set across a generation
-#
-# Top-p, min-p, typical-p and η all adapt to the step: they keep few tokens where the model is sure
-# and many where it is not. They differ in how strongly they react. The first chart shows the
-# entropy of the distribution each one samples from, step by step. The second shows how many tokens
-# it kept (log scale). Hover a point to see the token chosen at that step.
-
-# %%
-adaptive = {name: traces[name] for name in ("top-p 0.9", "min-p 0.1", "typical 0.9", "η 2e-3")}
-dl.trace_chart(adaptive, metric="entropy").show()
-dl.trace_chart(adaptive, metric="kept").show()
-
-# %%
-def spread(trace):
+# %% tags=["hide-input"]
+def kept_range(trace):
     kept = trace.kept_counts
     return min(kept), max(kept)
 
 
 lines = [
-    f"- **{name}**: kept between {spread(t)[0]:,} and {spread(t)[1]:,} tokens per step"
-    f"{' (a single token at some steps: there it decoded greedily)' if spread(t)[0] == 1 else ''}."
+    f"- **{name}**: kept between {kept_range(t)[0]:,} and {kept_range(t)[1]:,} tokens per step"
+    f"{' (a single token at some steps: there it decoded greedily)' if kept_range(t)[0] == 1 else ''}."
     for name, t in adaptive.items()
 ]
-ratio = {name: spread(t)[1] / spread(t)[0] for name, t in adaptive.items()}
+ratio = {name: kept_range(t)[1] / kept_range(t)[0] for name, t in adaptive.items()}
 widest = [name for name in adaptive if ratio[name] == max(ratio.values())]
 display(
     Markdown(
@@ -228,8 +277,8 @@ display(
 # %% [markdown]
 # ## What to notice
 
-# %%
-kc = traces["top-p 0.9"].kept_counts
+# %% tags=["hide-input"]
+kc = adaptive["top-p 0.9"].kept_counts
 jump = max(range(len(kc) - 1), key=lambda i: max(kc[i], kc[i + 1]) / min(kc[i], kc[i + 1]))
 a, b = kc[jump], kc[jump + 1]
 display(
@@ -244,24 +293,96 @@ display(
             if a != b
             else f"{a:,} token{'s' if a != 1 else ''} at every step."
         )
-        + "\n- The seeds are fixed, so every page build shows the same texts. Change `seed` and the sampled rows "
-        "change while greedy stays the same. Comparing strategies fairly takes many seeds and prompts."
+        + "\n- Strategies are compared over many samples, not one. The seeds are fixed, so every page build shows the "
+        "same texts and the same points; change `seed` and the samples change while greedy stays the same. What "
+        f"holds across {len(prompts)} prompts × {study.num_samples} samples (the chart's medians) is what one sample "
+        "cannot show, and the spread bars show how much a single text varies."
     )
 )
 
 # %% [markdown]
-# Cost of this page: one captured step for the histogram, plus one forward pass per generated token
-# in each run (the prompt is processed once, then the KV cache carries the past).
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same logits and samples as
+# the charts above.
 
-# %%
-passes = {name: t.forward_passes for name, t in traces.items()}
+# %% tags=["hide-input"]
+kept_at = {name: step.kept(c) for name, c in (("top-p 0.9", cfg), ("min-p 0.1", strategies["min-p 0.1"]))}
+greedy_q = [float(row[0].mean()) for row in study.strategies["greedy"].token_logprobs]
+warm = study.strategies["temperature 0.7"].token_logprobs
+above = sum(float(lp.mean()) > greedy_q[i] for i, row in enumerate(warm) for lp in row)
+n_warm = sum(len(row) for row in warm)
+texts_per_prompt = {name: [len(set(row)) for row in s.continuations] for name, s in study.strategies.items()}
 display(
     Markdown(
-        f"{sum(passes.values())} forward passes for {len(traces)} generations "
-        f"({', '.join(f'{n}: {p}' for n, p in passes.items())}), and {cap.forward_passes} for the captured step."
+        dl.exercises(
+            [
+                (
+                    f"After “{prompt}”, which keeps more tokens: `top_p=0.9` or `min_p=0.1` (both with `top_k=0`)?",
+                    (
+                        "**Top-p**" if kept_at["top-p 0.9"] > kept_at["min-p 0.1"]
+                        else "**Min-p**" if kept_at["min-p 0.1"] > kept_at["top-p 0.9"] else "**Neither**: they keep as many"
+                    )
+                    + f". Top-p keeps {kept_at['top-p 0.9']:,} tokens and min-p {kept_at['min-p 0.1']:,}. Top-p keeps tokens until "
+                    "they hold 90 % of the probability; min-p keeps those with at least a tenth of the top token's "
+                    "probability.",
+                ),
+                (
+                    f"Greedy decoding was asked for {study.num_samples} samples per prompt. How many different texts did "
+                    "it give per prompt?",
+                    f"**{', '.join(map(str, texts_per_prompt['greedy']))}** (one per prompt): `do_sample=False` takes the "
+                    "argmax at every step, so there is nothing to draw; `generate()` even refuses `num_return_sequences` "
+                    "above 1 for it. That is why its distinct-2 is low: its samples are copies.",
+                ),
+                (
+                    f"Of the {n_warm} samples at temperature 0.7, how many have a higher mean log-probability per token "
+                    "than greedy decoding's text for the same prompt?",
+                    f"**{above}** of {n_warm}. "
+                    + (
+                        "Greedy takes the most likely token at every step, which usually, though not always, makes the "
+                        "likelier text per token: a sampled token can open a continuation the model is surer of."
+                        if above > 0
+                        else "Greedy takes the most likely token at every step, and here that made the likelier text "
+                        "every time."
+                    ),
+                ),
+            ]
+        )
     )
 )
 
 # %% tags=["hide-input"]
-assert all(p == len(traces[n].steps) for n, p in passes.items())
+for name, c in (("top-p 0.9", cfg), ("min-p 0.1", strategies["min-p 0.1"])):
+    assert kept_at[name] == int(torch.isfinite(dl.apply_processors(step.logits, step.input_ids, c)).sum())
+assert texts_per_prompt["greedy"] == [1] * len(prompts)
+try:  # "generate() even refuses num_return_sequences above 1" for greedy decoding
+    dl.reference_generate(lm, prompt, dl.DecodingConfig(do_sample=False), max_new_tokens=1, num_return_sequences=2)
+    raise AssertionError("greedy generate() accepted num_return_sequences=2")
+except ValueError as error:
+    assert "num_return_sequences" in str(error)
+_g = study.strategies["greedy"]
+assert [float(row[0].mean()) for row in _g.token_logprobs] == [_g.quality[i * study.num_samples] for i in range(len(prompts))]
+assert above == sum(q > greedy_q[i // study.num_samples] for i, q in enumerate(study.strategies["temperature 0.7"].quality))
+
+# %% [markdown]
+# Cost of this page: one captured step for the histogram; one forward pass per step of each
+# `generate()` call of the comparison, each over all its prompts and samples at once; and one pass
+# per generated token of each traced run (the prompt is processed once, then the KV cache carries
+# the past).
+
+# %% tags=["hide-input"]
+passes = {name: t.forward_passes for name, t in adaptive.items()}
+rows = {name: len(prompts) * (1 if s.repeated else study.num_samples) for name, s in study.strategies.items()}
+display(
+    Markdown(
+        f"The comparison: {sum(s.steps for s in study.strategies.values())} forward passes for {len(strategies)} "
+        f"`generate()` calls over {sum(rows.values())} rows in all. The traces: {sum(passes.values())} forward passes for "
+        f"{len(adaptive)} generations ({', '.join(f'{n}: {p}' for n, p in passes.items())}), and {cap.forward_passes} for "
+        "the captured step."
+    )
+)
+
+# %% tags=["hide-input"]
+assert all(p == len(adaptive[n].steps) for n, p in passes.items())
+assert all(s.steps <= study.max_new_tokens for s in study.strategies.values())
 assert cap.forward_passes == cap.distinct_contexts

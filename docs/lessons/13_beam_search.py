@@ -61,15 +61,13 @@ greedy = dl.generate_with_trace(lm, prompt, dl.DecodingConfig(do_sample=False), 
 beams = dl.beam_search(lm, prompt, num_beams=4, max_new_tokens=NEW)
 
 greedy_lp = dl.sequence_logprob(lm, prompt, greedy.token_ids)
+beam_lps = [dl.sequence_logprob(lm, prompt, h.tokens) for h in beams.returned]
+
+# %% tags=["hide-input"]
 rows = [["greedy", lm.text(greedy.token_ids), f"{greedy_lp:.2f}", f"{torch.tensor(greedy_lp).exp():.2e}"]]
-beam_lps = []
-for h in beams.returned:
-    lp = dl.sequence_logprob(lm, prompt, h.tokens)
-    beam_lps.append(lp)
+for h, lp in zip(beams.returned, beam_lps):
     rows.append([f"beam #{h.rank + 1}", lm.text(h.tokens), f"{lp:.2f}", f"{torch.tensor(lp).exp():.2e}"])
 display(Markdown(dl.markdown_table(["decoding", "output", "log p(output)", "p(output)"], rows, align="llrr")))
-
-# %%
 best = beams.returned[0]
 if list(best.tokens) == greedy.token_ids:
     verdict = "Here beam search's best output **is** greedy's: the locally best tokens also made the best sequence."
@@ -103,7 +101,7 @@ assert torch.allclose(ref.sequences_scores.cpu(), beams.sequences_scores, atol=1
 # %%
 dl.beam_tree(beams, lm).show()
 
-# %%
+# %% tags=["hide-input"]
 path = beams.path(best.node)
 ranks = [beams.candidates[i].rank for i in path]
 detours = [(beams.candidates[i].step + 1, r) for i, r in zip(path, ranks) if r > 0]
@@ -142,7 +140,7 @@ display(Markdown(text))
 # All beams advance together: one forward pass per step over a batch of `num_beams` rows, with the
 # KV cache reordered to follow the beams (a beam that survives twice gets its cache copied).
 
-# %%
+# %% tags=["hide-input"]
 display(
     Markdown(
         f"This search ran **{beams.forward_passes}** forward passes for {beams.num_steps} steps × "
@@ -178,13 +176,13 @@ assert greedy.forward_passes == len(greedy.steps)  # greedy: one pass per token
 # %%
 qa = "Q: What is the capital of France?\nA:"
 runs = {lp: dl.beam_search(lm, qa, num_beams=4, max_new_tokens=15, length_penalty=lp) for lp in (-1.0, 0.0, 1.0, 2.0)}
+
+# %% tags=["hide-input"]
 rows = []
 for lp, r in runs.items():
     h = r.returned[0]
     rows.append([f"{lp:g}", lm.text(h.tokens), f"{h.length}; {h.sum_logprobs:.2f}", f"{h.score:.3f}"])
 display(Markdown(dl.markdown_table(["length_penalty", "best output", "tokens; sum of log p", "ranked by"], rows, align="rlrr")))
-
-# %%
 lengths = {lp: r.returned[0].length for lp, r in runs.items()}
 ended = {lp: r.returned[0].eos for lp, r in runs.items()}
 if len(set(lengths.values())) > 1:
@@ -205,7 +203,7 @@ display(Markdown(msg))
 # The finished hypotheses of the `length_penalty = 1` search, scored under each rule. The pool
 # keeps the best `num_beams` under the search's own rule.
 
-# %%
+# %% tags=["hide-input"]
 pool = runs[1.0].finished
 rows = [
     [f"{lm.text(h.tokens)} ({h.length})", f"{h.sum_logprobs:.2f}", f"{h.sum_logprobs / h.length:.3f}", f"{h.sum_logprobs / h.length**2:.4f}"]
@@ -235,6 +233,8 @@ display(Markdown(
 
 # %%
 stops = {es: dl.beam_search(lm, qa, num_beams=2, max_new_tokens=20, early_stopping=es) for es in (True, False, "never")}
+
+# %% tags=["hide-input"]
 rows = [[f"`{es!r}`", r.num_steps, lm.text(r.returned[0].tokens), f"{r.returned[0].score:.3f}"] for es, r in stops.items()]
 display(Markdown(dl.markdown_table(["early_stopping", "steps (forward passes)", "best output", "ranked by"], rows, align="lrlr")))
 steps = {es: r.num_steps for es, r in stops.items()}
@@ -281,6 +281,8 @@ toy = dl.search.BigramModel(
     eos="<eos>",
 )
 toy_stops = {es: dl.beam_search(toy, toy.ids("<s>"), num_beams=2, max_new_tokens=6, early_stopping=es) for es in (True, False, "never")}
+
+# %% tags=["hide-input"]
 why = {
     True: "2 hypotheses finished",
     False: "the best live beam, scored at its current length, cannot beat the worst finished one",
@@ -291,6 +293,8 @@ for es, r in toy_stops.items():
     h = r.returned[0]
     rows.append([f"`{es!r}`", r.num_steps, f"`{' '.join(toy.names(h.tokens))}` ({h.score:.3f})", why[es]])
 display(Markdown(dl.markdown_table(["early_stopping", "steps", "best output (score)", "why it stopped"], rows, align="lrll")))
+
+# %%
 dl.beam_tree(toy_stops["never"], toy, title="The toy's search with early_stopping=\"never\": 2 beams, up to 6 tokens").show()
 
 # %% tags=["hide-input"]
@@ -305,7 +309,7 @@ assert toy_stops[True].returned[0].score < toy_stops[False].returned[0].score < 
 # `num_return_sequences` (at most `num_beams`). Here are all four of the first search, best first,
 # with their scores (`sequences_scores`: the length-penalised score):
 
-# %%
+# %% tags=["hide-input"]
 rows = [[h.rank + 1, lm.text(h.tokens), f"{h.score:.3f}"] for h in beams.returned]
 display(Markdown(dl.markdown_table(["#", "output", "score"], rows, align="rlr")))
 common = 0
@@ -337,15 +341,14 @@ display(
 # %%
 LONG = 30
 loops = {n: dl.beam_search(lm, prompt, num_beams=4, max_new_tokens=LONG, no_repeat_ngram_size=n, num_return_sequences=1) for n in (0, 3)}
-rows, reps = [], {}
-for n, r in loops.items():
-    h = r.returned[0]
-    reps[n] = dl.longest_repetition(h.tokens, lm.tokenizer)
-    rep = f"{len(reps[n].ngram)} tokens × {reps[n].count}" if reps[n] else "none"
-    rows.append([n, lm.text(h.tokens), rep])
-display(Markdown(dl.markdown_table(["no_repeat_ngram_size", "best output", "longest repeated stretch"], rows, align="rll")))
+reps = {n: dl.longest_repetition(r.returned[0].tokens, lm.tokenizer) for n, r in loops.items()}
 
-# %%
+# %% tags=["hide-input"]
+rows = []
+for n, r in loops.items():
+    rep = f"{len(reps[n].ngram)} tokens × {reps[n].count}" if reps[n] else "none"
+    rows.append([n, lm.text(r.returned[0].tokens), rep])
+display(Markdown(dl.markdown_table(["no_repeat_ngram_size", "best output", "longest repeated stretch"], rows, align="rll")))
 before, after = reps[0], reps[3]
 if before is not None and len(before.ngram) >= 3:
     msg = f"Without blocking, the best beam repeats a stretch of {len(before.ngram)} tokens (`{before.text}`) {before.count} times. "
@@ -361,6 +364,73 @@ display(Markdown(msg))
 full = loops[3].prompt_ids + list(loops[3].returned[0].tokens)
 grams = [tuple(full[i : i + 3]) for i in range(len(full) - 2)]
 assert len(grams) == len(set(grams)), "no_repeat_ngram_size=3 left a repeated trigram"
+assert after is None or len(after.ngram) < 3
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the searches above.
+
+# %% tags=["hide-input"]
+by_sum = max(pool, key=lambda h: h.sum_logprobs)
+by_mean = max(pool, key=lambda h: h.sum_logprobs / h.length)
+pool_span = (min(h.length for h in pool), max(h.length for h in pool))
+toy_steps = {es: r.num_steps for es, r in toy_stops.items()}
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"The first search ran 4 beams for up to {NEW} tokens; greedy decoding took {greedy.forward_passes} "
+                    "forward passes. How many did beam search take?",
+                    f"**{beams.forward_passes}**, one per step ({beams.num_steps} steps): the 4 beams advance together, "
+                    "as one batch of rows per pass. Beam search costs more arithmetic per pass, not more passes.",
+                ),
+                (
+                    "Among the finished hypotheses of the `length_penalty = 1` search (the table of the three rules), "
+                    "which one would `length_penalty = 0`, the raw sum, rank first? Is it the shortest?",
+                    f"“{lm.text(by_sum.tokens)}”, **{by_sum.length} tokens** "
+                    + (
+                        "(the shortest in the pool). "
+                        if by_sum.length == pool_span[0] and pool_span[0] < pool_span[1]
+                        else "(every hypothesis in the pool has that length). " if pool_span[0] == pool_span[1]
+                        else f"(the pool's hypotheses have {pool_span[0]} to {pool_span[1]} tokens: here the shortest is not the likeliest). "
+                    )
+                    + (
+                        "Ranked by the mean per token (`length_penalty = 1`) the same one wins."
+                        if by_mean.tokens == by_sum.tokens
+                        else f"Ranked by the mean per token (`length_penalty = 1`), “{lm.text(by_mean.tokens)}” "
+                        f"({by_mean.length} tokens) wins instead."
+                    ),
+                ),
+                (
+                    "On the toy bigram model, how many steps did the search with `early_stopping=True` run, and how "
+                    "many with `\"never\"`?",
+                    f"**{toy_steps[True]}** with `True` (it stops as soon as 2 hypotheses are finished) and "
+                    f"**{toy_steps['never']}** with `\"never\"` (up to the length limit, since with `length_penalty = 1` "
+                    f"a live `a a …` beam could still climb); `False` stopped in between, after {toy_steps[False]}.",
+                ),
+                (
+                    "With `no_repeat_ngram_size=3`, can the best beam of the 30-token search contain a stretch of "
+                    "3 tokens twice? How long is the longest repeated stretch it has?",
+                    "**No** 3-token stretch can occur twice: its third token is banned wherever the first two "
+                    "already occurred. "
+                    + (
+                        f"The longest repeated stretch is {len(after.ngram)} tokens (`{after.text}`, {after.count}×)."
+                        if after
+                        else "Here no stretch of 2 tokens repeats either."
+                    ),
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+assert beams.forward_passes == beams.num_steps <= NEW
+assert all(by_sum.sum_logprobs >= h.sum_logprobs for h in pool) and all(
+    by_mean.sum_logprobs / by_mean.length >= h.sum_logprobs / h.length for h in pool)
+assert toy_steps[True] < toy_steps[False] < toy_steps["never"] == 6
 assert after is None or len(after.ngram) < 3
 
 # %% [markdown]

@@ -38,10 +38,11 @@ from transformers import GenerationConfig
 import decoding_lessons as dl
 from decoding_lessons.capture import NextToken
 from decoding_lessons.orders import _active_fields
-from decoding_lessons.processors import HF_ORDER, KNOBS, LLAMA_CPP_ORDER
+from decoding_lessons.processors import ALL_KNOBS, HF_ORDER, KNOBS, LIBRARY_KNOBS, LLAMA_CPP_ORDER, PROCESSORS, WARPER_ORDER
 from decoding_lessons.scoring import build_processor
 
-FIELD_OF = {row.cls: row.field for row in KNOBS}
+FIELD_OF = {row.cls: row.field for row in ALL_KNOBS}
+LIBRARY = {row.field for row in LIBRARY_KNOBS}
 INF = math.inf
 
 PROMPTS = [
@@ -190,6 +191,7 @@ def _random_settings(rng: random.Random, fields) -> dict:
         "typical_p": lambda: rng.choice([1e-6, 0.2, 0.9, 0.95, rng.uniform(0.05, 0.999)]),
         "epsilon_cutoff": lambda: rng.choice([3e-4, 1e-3, 0.02, rng.uniform(1e-5, 0.05)]),
         "eta_cutoff": lambda: rng.choice([3e-4, 2e-3, 0.02, rng.uniform(1e-5, 0.05)]),
+        "top_n_sigma": lambda: rng.choice([0.0, 0.5, 1.0, 2.0, rng.uniform(0.05, 4.0)]),
     }
     out = {}
     for name in fields:
@@ -224,15 +226,25 @@ def transformers_scores(logits, ids, settings, order, mtk=1, gc=None):
     list of fields goes through ``dl.apply_in_order`` (whose ValueError is raised). ``gc``: the
     defaults unset fields take (transformers' global ones)."""
     gc = GenerationConfig() if gc is None else gc
-    cfg = dl.DecodingConfig(do_sample=True, **settings)
+    library = {k: v for k, v in settings.items() if k in LIBRARY}  # llama.cpp's knobs (top_n_sigma)
+    cfg = dl.DecodingConfig(do_sample=True, **{k: v for k, v in settings.items() if k not in LIBRARY})
+    extra = [(k, PROCESSORS[k].build(v)) for k, v in library.items() if PROCESSORS[k].build(v) is not None]
     if order == "hf":
         procs = dl.logits_processors(cfg, gc, num_beams=2 if mtk > 1 else 1, eos_token_count=mtk - 1)
-        return [(FIELD_OF[type(p)], p) for p in procs], procs(ids, logits.clone().reshape(1, -1))[0]
+        pairs = [(FIELD_OF[type(p)], p) for p in procs]
+        # generate(logits_processor=[...]) merges a custom processor before the sampling warpers
+        at = next((i for i, (f, _) in enumerate(pairs) if f in WARPER_ORDER), len(pairs))
+        pairs[at:at] = extra
+        scores = logits.clone().reshape(1, -1)
+        for _, p in pairs:
+            scores = p(ids, scores)
+        return pairs, scores[0]
     names = list(LLAMA_CPP_ORDER) if order == "llama_cpp" else order
     resolved, active = _active_fields(cfg, gc)
-    pairs = [(n, build_processor(n, resolved)) for n in names if n in active]
+    pairs = [(n, build_processor(n, resolved)) if n not in LIBRARY else (n, dict(extra)[n]) for n in names
+             if n in active or n in dict(extra)]
     step = NextToken(ids, logits, SimpleNamespace(model=SimpleNamespace(generation_config=gc)))
-    return pairs, dl.apply_in_order(step, cfg, names)
+    return pairs, dl.apply_in_order(step, cfg, names, **library)
 
 
 class GoldenWriter:
@@ -283,7 +295,7 @@ class GoldenWriter:
     def add_random(self, rng: random.Random, contexts, n: int) -> None:
         """``n`` random configurations: generate()'s order (a third without an explicit top_k: the
         hidden 50), llama.cpp's chain, random orders, min_tokens_to_keep > 1."""
-        every = [r.field for r in KNOBS]
+        every = [r.field for r in ALL_KNOBS]
         for i in range(n):
             settings = _random_settings(rng, every)
             if i % 3 == 0:
@@ -322,18 +334,19 @@ class GoldenWriter:
             "temperature": [0, -1, -0.5, True, "0.7"], "top_k": [-1, 2.5, True], "top_p": [1.3, -0.1, "x"],
             "min_p": [1.3, -1], "typical_p": [0, 1.5], "epsilon_cutoff": [1, -0.2, -1.5e-07, 1e16 + 0.5], "eta_cutoff": [1, 3.5],
             "top_h": [0, 1.1], "repetition_penalty": [0, -2, -1e-05], "no_repeat_ngram_size": [-1, 1.5],
+            "top_n_sigma": [-1, -0.5, True, "1"],
         }
         for field, values in bad.items():
             for v in values:
                 try:
-                    dl.DecodingConfig(**{field: v})
+                    PROCESSORS[field].check(v) if field in LIBRARY else dl.DecodingConfig(**{field: v})
                 except ValueError as e:
                     validation.append({"settings": {field: v}, "message": str(e)})
                 else:
                     raise AssertionError(f"{field}={v!r} was accepted")
-        good = [{"top_p": 0.9}, {"min_p": 0}, {"temperature": 2}, {"typical_p": 1}, {"top_h": 1}, {"top_k": 0}]
+        good = [{"top_p": 0.9}, {"min_p": 0}, {"temperature": 2}, {"typical_p": 1}, {"top_h": 1}, {"top_k": 0}, {"top_n_sigma": 0}]
         for settings in good:
-            dl.DecodingConfig(**settings)
+            [PROCESSORS[k].check(v) for k, v in settings.items()]
             validation.append({"settings": settings, "message": None})
 
         # the orders: apply_in_order's messages
@@ -376,6 +389,7 @@ def write_goldens(directory: Path, lm, n_random: int = 240, seed: int = 0) -> di
         "temperature": [1e-3, 0.6, 1.7, 100.0], "top_h": [1e-3, 0.4, 0.9, 1.0], "top_k": [1, 7, 50, 49152, 200000],
         "top_p": [0.0, 0.3, 0.9, 0.999], "min_p": [0.0, 0.05, 0.3, 1.0], "typical_p": [1e-6, 0.3, 0.9, 0.999],
         "epsilon_cutoff": [1e-4, 3e-4, 0.01, 0.3], "eta_cutoff": [1e-4, 2e-3, 0.05, 0.5],
+        "top_n_sigma": [0.0, 0.3, 1.0, 2.0, 5.0],
     }
     for field, values in alone.items():
         for v in values:
