@@ -13,6 +13,17 @@
 # %% [markdown]
 # # Logits, scores and tokens
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** a causal LM gives one logit per vocabulary entry for the next token; the decoding
+#   strategy's processors turn logits into scores, and the next token is chosen from the scores.
+# - **When:** before any other lesson: every later page reads these numbers.
+# - **In transformers:** `generate(..., output_logits=True, output_scores=True, return_dict_in_generate=True)`.
+# - **Typical value:** `max_new_tokens=1` to look at a single step.
+#
+# </div>
+#
 # A causal language model does one thing: given a sequence of tokens, it outputs one number per
 # vocabulary entry, the **logits** of the next token. Every decoding strategy — greedy, sampling,
 # top-k, top-p, beam search — is a rule for turning those numbers into a choice.
@@ -41,10 +52,34 @@ inputs = tokenizer(prompt, return_tensors="pt").to(lm.device)
 output = model.generate(**inputs, max_new_tokens=40, do_sample=False, pad_token_id=tokenizer.pad_token_id)
 print(tokenizer.decode(output[0], skip_special_tokens=True))
 
+# %% tags=["hide-input"]
+new_ids = output[0, inputs.input_ids.shape[1]:].tolist()
+special_out = sorted({tokenizer.convert_ids_to_tokens(i) for i in new_ids if i in set(tokenizer.all_special_ids)})
+if lm.choice.name == dl.loading.EMBEDDED:
+    about = (
+        "This page's model is the embedded **SmolLM2-135M-Instruct**: a small (135 M parameters) instruct model, "
+        "its weights quantized to 4 bits (Q4_1). An instruct model is trained to answer inside a chat template, "
+        "but these lessons give it **raw prompts, without the template**, so it behaves as a plain next-token "
+        "predictor: it continues the text with whatever it finds most plausible, and does not answer and stop. "
+    )
+else:
+    about = (
+        f"This page's model is **{lm.name}**. These lessons give every model **raw prompts, without any chat "
+        "template**, so even a model tuned to chat behaves as a plain next-token predictor: it continues the text "
+        "with whatever it finds most plausible, and does not answer and stop. "
+    )
+about += "Greedy decoding often ends up repeating itself (lesson 2 measures it). "
+if special_out:
+    about += (
+        f"Its 40 new tokens include the special token{'s' if len(special_out) > 1 else ''} "
+        + ", ".join(f"`{t}`" for t in special_out)
+        + ", which `skip_special_tokens=True` leaves out of the printed text; a model tuned to chat emits such "
+        "end-of-turn marks where it learned that an answer ends. "
+    )
+about += "`MODEL=` (or `DECODING_LESSONS_MODEL=`) builds the site with another causal LM."
+display(Markdown(about))
+
 # %% [markdown]
-# A base model is a next-token predictor, not an assistant: it continues the text with whatever
-# it found most plausible, and greedy decoding often ends up repeating itself.
-#
 # ## Logits and scores
 #
 # `generate()` can return, for every generated step, the raw **logits** and the **scores**: the
@@ -203,4 +238,53 @@ display(
 # Hidden checks (input hidden, still executed): the captured scores equal generate()'s for the sampling configuration too.
 check = dl.reference_generate(lm, "The sky is", sampling, max_new_tokens=1, scores=True)
 assert torch.equal(check.scores[0][0].cpu(), sky.scores(sampling))
+assert cap.forward_passes == cap.distinct_contexts
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same captured logits as
+# the charts above.
+
+# %% tags=["hide-input"]
+(id1, logit1, p1), (id2, logit2, p2) = sky.top(2)
+gap = logit1 - logit2
+shifted = torch.softmax(sky.logits + 10.0, dim=-1)
+no_hidden_k = sky.kept(sampling.replace(top_k=0))
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"After “The sky is” the two highest logits, {lm.code(id1)} and {lm.code(id2)}, differ by "
+                    f"{gap:.2f}. How many times likelier is {lm.code(id1)}?",
+                    f"**{p1 / p2:.2f} times** ({p1:.1%} against {p2:.1%}): softmax turns a logit difference $\\Delta$ into a "
+                    f"probability ratio $e^{{\\Delta}}$, and $e^{{{gap:.2f}}} = {float(torch.tensor(gap).exp()):.2f}$. Only differences "
+                    "of logits matter, not their size.",
+                ),
+                (
+                    f"Add 10 to every logit of that step. What is the probability of {lm.code(id1)} now?",
+                    f"**Still {p1:.1%}.** Softmax divides every $e^{{z_i + 10}}$ by the sum of them all, so the common factor "
+                    "$e^{10}$ cancels. That is why the charts draw logits as dots: a bar's length from some zero would mean nothing.",
+                ),
+                (
+                    f"`do_sample=True, temperature=0.7, top_p=0.9` keeps {kept} token{'s' if kept != 1 else ''} here. "
+                    "How many does it keep with `top_k=0` added?",
+                    f"**{no_hidden_k:,}.** "
+                    + (
+                        "The same on this step: top-p's 90% was reached well inside the 50 tokens the hidden `top_k=50` keeps."
+                        if no_hidden_k == kept
+                        else f"More than {kept}. The hidden `top_k=50` runs first and renormalises over 50 tokens, so top-p's 90% "
+                        "of *that* is reached sooner; with `top_k=0`, top-p measures 90% of the whole vocabulary."
+                    ),
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+assert abs(p1 / p2 - float(torch.tensor(gap).exp())) < 1e-3 * (p1 / p2)
+assert torch.allclose(shifted, sky.probs(), atol=1e-6) and abs(float(shifted[id1]) - p1) < 1e-5
+assert no_hidden_k >= kept  # top-k first can only make top-p's nucleus smaller
 assert cap.forward_passes == cap.distinct_contexts

@@ -13,6 +13,17 @@
 # %% [markdown]
 # # Greedy decoding
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** at every step, take the token with the highest score.
+# - **When:** short factual completions, tests and reproducible baselines; not open-ended writing,
+#   where it loops.
+# - **In transformers:** `generate(do_sample=False)`, the default.
+# - **Typical value:** nothing to tune; `max_new_tokens` bounds the length.
+#
+# </div>
+#
 # The simplest way to turn next-token scores into text: at every step, take the token with the
 # highest score, append it to the context, and ask again.
 #
@@ -262,3 +273,54 @@ notes.append(
     f"{cap.distinct_contexts} distinct contexts, plus the generation loops."
 )
 display(Markdown("\n".join(notes)))
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same logits and
+# generations as the charts above.
+
+# %% tags=["hide-input"]
+banned = dl.DecodingConfig(do_sample=False, suppress_tokens=[first_id])
+banned_pick = int(step.scores(banned).argmax())
+unsure_steps = [t for t, s in enumerate(trace.steps, start=1) if s.prob < 0.5]
+items = []
+if margin > 0:
+    items.append((
+        f"After `{prompt}`, how far would the logit of {lm.code(first_id)} have to drop for greedy to take "
+        f"{lm.code(second_id)} instead?",
+        (f"**By {margin:.2f} or more**, the gap between the two highest logits. At exactly that gap they tie, and argmax "
+         f"takes the lower token id, {second_id}, the runner-up's."
+         if second_id < first_id
+         else f"**By more than {margin:.2f}**, the gap between the two highest logits. At exactly that gap they would tie, "
+         f"and argmax would still take the lower token id, {first_id}.")
+        + " Their probabilities play no part.",
+    ))
+items.append((
+    f"`suppress_tokens=[{first_id}]` bans {lm.code(first_id)}. Which token does greedy decoding take first now, "
+    "and does `do_sample=False` stop that processor from running?",
+    f"**{lm.code(banned_pick)}**, the runner-up: the control sets the banned token's score to −∞ and argmax takes "
+    "the next highest. Sampling warpers (temperature, top-k, …) are skipped without sampling; the penalties and "
+    "controls such as `suppress_tokens`, `bad_words_ids`, `sequence_bias` and `min_new_tokens` are not.",
+))
+items.append((
+    f"In the {len(trace.steps)}-token greedy run after `{prompt}`, at how many steps did the chosen token have "
+    "probability below 50%?",
+    f"**{len(unsure_steps)}** of {len(trace.steps)}"
+    + (f" (the first at step {unsure_steps[0]})" if unsure_steps else "")
+    + ". Greedy takes the top token however unsure the model is; the trace chart above shows each step.",
+))
+display(Markdown(dl.exercises(items)))
+
+# %% tags=["hide-input"]
+assert banned_pick == second_id and torch.isinf(step.scores(banned)[first_id])
+ref_banned = dl.reference_generate(lm, prompt, banned, max_new_tokens=1, scores=True)
+assert torch.equal(ref_banned.scores[0][0].cpu(), step.scores(banned))
+assert len(unsure_steps) == sum(s.prob < 0.5 for s in trace.steps)
+if margin > 0:
+    shifted = step.logits.clone()
+    shifted[first_id] -= margin * 1.01
+    assert int(shifted.argmax()) == second_id
+    tied = step.logits.clone()
+    tied[first_id] = tied[second_id]  # exactly the gap: a tie, which argmax gives to the lower id
+    assert int(tied.argmax()) == min(first_id, second_id)

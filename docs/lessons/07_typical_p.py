@@ -13,6 +13,17 @@
 # %% [markdown]
 # # Typical-p
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** keep the tokens whose surprisal $-\log p$ is closest to the step's entropy, until
+#   their probability reaches `typical_p`; this can cut the most likely token.
+# - **When:** sampling where the text should stay "as informative as expected": stories, summaries.
+# - **In transformers:** `generate(do_sample=True, typical_p=0.95)`.
+# - **Typical value:** 0.2 (stories) to 0.95 (summaries), in the paper's experiments.
+#
+# </div>
+#
 # Top-k, top-p and min-p all keep the *most likely* tokens and differ only in where they stop.
 # **Locally typical sampling** keeps a different set: the tokens whose surprise is close to the
 # surprise the model *expects*. That can exclude the single most likely token.
@@ -235,4 +246,64 @@ assert torch.equal(conf_rule.keep, torch.isfinite(confident.scores(cfg)))
 for r in (rule, conf_rule):
     s_kept = r.surprisal[r.keep]
     assert float(s_kept.min()) >= max(r.entropy - r.cutoff, 0.0) - 1e-4 and float(s_kept.max()) <= r.entropy + r.cutoff + 1e-4
+assert cap.forward_passes == cap.distinct_contexts
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same captured logits as
+# the charts above.
+
+# %% tags=["hide-input"]
+most_typical = int(rule.typicality.argmin())
+typ95, top95 = (torch.isfinite(step.scores(base.replace(**{knob: 0.95}))) for knob in ("typical_p", "top_p"))
+kept_typ95, kept_top95, both95 = int(typ95.sum()), int(top95.sum()), int((typ95 & top95).sum())
+same95 = torch.equal(typ95, top95)
+cold_cfg = base.replace(temperature=0.5, typical_p=0.5)
+cold_rule = dl.typical_rule(dl.scores_entering(step, cold_cfg, "typical_p"), 0.5)
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"After “{prompt}” (H = {rule.entropy:.2f} nats), which token of the whole vocabulary is the most "
+                    "typical, the first one typical-p keeps? Is it the most likely token?",
+                    f"**{lm.code(most_typical)}**, with p = {float(probs[most_typical]):.4f} and surprisal "
+                    f"{float(rule.surprisal[most_typical]):.2f}, only {float(rule.typicality[most_typical]):.3f} from H. "
+                    + ("It is also the most likely token here." if most_typical == top_id
+                       else f"It is not the most likely token ({top_code}): typical-p starts from the surprisal nearest H, not from the top."),
+                ),
+                (
+                    "At 0.5 the two rules kept very different sets. At 0.95, how many tokens do `typical_p=0.95` and "
+                    "`top_p=0.95` keep, and how many of them are in both sets?",
+                    f"`typical_p=0.95` keeps **{kept_typ95:,}**, `top_p=0.95` keeps **{kept_top95:,}**, and **{both95:,}** are in both. "
+                    + (
+                        "The very same set: at 0.95 the band around H is wide enough to take in the top tokens, so both "
+                        "rules end up collecting the mass from the top down."
+                        if same95
+                        else "The band is wider at 0.95 and takes in most of the top tokens, but the two orders still stop at "
+                        "different tokens."
+                    ),
+                ),
+                (
+                    "At temperature 0.5 (which runs before typical-p), does the entropy of that step go up or down, and "
+                    "how many tokens does `typical_p=0.5` keep?",
+                    f"**Down**, from {rule.entropy:.2f} to {cold_rule.entropy:.2f} nats: a low temperature sharpens the "
+                    f"distribution. `typical_p=0.5` then keeps **{int(cold_rule.keep.sum()):,}** token"
+                    f"{'s' if int(cold_rule.keep.sum()) != 1 else ''} (against {n_kept:,} at T = 1), and the most likely one is "
+                    f"{'kept' if cold_rule.keep[top_id] else '**cut**'}.",
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+assert bool(rule.keep[most_typical]) and float(rule.typicality[most_typical]) == float(rule.typicality.min())
+assert torch.equal(cold_rule.keep, torch.isfinite(step.scores(cold_cfg)))
+assert cold_rule.entropy < rule.entropy
+typ95_rule = dl.typical_rule(dl.scores_entering(step, base.replace(typical_p=0.95), "typical_p"), 0.95)
+assert torch.equal(typ95_rule.keep, typ95)
+if not same95:  # "takes in most of the top tokens"
+    assert both95 > 0.5 * min(kept_typ95, kept_top95)
 assert cap.forward_passes == cap.distinct_contexts

@@ -13,6 +13,18 @@
 # %% [markdown]
 # # ε and η sampling
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** cut every token whose probability is below a floor: a fixed ε, or for η a floor
+#   $\min(\eta, \sqrt{\eta}\,e^{-H})$ that drops on high-entropy steps.
+# - **When:** sampling that should drop only the implausible tail, keeping every reasonable token
+#   however many there are.
+# - **In transformers:** `generate(do_sample=True, epsilon_cutoff=3e-4)` or `generate(do_sample=True, eta_cutoff=1e-3)`.
+# - **Typical value:** `epsilon_cutoff` 3e-4 to 9e-4, `eta_cutoff` 3e-4 to 2e-3.
+#
+# </div>
+#
 # Top-p keeps a *mass*, and top-k keeps a *count*. ε- and η-sampling keep every token whose
 # probability is above a **floor**. ε's floor is a fixed number. η's floor moves with the entropy
 # of the step.
@@ -211,4 +223,59 @@ display(
 
 # %% tags=["hide-input"]
 assert n_absurd == 1 and bool(torch.isfinite(step.scores(absurd))[step.logits.argmax()])
+assert cap.forward_passes == cap.distinct_contexts
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same captured logits as
+# the charts above.
+
+# %% tags=["hide-input"]
+eps_small = dl.epsilon_rule(dl.scores_entering(step, base.replace(epsilon_cutoff=3e-4), "epsilon_cutoff"), 3e-4)
+eta_big = 4e-3
+switch_big = -0.5 * math.log(eta_big)
+h_step = step.entropy(base)
+floor_big = dl.eta_threshold(h_step, eta_big)
+half_eps, half_eta = step.kept(base.replace(epsilon_cutoff=0.5)), step.kept(base.replace(eta_cutoff=0.5))
+half_floor = dl.eta_threshold(h_step, 0.5)
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"After “{prompt}”, how many tokens does `epsilon_cutoff=3e-4` keep, and how much of the probability "
+                    "do they hold?",
+                    f"**{int(eps_small.keep.sum()):,}** tokens, holding {float(eps_small.probs[eps_small.keep].sum()):.1%}; "
+                    f"the other {lm.vocab_size - int(eps_small.keep.sum()):,} tokens share the remaining "
+                    f"{float(eps_small.probs[~eps_small.keep].sum()):.1%}.",
+                ),
+                (
+                    f"Above which entropy does the floor of `eta_cutoff={eta_big:g}` drop below η itself? Where is the floor "
+                    f"after “{prompt}” (H = {h_step:.2f} nats)?",
+                    f"**Above {switch_big:.2f} nats**, where $\\sqrt{{\\eta}}\\,e^{{-H}} = \\eta$, that is $H = -\\tfrac12 \\ln \\eta$. "
+                    + (f"This step is above it, so the floor is $\\sqrt{{\\eta}}\\,e^{{-H}}$ = {floor_big:.2e}, "
+                       f"{eta_big / floor_big:.1f}× lower than η."
+                       if h_step > switch_big else f"This step is below it, so the floor is η = {floor_big:.2e}."),
+                ),
+                (
+                    f"`epsilon_cutoff=0.5` leaves {half_eps} token{'s' if half_eps != 1 else ''} after “{prompt}”. How many "
+                    "does `eta_cutoff=0.5` leave?",
+                    f"**{half_eta:,}.** η's floor is $\\min(0.5,\\ \\sqrt{{0.5}}\\,e^{{-{h_step:.2f}}})$ = {half_floor:.3g}"
+                    + (", far below 0.5: on a step this uncertain even an absurd η keeps more than the top token."
+                       if half_eta > half_eps else ", and no more tokens clear it than clear ε = 0.5."),
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+assert torch.equal(eps_small.keep, torch.isfinite(step.scores(base.replace(epsilon_cutoff=3e-4))))
+assert (h_step > switch_big) == (floor_big < eta_big * (1 - 1e-6))
+r_big = dl.eta_rule(dl.scores_entering(step, base.replace(eta_cutoff=eta_big), "eta_cutoff"), eta_big)
+assert abs(r_big.threshold - floor_big) < 1e-6 * eta_big
+half_rule = dl.eta_rule(dl.scores_entering(step, base.replace(eta_cutoff=0.5), "eta_cutoff"), 0.5)
+assert int(half_rule.keep.sum()) == half_eta and abs(half_rule.threshold - half_floor) < 1e-6
+assert half_eta >= half_eps
 assert cap.forward_passes == cap.distinct_contexts

@@ -13,6 +13,20 @@
 # %% [markdown]
 # # Top-H
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance · advanced lesson</p>
+#
+# - **What:** keep the most likely tokens while their entropy stays within a fraction `top_h` of
+#   the distribution's entropy: few tokens on a confident step, more on an uncertain one.
+# - **When:** creative sampling at higher temperatures, where a plain nucleus lets too much in.
+# - **In transformers:** `generate(do_sample=True, top_h=0.4)`.
+# - **Typical value:** 0.3 to 0.6.
+#
+# </div>
+#
+# *This is an advanced lesson: it reads the warper's source line by line. Read lessons 5 (top-p)
+# and 7 (typical-p, for entropy) first.*
+#
 # Top-p stops adding tokens when their **probability** reaches a target. Top-H stops when their
 # **entropy** would exceed a budget: a fraction `top_h` of the distribution's own entropy. It keeps
 # few tokens where the model is sure and more where it hesitates, but it bounds how much
@@ -28,9 +42,19 @@
 # - **Typical values:** 0.3 to 0.6, says `GenerationConfig`'s docstring. Smaller keeps fewer tokens,
 #   and `top_h=1` keeps all of its candidates (see below for how many that is).
 #
-# This lesson describes exactly what transformers computes, read from the warper's source. The
-# details matter, and `GenerationConfig`'s docstring describes the rule differently from what the
-# code does (compared at the end).
+# ## The paper's definition
+#
+# The paper poses truncation as **entropy-constrained mass maximisation**: among all sets $S$ of
+# tokens, keep the one with the most probability whose *renormalised* distribution is no more
+# random than a fraction $\alpha$ = `top_h` of the original's,
+#
+# $$\max_{S} \sum_{i \in S} p_i \quad \text{subject to} \quad H\!\left(\frac{p_S}{\sum_{i \in S} p_i}\right) \le \alpha \, H(p).$$
+#
+# That problem is NP-hard, and Top-H is the paper's greedy procedure for it: add tokens, most likely
+# first, while the renormalised entropy of the kept set stays within the bound.
+# `GenerationConfig`'s docstring states this definition. The warper that `generate()` runs computes
+# something close to it but not the same, and this lesson follows the warper, read from its
+# source; the two are compared at the end.
 
 # %%
 import inspect
@@ -199,18 +223,21 @@ for p in prompts:
         assert at_one[p] == dl.TOP_H_CANDIDATES - 1 and 0 < float(r.cumulative[-1]) - r.tau < 1e-5 * r.tau
 
 # %% [markdown]
-# ## The docstring's rule versus the code
+# ## The paper's rule versus the code
 #
-# `GenerationConfig`'s docstring describes `top_h` as: *"tokens are sorted by probability, and the
+# `GenerationConfig`'s docstring gives the paper's rule: *"tokens are sorted by probability, and the
 # smallest prefix of tokens is kept whose **renormalized** entropy is less than or equal to `top_h`
-# times the entropy of the **full distribution**."* Read literally, the smallest such prefix is
-# always a single token, whose renormalised entropy is 0. The intended reading is the *longest* such
-# prefix. That rule differs from the code twice: it renormalises the kept set, and it compares with
-# the full vocabulary's entropy. Here are the two rules side by side on the same steps:
+# times the entropy of the **full distribution**."* (The greedy procedure keeps adding tokens while
+# the bound holds, so it keeps the *longest* such prefix; the renormalised entropy of a prefix only
+# grows as tokens are added, so that prefix is well defined.) The code differs from that rule twice:
+# it bounds a partial sum of the candidates' entropy terms instead of the kept set's renormalised
+# entropy, and its budget is a fraction of the top 100's entropy, not of the full distribution's.
+# Here are the two side by side on the same steps:
 
 # %%
-def docstring_reading(s, top_h):
-    """The longest prefix of the most likely tokens whose renormalised entropy is <= top_h * H(full)."""
+def paper_rule(s, top_h):
+    """The paper's greedy Top-H: the longest prefix of the most likely tokens whose renormalised
+    entropy is <= top_h * H(full distribution)."""
     p = torch.softmax(s.logits, -1).sort(descending=True).values[:2000].double()
     prefix = p.cumsum(0)
     h_prefix = (-(p * p.log()).cumsum(0) / prefix) + prefix.log()  # entropy of each renormalised prefix
@@ -220,9 +247,9 @@ def docstring_reading(s, top_h):
 readings = {}
 for p in prompts:
     s = cap(p)
-    readings[p] = (docstring_reading(s, 0.5), s.kept(base.replace(top_h=0.5)))
+    readings[p] = (paper_rule(s, 0.5), s.kept(base.replace(top_h=0.5)))
 rows = [[f"“{p}”", f"{a:,}", f"{b:,}"] for p, (a, b) in readings.items()]
-display(Markdown(dl.markdown_table(["prompt", "docstring's reading keeps", "code keeps (top_h = 0.5)"], rows, align="lrr")))
+display(Markdown(dl.markdown_table(["prompt", "paper's rule keeps", "code keeps (top_h = 0.5)"], rows, align="lrr")))
 differ = sum(a != b for a, b in readings.values())
 display(
     Markdown(
@@ -236,6 +263,12 @@ display(
 _p = torch.softmax(step.logits, -1).sort(descending=True).values[:7].double()
 _q = _p / _p.sum()
 assert abs(float(-(_q * _q.log()).sum()) - float((-(_p * _p.log()).sum() / _p.sum()) + _p.sum().log())) < 1e-9
+# "the renormalised entropy of a prefix only grows as tokens are added", on every step of the table
+for p in prompts:
+    _s = torch.softmax(cap(p).logits, -1).sort(descending=True).values[:2000].double()
+    _c = _s.cumsum(0)
+    _h = (-(_s * _s.log()).cumsum(0) / _c) + _c.log()
+    assert bool((_h[1:] >= _h[:-1] - 1e-12).all())
 
 # %% [markdown]
 # **Try it in the [playground](../playground.md#ctx=sky&top_k=0&top_h=0.4)**, which opens on this lesson's prompt with `top_h=0.4`: move τ and watch how many of the 100 candidates stay, and how much of the mass they held.
@@ -265,4 +298,48 @@ display(
 # %% tags=["hide-input"]
 assert torch.equal(r_hot.keep, torch.isfinite(step.scores(hot)))
 assert r_hot.entropy_candidates > rule.entropy_candidates
+assert cap.forward_passes == cap.distinct_contexts
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same captured logits as
+# the charts above.
+
+# %% tags=["hide-input"]
+r_03 = dl.top_h_rule(dl.scores_entering(step, base.replace(top_h=0.3), "top_h"), 0.3)
+cool = base.replace(temperature=0.7, top_h=0.5)
+r_cool = dl.top_h_rule(dl.scores_entering(step, cool, "top_h"), 0.5)
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"After “{prompt}”, what is the budget τ at `top_h=0.3`, and how many tokens does it keep?",
+                    f"**τ = 0.3 × {r_03.entropy_candidates:.2f} = {r_03.tau:.2f}** (a fraction of the top 100's entropy, "
+                    f"not of the full vocabulary's {h_full:.2f}), and it keeps **{r_03.n_kept}** token"
+                    f"{'s' if r_03.n_kept != 1 else ''}, against {rule.n_kept} at `top_h=0.5`.",
+                ),
+                (
+                    "On a step where thousands of tokens are plausible, can `top_h=1` keep 500 of them?",
+                    f"**No.** The warper only ever considers the {dl.TOP_H_CANDIDATES} most likely tokens "
+                    f"(`top_n = min(100, vocabulary)`), so it keeps at most {dl.TOP_H_CANDIDATES}, on any model and at any "
+                    "temperature.",
+                ),
+                (
+                    f"At temperature 0.7 instead of 1.0, does `top_h=0.5` keep more or fewer tokens after “{prompt}”?",
+                    f"**{'Fewer' if r_cool.n_kept < rule.n_kept else 'More' if r_cool.n_kept > rule.n_kept else 'The same number'}**: "
+                    f"{r_cool.n_kept} against {rule.n_kept}. Temperature runs first; at 0.7 the candidates' entropy "
+                    f"falls to {r_cool.entropy_candidates:.2f} nats (from {rule.entropy_candidates:.2f}), and the budget with it.",
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+assert torch.equal(r_03.keep, torch.isfinite(step.scores(base.replace(top_h=0.3))))
+assert torch.equal(r_cool.keep, torch.isfinite(step.scores(cool)))
+assert r_03.n_kept <= rule.n_kept and r_cool.entropy_candidates < rule.entropy_candidates
+assert dl.TOP_H_CANDIDATES == 100 and all(n <= 100 for n in at_one.values())
 assert cap.forward_passes == cap.distinct_contexts

@@ -13,6 +13,17 @@
 # %% [markdown]
 # # Order and combination
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** `generate()` applies the penalties first, then temperature, then every truncation
+#   warper in a fixed order, each on the previous one's output; sampling also brings `top_k=50`.
+# - **When:** whenever a configuration sets more than one knob, or moves settings between libraries.
+# - **In transformers:** `generate(do_sample=True, temperature=0.8, top_k=0, top_p=0.95, min_p=0.05)`.
+# - **Typical value:** `top_k=0`, to switch off the hidden default.
+#
+# </div>
+#
 # A real configuration sets several knobs at once, for example `temperature=0.8, top_k=40,
 # top_p=0.95, min_p=0.05`. `generate()` turns each knob into a logits processor and applies them
 # **one after another**, and each sees the previous one's output. The order therefore matters
@@ -96,9 +107,10 @@ display(
 )
 
 # %%
-display(Markdown(f"The 60 most likely tokens under the “temperature only” configuration. Past rank {kept_hidden} every token is marked ✕"
+display(Markdown(f"The 60 most likely tokens under the “temperature only” configuration, by rank, with their probability at "
+                 f"temperature 0.7 before any cut (hover a point for its token). Past rank {kept_hidden} every token is marked ✕"
                  + ("." if cut is None or cut.extra == 0 else f" ({cut.extra} of the {kept_hidden} tie with the {resolved_k}th score, and top-k keeps ties).")))
-dl.token_chart(step, temp_only, k=60).show()
+dl.rank_chart(step, temp_only, k=60).show()
 
 # %% tags=["hide-input"]
 assert source == "the model's generation_config" or (resolved_k == 50 and kept_hidden == cut.kept >= 50)
@@ -241,4 +253,50 @@ assert order_results[0.8][0] <= order_results[0.8][1] and order_results[1.5][0] 
 #   last, produce a different distribution.
 
 # %% tags=["hide-input"]
+assert cap.forward_passes == cap.distinct_contexts
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same captured logits as
+# the charts above.
+
+# %% tags=["hide-input"]
+k_sets = {t: torch.isfinite(step.scores(dl.DecodingConfig(do_sample=True, temperature=t, top_k=40))) for t in (0.5, 2.0)}
+hot_min_p = int(after[2.0].sum())
+raw_min_p = step.kept(dl.DecodingConfig(do_sample=True, top_k=0, min_p=min_p**2))
+cpp_top_p = {t: int(torch.isfinite(dl.apply_in_order(step, dl.DecodingConfig(do_sample=True, temperature=t, top_k=0, top_p=0.95), dl.LLAMA_CPP_ORDER)).sum()) for t in (0.5, 1.5)}
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"`top_k=40` at temperature 0.5 and at temperature 2, after “{prompt}”: do the kept sets differ?",
+                    f"**No**, both keep the same {int(k_sets[0.5].sum())} tokens. Temperature divides every logit by the same "
+                    "$T$, which keeps their order, and top-k reads only the order.",
+                ),
+                (
+                    f"In `generate()`'s order, `min_p=0.1` at $T = 2$ keeps the same tokens as which `min_p` at $T = 1$?",
+                    f"**`min_p` = 0.1² = 0.01**: after temperature $T$, min-p keeps $p_i / p_{{\\max}} \\ge \\texttt{{min\\_p}}^T$. "
+                    f"Here that is {hot_min_p:,} tokens at $T = 2$ and {raw_min_p:,} with `min_p=0.01` at $T = 1$"
+                    + (" (one token sits on the boundary, where float rounding decides)." if hot_min_p != raw_min_p else "."),
+                ),
+                (
+                    "In llama.cpp's order (temperature last), how many tokens does `top_p=0.95` keep at $T = 0.5$, and "
+                    "how many at $T = 1.5$?",
+                    f"**{cpp_top_p[0.5]:,} at both**"
+                    f"{'' if cpp_top_p[0.5] == cpp_top_p[1.5] else ' (no: ' + str(cpp_top_p[1.5]) + ' at 1.5)'}: top-p cuts the "
+                    "untempered distribution, and temperature only reshapes what survived. In `generate()`'s order the "
+                    f"counts are {step.kept(dl.DecodingConfig(do_sample=True, temperature=0.5, top_k=0, top_p=0.95)):,} and "
+                    f"{step.kept(dl.DecodingConfig(do_sample=True, temperature=1.5, top_k=0, top_p=0.95)):,}.",
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+assert torch.equal(k_sets[0.5], k_sets[2.0])
+assert abs(hot_min_p - raw_min_p) <= 1
+assert cpp_top_p[0.5] == cpp_top_p[1.5]
 assert cap.forward_passes == cap.distinct_contexts

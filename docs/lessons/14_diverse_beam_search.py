@@ -13,6 +13,19 @@
 # %% [markdown]
 # # Diverse beam search
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** beam search in groups that take turns; a group pays `diversity_penalty` for every
+#   token an earlier group chose at the same step, so the groups' outputs differ.
+# - **When:** several different outputs of one input (captions, paraphrases, candidates to rerank).
+# - **In transformers:** `generate(num_beams=6, num_beam_groups=3, diversity_penalty=1.0)`, which
+#   since transformers 4.57 also needs `custom_generate="transformers-community/group-beam-search"`
+#   and `trust_remote_code=True` (below).
+# - **Typical value:** 2–4 groups, `diversity_penalty` 0.5–2.
+#
+# </div>
+#
 # Beam search returns its `num_beams` best hypotheses, and they are usually one sentence in a few
 # variations: the beams share a prefix because the best continuations of a good prefix outscore
 # everything else. *Diverse beam search* splits the beams into `num_beam_groups` groups. At every
@@ -72,6 +85,12 @@ prompt = "The sky is"
 NEW, BEAMS, GROUPS = 12, 6, 3
 plain = dl.beam_search(lm, prompt, num_beams=BEAMS, max_new_tokens=NEW)
 display(Markdown(table(plain)))
+
+# %% [markdown]
+# The score is the search's: the sum of the new tokens' log-probabilities divided by their number
+# $|Y|$ to the power `length_penalty` (1 by default), so here the mean log-probability per new token.
+# That is transformers' length normalisation, $|Y|^\alpha$, not GNMT's $\bigl((5+|Y|)/6\bigr)^\alpha$
+# (see lesson 13). For the groups below, the diversity penalties they paid are in the sum.
 
 # %% [markdown]
 # ## Three groups of two beams
@@ -196,11 +215,15 @@ display(
         + ". At λ = 0 every group runs the same search, so the six outputs are three copies of two hypotheses"
         + (f", the two that plain beam search with {size} beams returns. " if as_plain else ". ")
         + (
-            f"The price is paid in likelihood, though not steadily: the model's mean log-probability per token over the "
-            f"six outputs is {fluency[0.0]:.2f} at λ = 0, lowest ({fluency[lowest]:.2f}) at λ = {lowest:g}"
-            + ("" if lowest == penalties[-1] else f", and {fluency[penalties[-1]]:.2f} at λ = {penalties[-1]:g}")
-            + (". It falls as the penalty grows."
-               if steady else ". Each λ gives different sentences, and a larger penalty can land on likelier ones.")
+            (
+                f"The price is paid in likelihood: the model's mean log-probability per token over the six outputs falls "
+                f"as the penalty grows, from {fluency[0.0]:.2f} at λ = 0 to {fluency[penalties[-1]]:.2f} at λ = {penalties[-1]:g}."
+                if steady
+                else f"Diversity can cost likelihood, but not in proportion to λ: the model's mean log-probability per token "
+                f"over the six outputs is {fluency[0.0]:.2f} at λ = 0, lowest ({fluency[lowest]:.2f}) at λ = {lowest:g}"
+                + ("" if lowest == penalties[-1] else f", and {fluency[penalties[-1]]:.2f} at λ = {penalties[-1]:g}")
+                + ". Each λ gives different sentences, and a larger penalty can land on likelier ones."
+            )
             if fluency[lowest] < fluency[0.0] - 0.01
             else f"Here the diversity costs no likelihood: the model's mean log-probability per token over the six "
             f"outputs stays at {fluency[0.0]:.2f} or above."
@@ -214,6 +237,12 @@ zero = sweep[0.0]
 assert [h.tokens for h in zero.returned] == [h.tokens for h in zero.returned[::GROUPS] for _ in range(GROUPS)]
 assert all(c.diversity_penalty == 0.0 for c in zero.candidates)  # no group sees the others
 assert d2[0] < max(d2)
+# the likelihood sentence holds across the whole table, not at one point
+if fluency[lowest] < fluency[0.0] - 0.01:
+    if not steady:  # "not in proportion to λ": some larger λ is likelier than a smaller one (`steady` covers the table)
+        assert any(fluency[b] > fluency[a] + 0.01 for i, a in enumerate(penalties) for b in penalties[i + 1:])
+else:
+    assert all(v >= fluency[0.0] - 0.01 for v in fluency.values())
 
 # %% [markdown]
 # ## A case small enough to check by hand
@@ -259,3 +288,44 @@ assert toy_runs == {0.0: ["A B", "A B"], 0.4: ["A B", "A B"], 1.0: ["A B", "B B"
 #   the same plain beam search.
 # - The penalty pushes the groups to different tokens; the returned list ranks all groups'
 #   hypotheses together by score, penalties included.
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed by the same searches as above.
+
+# %% tags=["hide-input"]
+toy_06 = dl.diverse_beam_search(toy, toy.ids("<s>"), num_beams=2, num_beam_groups=2, diversity_penalty=0.6, max_new_tokens=2, length_penalty=0.0)
+toy_06_groups = {h.group: " ".join(toy.names(h.tokens)) for h in toy_06.returned}
+zero_distinct = len({tuple(h.tokens) for h in sweep[0.0].returned})
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    "In the toy case, what do the two groups return at λ = 0.6?",
+                    f"**Group 1 `{toy_06_groups[0]}`, group 2 `{toy_06_groups[1]}`.** At step 1, 0.6 > log(0.5/0.3) ≈ 0.51, so "
+                    "group 2 leaves A for B; at step 2 it pays 0.6 for repeating group 1's B, less than log 3.5 ≈ 1.25, "
+                    "so it stays on B.",
+                ),
+                (
+                    f"With λ = 0 and {GROUPS} groups of {BEAMS // GROUPS} beams, how many *different* outputs are among the "
+                    f"{BEAMS} returned after “{prompt}”?",
+                    f"**{zero_distinct}.** Without the penalty each group runs the same beam search of {BEAMS // GROUPS} beams, "
+                    f"so each of its hypotheses comes back once per group.",
+                ),
+                (
+                    f"How many forward passes did the search with {GROUPS} groups take for its {diverse.num_steps} steps?",
+                    f"**{diverse.forward_passes}**, one per step, as for plain beam search ({plain.forward_passes} for its "
+                    f"{plain.num_steps} steps): the groups take turns in choosing tokens, but all {BEAMS} beams go through the "
+                    "model together in one batch per step.",
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+assert toy_06_groups == {0: "A B", 1: "B B"}, toy_06_groups  # the hand-worked answer: 0.51 < 0.6 < 1.25
+assert zero_distinct == len({tuple(h.tokens) for h in sweep[0.0].returned[::GROUPS]}) <= BEAMS // GROUPS
+assert diverse.forward_passes == diverse.num_steps and plain.forward_passes == plain.num_steps

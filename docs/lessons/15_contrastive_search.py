@@ -13,6 +13,19 @@
 # %% [markdown]
 # # Contrastive search
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** deterministic decoding that picks, among the `top_k` most likely tokens, the best
+#   trade-off of probability against similarity to what was already written.
+# - **When:** open-ended text that should be reproducible and not loop like greedy decoding.
+# - **In transformers:** `generate(penalty_alpha=0.6, top_k=4)`, which since transformers 4.56 also
+#   needs `custom_generate="transformers-community/contrastive-search"` and `trust_remote_code=True`
+#   (below).
+# - **Typical value:** `penalty_alpha=0.6` with `top_k` 4 (Hugging Face's blog) to 8 (the paper).
+#
+# </div>
+#
 # Greedy decoding and beam search maximise probability, and on open-ended text that leads them into
 # loops. Sampling avoids the loops but can wander off. *Contrastive search* stays deterministic and
 # adds a look-ahead. Among the `top_k` most likely next tokens $V^{(k)}$ it picks
@@ -236,3 +249,72 @@ display(Markdown(verdict))
 # - It was designed to avoid greedy decoding's loops while staying among the model's likely tokens
 #   (only the top-k can be chosen), where sampling can pick from the tail; the tables above measure
 #   how that went on this page's model.
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the searches above.
+
+# %% tags=["hide-input"]
+first_step = cs.steps[0]  # the first step's candidates and similarities do not depend on α
+top_c = first_step.candidates[0]
+
+
+def first_pick(alpha):
+    return max(first_step.candidates, key=lambda c: (1 - alpha) * c.prob - alpha * c.max_similarity)
+
+
+thresholds = [
+    (top_c.prob - c.prob) / ((top_c.prob - c.prob) + (top_c.max_similarity - c.max_similarity))
+    for c in first_step.candidates[1:]
+    if c.max_similarity < top_c.max_similarity
+]
+alpha_star = min(thresholds) if thresholds else None
+pick_09 = first_pick(0.9)
+display(
+    Markdown(
+        dl.exercises(
+            [
+                (
+                    f"How many forward passes does contrastive search with `top_k={K}` take for the {len(greedy_like.steps)} "
+                    "tokens of the α = 0 run above, and how many rows do they hold in all?",
+                    f"**{greedy_like.forward_passes} passes**: the prompt's, of one row, then one of {K} rows per token, "
+                    f"{1 + K * len(greedy_like.steps)} rows in all. Greedy decoding takes {len(greedy_like.steps)} passes of one row.",
+                ),
+                (
+                    f"At the first step after “{prompt}”, which of the {K} candidates does α = 0.9 choose?",
+                    f"**{lm.code(pick_09.token_id)}**, the candidate with the highest $0.1\\,p - 0.9 \\max\\cos$: "
+                    f"p = {pick_09.prob:.4f}, max cos = {pick_09.max_similarity:.3f}. "
+                    + ("It is also the most likely one." if pick_09 is top_c else
+                       f"The most likely, {lm.code(top_c.token_id)} (p = {top_c.prob:.4f}), is more like the prompt "
+                       f"(max cos = {top_c.max_similarity:.3f})."),
+                ),
+                (
+                    f"From which α on does contrastive search leave greedy's path at that first step?",
+                    (
+                        f"**From α ≈ {alpha_star:.3f}.** A candidate $c$ overtakes the most likely token once "
+                        "$(1-\\alpha)(p_1 - p_c) < \\alpha\\,(s_1 - s_c)$, with $s$ the max cos; the smallest such α over "
+                        "the candidates is the answer."
+                        if alpha_star is not None
+                        else f"**Never.** The most likely token {lm.code(top_c.token_id)} is also the least like the prompt "
+                        "of all candidates, so no α makes another candidate score higher."
+                    ),
+                ),
+            ]
+        )
+    )
+)
+
+# %% tags=["hide-input"]
+assert greedy_like.forward_passes == len(greedy_like.steps) + 1
+assert runs[0.9].steps[0].chosen.token_id == pick_09.token_id
+for a in (0.0, 0.3, 0.9):  # the first step's candidates are the same in every run
+    assert [c.token_id for c in runs[a].steps[0].candidates] == [c.token_id for c in first_step.candidates]
+if alpha_star is not None:
+    assert first_pick(alpha_star * 0.999) is top_c and first_pick(min(alpha_star * 1.001, 1.0)) is not top_c
+    if alpha_star * 1.001 <= 1.0:
+        just_above = dl.contrastive_search(lm, prompt, penalty_alpha=alpha_star * 1.001, top_k=K, max_new_tokens=1)
+        just_below = dl.contrastive_search(lm, prompt, penalty_alpha=alpha_star * 0.999, top_k=K, max_new_tokens=1)
+        assert just_above.steps[0].flipped and not just_below.steps[0].flipped
+else:
+    assert first_pick(1.0) is top_c
