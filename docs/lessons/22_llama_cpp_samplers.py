@@ -17,7 +17,8 @@
 # <p class="admonition-title">At a glance</p>
 #
 # - **What:** the samplers that llama.cpp, Ollama, LM Studio and vLLM offer and `generate()` lacks:
-#   top-nσ, XTC, mirostat, dynamic temperature, and the presence and frequency penalties.
+#   top-nσ, XTC, mirostat, dynamic temperature, the presence and frequency penalties, DRY, and
+#   llama.cpp's default chain.
 # - **When:** when you run a model in one of those programs, or move settings between them and
 #   transformers.
 # - **In transformers:** `generate(logits_processor=LogitsProcessorList([dl.TopNSigmaLogitsProcessor(1.0)]))`,
@@ -293,6 +294,99 @@ assert torch.equal(variants["OpenAI frequency 0.5, presence 0.5"], logits[0])
 assert moved["llama.cpp repeat 1.3, frequency 0.5, presence 0.5"] < moved["transformers repetition_penalty=1.3"] < moved["the model"]
 
 # %% [markdown]
+# ## DRY: a penalty that grows with the repeat
+#
+# DRY ("don't repeat yourself", from koboldcpp, in llama.cpp since 2024) penalises a token only if
+# it would **extend a sequence that already occurred** in the last `dry_penalty_last_n` tokens. The
+# penalty grows exponentially with the length $n$ of that repeat:
+#
+# $$\text{logit} \mathrel{-}= \texttt{dry\_multiplier} \cdot \texttt{dry\_base}^{\,n - \texttt{dry\_allowed\_length}}
+# \quad\text{for } n \ge \texttt{dry\_allowed\_length}.$$
+#
+# A repeat is cut at a *sequence breaker* (by default a newline, `:`, `"` and `*`), so a list or a
+# dialogue can reuse its markup. The breakers are texts, matched against the vocabulary's own
+# tokens, which is why the processor takes the tokenizer. On a sequence that loops:
+
+# %%
+loop_prompt = "one two three four five one two three four five one two three"
+loop = cap(loop_prompt)
+loop_logits = loop.logits.float()[None]
+dry = dl.DRYLogitsProcessor(dry_multiplier=0.8, dry_base=1.75, dry_allowed_length=2, tokenizer=lm.tokenizer)
+loops = {
+    "the model": loop_logits[0],
+    "DRY 0.8 × 1.75^(n − 2)": dry(loop.input_ids, loop_logits)[0],
+    "transformers repetition_penalty=1.3": dl.apply_processors(loop.logits, loop.input_ids, dl.DecodingConfig(repetition_penalty=1.3)),
+    "no_repeat_ngram_size=3": dl.apply_processors(loop.logits, loop.input_ids, dl.DecodingConfig(no_repeat_ngram_size=3)),
+}
+dl.distributions_chart(loop, loops, k=10, title=f"DRY and the other repetition rules<br><sup>after “{loop_prompt}”</sup>").show()
+
+# %% tags=["hide-input"]
+drop = loop_logits[0] - loops["DRY 0.8 × 1.75^(n − 2)"]
+hit = [int(i) for i in torch.nonzero(drop != 0).flatten()]
+rows = []
+for i in hit:
+    n = 2 + torch.log(drop[i] / 0.8).item() / torch.log(torch.tensor(1.75)).item()
+    rows.append([f"“{dl.token_label(lm.tokenizer, i).display}”", round(n), f"{float(drop[i]):.3f}"])
+    assert abs(n - round(n)) < 1e-3  # every penalty is multiplier · base^(integer)
+display(Markdown(dl.markdown_table(["token DRY penalises", "repeat it would extend (n tokens)", "logit − score"], rows, align="lrr")))
+rp_hit = int((loops["transformers repetition_penalty=1.3"] != loop_logits[0]).sum())
+ng_banned = int(torch.isneginf(loops["no_repeat_ngram_size=3"]).sum())
+display(Markdown(
+    (f"DRY moves {len(hit)} tokens, each by an amount set by the length of the repeat it would continue."
+     if len(hit) != 1 else "DRY moves 1 token, by an amount set by the length of the repeat it would continue.")
+    + f" transformers' repetition penalty moves all {rp_hit} distinct tokens of the context alike, whatever "
+    f"comes next, and `no_repeat_ngram_size=3` bans {ng_banned} token{'s' if ng_banned != 1 else ''} outright."
+))
+assert 1 <= len(hit) < rp_hit
+
+# %% [markdown]
+# ## llama.cpp's default chain
+#
+# `llama-cli` and `llama-server` run their samplers in a fixed chain (`common/common.h`): penalties →
+# DRY → top-nσ → top-k → typical → top-p → min-p → XTC → temperature → a seeded draw (`dist`).
+# Their defaults are `top_k=40, top_p=0.95, min_p=0.05, temp=0.8`, with the penalties, DRY, XTC,
+# top-nσ and typical off. `dl.llama_cpp_chain()` builds that chain from `dl.LLAMA_CPP_DEFAULTS`,
+# each value overridable by its llama.cpp name. Run inside `generate(do_sample=False)`, its last
+# processor leaves only llama.cpp's draw, so the output is the one llama.cpp gives for that seed:
+
+# %%
+chain = dl.llama_cpp_chain(seed=7)
+print(" → ".join(type(p).__name__ for p in chain))
+out = dl.reference_generate(lm, prompt, dl.DecodingConfig(do_sample=False), max_new_tokens=24, logits_processor=chain)
+print(lm.tokenizer.decode(out[0, step.input_ids.shape[-1]:]))
+
+# %% [markdown]
+# Temperature runs last in that chain. So llama.cpp's top-p and min-p cut the *untempered*
+# distribution, while `generate()` given the same four numbers cuts after dividing by 0.8. The
+# kept sets on one step:
+
+# %%
+same_numbers = dl.DecodingConfig(do_sample=True, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05)
+before_draw = LogitsProcessorList(list(dl.llama_cpp_chain(seed=7))[:-1])  # everything but the draw
+llama_scores = before_draw(step.input_ids, step.logits.float()[None])[0]
+hf_scores = step.scores(same_numbers)
+dl.distributions_chart(step, {"llama.cpp's chain (temperature last)": llama_scores,
+                              "generate() with the same numbers": hf_scores}, k=15,
+                       title=f"llama.cpp's defaults against generate()'s order<br><sup>after “{prompt}”</sup>").show()
+
+# %% tags=["hide-input"]
+k_llama, k_hf = kept(llama_scores), kept(hf_scores)
+display(Markdown(
+    f"llama.cpp keeps **{k_llama:,}** token{'s' if k_llama != 1 else ''}, `generate()` **{k_hf:,}**"
+    + ("." if k_llama == k_hf else
+       ": temperature 0.8 sharpens the distribution before `generate()`'s top-p and min-p, so they cut deeper there."
+       if k_hf < k_llama else
+       ": transformers' top-k keeps every token tied with the 40th, llama.cpp's exactly 40.")
+))
+# T < 1 first only sharpens, so top-p's and min-p's sets can only shrink; only top-k's ties can add tokens
+assert k_hf <= k_llama or step.kept(dl.DecodingConfig(do_sample=True, top_k=40)) > 40
+assert torch.equal(out[0, : step.input_ids.shape[-1]], step.input_ids[0])
+
+# %% [markdown]
+# The [knobs cheat-sheet](23_knobs_cheat_sheet.py) gives every library's names, defaults, ranges
+# and order, with the version each value comes from.
+
+# %% [markdown]
 # ## What to notice
 
 # %%
@@ -305,7 +399,11 @@ notes = [
     f"- Mirostat is a feedback loop, and a slow one at η = 0.1: its mean surprise came to {running[-1]:.2f} bits for a "
     f"target of 4 over {len(surprise)} tokens, with a kept set between {min(size):,} and {max(size):,} tokens.",
     "- The same word, \"penalty\", means three different rules: over the whole context (transformers), over a window of "
-    "the last 64 tokens (llama.cpp), or over the generated tokens only (OpenAI, vLLM).",
+    "the last 64 tokens (llama.cpp), or over the generated tokens only (OpenAI, vLLM). DRY penalises only the token that "
+    f"would continue a repeat: {len(hit)} token{'s' if len(hit) != 1 else ''} on the looping prompt, against {rp_hit} for "
+    "the repetition penalty.",
+    f"- llama.cpp's defaults run temperature last: {k_llama:,} tokens kept against {k_hf:,} for `generate()` with the "
+    "same four numbers.",
 ]
 display(Markdown("\n".join(notes)))
 
