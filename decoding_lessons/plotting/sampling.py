@@ -244,8 +244,11 @@ def line_chart(x, series: dict, title: str, x_title: str, y_title: str, log_x: b
     Args:
         x: the x values (a sequence of numbers).
         series: ``{label: y values}``, each as long as ``x``; ``None`` leaves a gap.
-        title, x_title, y_title: the chart's and the axes' titles.
-        log_x, log_y: logarithmic axes.
+        title: the chart's title.
+        x_title: the x axis' title.
+        y_title: the y axis' title.
+        log_x: a logarithmic x axis.
+        log_y: a logarithmic y axis.
         hover: ``{label: [text per point]}`` for the series that hover more than their value.
 
     Examples:
