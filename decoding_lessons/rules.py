@@ -287,8 +287,11 @@ def top_h_rule(scores: torch.Tensor, top_h: float) -> TopHRule:
     """What ``TopHLogitsWarper(top_h)`` does, with its intermediate numbers.
 
     Top-H (Potraghloo et al. 2025, "Top-H Decoding: Adapting the Creativity and Coherence with
-    Bounded Entropy in Text Generation") bounds the entropy of the kept set by a fraction of the
-    distribution's entropy. transformers implements it as follows (read the warper's source):
+    Bounded Entropy in Text Generation") bounds the entropy of the kept set, renormalised, by a
+    fraction of the distribution's entropy; ``GenerationConfig``'s docstring states that rule ("the
+    smallest prefix of tokens is kept whose *renormalized* entropy is less than or equal to
+    ``top_h`` times the entropy of the full distribution"). transformers' warper computes it as
+    follows (read its source):
 
     1. Take the ``n = min(100, vocab)`` highest-scoring tokens and renormalise over them only:
        ``q = softmax(top-n scores)``. Tokens outside the top 100 are never kept.
@@ -297,13 +300,12 @@ def top_h_rule(scores: torch.Tensor, top_h: float) -> TopHRule:
     3. Walk down the candidates, most likely first, adding each one's term ``-q_i log q_i``;
        keep token *i* while the running sum is ``<= τ``. The most likely token is always kept.
 
-    The running sum is a partial sum of ``H(q)``'s terms, not the entropy of the kept set
-    renormalised, and ``H(q)`` is not the full vocabulary's entropy, whatever ``GenerationConfig``'s
-    docstring says ("the smallest prefix of tokens is kept whose *renormalized* entropy is less
-    than or equal to ``top_h`` times the entropy of the full distribution"). Since every term is
-    ≥ 0 the kept set is a prefix, and ``top_h = 1`` keeps (up to rounding of the last term) all
-    100 candidates. Typical values: 0.3–0.6 (``GenerationConfig``'s docstring); transformers
-    accepts (0, 1].
+    So the code bounds a cumulative partial sum of ``H(q)``'s terms over a prefix of the top 100,
+    where the paper's rule bounds the entropy of the kept set renormalised; and its reference
+    entropy is that of the top-100 distribution, where the rule names the full distribution's.
+    Since every term is ≥ 0 the kept set is a prefix, and ``top_h = 1`` keeps (up to rounding of
+    the last term) all 100 candidates. Typical values: 0.3–0.6 (``GenerationConfig``'s
+    docstring); transformers accepts (0, 1].
 
     Examples:
         >>> rule = top_h_rule(step.logits, 0.4)

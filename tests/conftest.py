@@ -201,6 +201,10 @@ def new_project(base: Path, lessons: dict[str, str], name: str = "proj") -> Path
     for link in ("stylesheets", "javascripts"):
         (docs / link).symlink_to(ROOT / "docs" / link)
     (docs / "index.md").write_text(MINI_INDEX)
+    # the glossary's headings (its anchors), which real lessons link to (../glossary.md#logit): a
+    # notebook link to a missing page warns, and the build is strict
+    headings = [line for line in (ROOT / "docs" / "glossary.md").read_text().splitlines() if line.startswith("#")]
+    (docs / "glossary.md").write_text("\n\n".join(headings) + "\n")
     for stem, text in lessons.items():
         (docs / "lessons" / f"{stem}.py").write_text(text)
     config = load_config()

@@ -537,11 +537,25 @@ SLIDER = notebook(
     ]
 )
 
+LONG_TITLE = notebook(
+    [
+        "md:# A long title\n\nWider than a phone.",
+        "import plotly.graph_objects as go\nimport decoding_lessons as dl\ndl.use_site_renderer()\n"
+        "def title(v):\n"
+        "    return (f'Tokens kept after “Once upon a time, there was a little”, temperature first, T = {v}'\n"
+        "            f'<br><sup>a subtitle that is longer than a phone is wide, at T = {v}</sup>')\n"
+        "steps = [dict(method='relayout', label=str(v), args=[{'title.text': title(v)}]) for v in [0.5, 2.0]]\n"
+        "fig = go.Figure(go.Bar(x=['a', 'b'], y=[1, 2]))\n"
+        "dl.plotting.theme.style(fig, title=title(0.5))\n"
+        "fig.update_layout(sliders=[dict(active=0, steps=steps)])\nfig.show()",
+    ]
+)
+
 
 @pytest.fixture(scope="module")
 def mini(tmp_path_factory):
     base = tmp_path_factory.mktemp("machinery")
-    project = new_project(base, {"01_math": MATH, "02_slider": SLIDER})
+    project = new_project(base, {"01_math": MATH, "02_slider": SLIDER, "03_long_title": LONG_TITLE})
     server, url, result = build_and_serve(base / "site", project)
     assert result.returncode == 0, result.stderr[-3000:]
     yield base / "site", url
@@ -584,6 +598,56 @@ def test_a_slider_moves_the_chart_and_dark_mode_keeps_it_legible(mini_reader, mi
     set_scheme(page, "slate")
     check_legible(page, "02_slider", "dark", len(charts))
     set_scheme(page, "default")
+    errors, external = mini_reader.take_problems()
+    assert not external and not errors, (external, errors)
+
+
+TITLE_FIT = """id => {
+  const gd = document.getElementById(id), svg = gd.querySelector('.main-svg').getBoundingClientRect();
+  const title = gd.querySelector('.gtitle'), t = title.getBoundingClientRect();
+  const plot = gd.querySelector('.cartesianlayer .bg, .nsewdrag').getBoundingClientRect();
+  return {overflow: Math.round(t.right - svg.right), lines: title.querySelectorAll('tspan.line').length || 1,
+          gap: Math.round(plot.top - t.bottom), box: Math.round(gd.parentElement.getBoundingClientRect().height - svg.height),
+          width: Math.round(svg.width), height: Math.round(svg.height), text: title.textContent};
+}"""
+
+
+def wait_for_title_lines(page, div_id: str, test: str) -> dict:
+    page.wait_for_function(
+        f"id => (document.getElementById(id).querySelectorAll('.gtitle tspan.line').length || 1) {test}", arg=div_id, timeout=RENDER_TIMEOUT_MS
+    )
+    page.wait_for_timeout(150)  # the relayout's redraw
+    return page.evaluate(TITLE_FIT, div_id)
+
+
+def test_a_title_wider_than_its_chart_wraps_on_a_phone_and_comes_back_when_wide(mini_reader, mini_site):
+    """A Plotly title is one SVG line per <br>: site.js breaks a title wider than its chart (measured
+    before: 394 to 668 px titles cut at a 326 px chart's edge on a 390 px phone) and grows the chart
+    by the lines it adds; on a wide screen the title's own lines come back."""
+    page = mini_reader.page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(lesson_url(mini_reader.base_url, "03_long_title"), wait_until="load")
+    charts = check_charts_drawn(page, (mini_site / "lessons/03_long_title/index.html").read_text(), "03_long_title")
+    (div_id, _, _), = charts
+    wide = page.evaluate(TITLE_FIT, div_id)
+    assert wide["overflow"] <= 0 and wide["lines"] == 2 and wide["gap"] >= 0, wide  # fits: left as written
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    narrow = wait_for_title_lines(page, div_id, "> 2")
+    assert narrow["overflow"] <= 0, f"the title runs {narrow['overflow']} px past its chart at 390 px: {narrow}"
+    assert narrow["gap"] >= 0, f"the wrapped title runs into the plot: {narrow}"
+    assert narrow["box"] == 0 and narrow["height"] > wide["height"], narrow  # the chart and its box grew with it
+    assert "T = 0.5" in narrow["text"] and "temperature first" in narrow["text"]
+
+    # a slider step that sets a new title gets it wrapped too
+    assert check_sliders_move(page, charts, "03_long_title at 390 px") == 1
+    page.wait_for_function(f"id => document.getElementById(id).querySelector('.gtitle').textContent.includes('T = 2.0')", arg=div_id)
+    stepped = wait_for_title_lines(page, div_id, "> 2")
+    assert stepped["overflow"] <= 0 and stepped["gap"] >= 0, stepped
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    back = wait_for_title_lines(page, div_id, "== 2")
+    assert (back["width"], back["height"], back["box"]) == (wide["width"], wide["height"], 0), (back, wide)
     errors, external = mini_reader.take_problems()
     assert not external and not errors, (external, errors)
 

@@ -38,7 +38,8 @@ def test_typicality_chart_marks_the_warpers_kept_set(cap, prompt, mass):
     band = next(s for s in fig.layout.shapes if s.type == "rect")
     for y, kept in zip(fig.data[0].y, bar_kept(fig)):
         assert (band.y0 - 1e-6 <= y <= band.y1 + 1e-6) == kept
-    assert f"{int(warper_kept.sum()):,} tokens" in fig.layout.title.text
+    n = int(warper_kept.sum())
+    assert f"{n:,} token{'' if n == 1 else 's'} kept" in fig.layout.title.text
 
 
 def test_typicality_chart_with_earlier_warpers(cap):
@@ -135,3 +136,40 @@ def test_bad_input_is_refused(cap, call, message):
     with pytest.raises(ValueError) as err:
         call(cap("The sky is"))
     assert message in str(err.value)
+
+
+def _label_centres(fig) -> list[float]:
+    """Each line label's centre in pixels, on the scale the chart assumes for its plot area."""
+    ymax = fig.layout.yaxis.range[1]
+    return sorted(a.y / ymax * pt._PLOT_PX + (a.yshift or 0) for a in fig.layout.annotations)
+
+
+@pytest.mark.parametrize("prompt", ["The sky is", "My name is"])
+@pytest.mark.parametrize("mass", [0.05, 0.2, 0.5, 0.9, 0.99])
+def test_typicality_chart_line_labels_do_not_touch(cap, prompt, mass):
+    fig = pt.typicality_chart(cap(prompt), BASE.replace(typical_p=mass), k=40)
+    texts = [a.text for a in fig.layout.annotations]
+    assert any(t.startswith("H = ") for t in texts) and any(t.startswith("H + ") for t in texts)
+    centres = _label_centres(fig)  # yshift is rounded to 0.1 px
+    assert all(b - a >= pt.LABEL_GAP_PX - 0.1 for a, b in zip(centres, centres[1:])), (texts, centres)
+    # each label stays next to its own line: shifted no further than the gap
+    assert all(abs(a.yshift or 0) <= pt.LABEL_GAP_PX for a in fig.layout.annotations)
+
+
+def test_spread_labels_moves_close_labels_apart_and_leaves_distant_ones():
+    close = pt._spread_labels([dict(y=1.0), dict(y=1.01), dict(y=0.99)], ymax=10)
+    centres = sorted(l["y"] / 10 * pt._PLOT_PX + l["yshift"] for l in close)
+    assert centres[1] - centres[0] >= pt.LABEL_GAP_PX - 0.1 and centres[2] - centres[1] >= pt.LABEL_GAP_PX - 0.1
+    # the order by height is kept: the highest line's label is still the highest
+    assert max(close, key=lambda l: l["y"] / 10 * pt._PLOT_PX + l["yshift"])["y"] == 1.01
+    far = pt._spread_labels([dict(y=1.0), dict(y=5.0)], ymax=10)
+    assert [l["yshift"] for l in far] == [0, 0]
+
+
+def test_typicality_chart_counts_one_kept_token_in_the_singular(cap):
+    step = cap("The sky is")
+    cfg = BASE.replace(typical_p=1e-6)  # keeps only the single most typical token
+    assert int(torch.isfinite(step.scores(cfg)).sum()) == 1
+    title = pt.typicality_chart(step, cfg, k=40).layout.title.text
+    assert "1 token kept, probability rank " in title
+    assert "1 tokens" not in title and "ranks" not in title

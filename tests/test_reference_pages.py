@@ -197,3 +197,46 @@ def test_the_cheat_sheets_tables_have_one_cell_per_column(data):
     for knob in ("temperature", "top-k", "top-p", "min-p", "typical-p", "repetition penalty", "top-nσ", "XTC", "DRY",
                  "mirostat", "dynamic temperature", "seed", "max new tokens"):
         assert knob in knobs, knob
+
+
+# ------------------------------------------------------------------------------------------------
+# The lessons' links to the glossary
+# ------------------------------------------------------------------------------------------------
+
+LINKED_LESSONS = sorted(p for p in (DOCS / "lessons").glob("[0-9][0-9]_*.py") if 1 <= int(p.name[:2]) <= 21)
+GLOSSARY_LINK_RE = re.compile(r"\]\((\.\./glossary\.md(?:#[^)\s]*)?)\)")
+
+
+def markdown_text(path: Path) -> str:
+    return "\n".join(c.source for c in jupytext.reads(path.read_text(), fmt="py:percent").cells if c.cell_type == "markdown")
+
+
+def test_lessons_1_to_21_are_all_there():
+    assert [int(p.name[:2]) for p in LINKED_LESSONS] == list(range(1, 22))
+
+
+@pytest.mark.parametrize("lesson", LINKED_LESSONS, ids=lambda p: p.stem)
+def test_the_lesson_links_to_the_glossary_and_every_glossary_link_resolves(lesson):
+    links = GLOSSARY_LINK_RE.findall(markdown_text(lesson))
+    assert any("#" in link for link in links), f"{lesson.name}: no link to a glossary term"
+    # every glossary link anywhere in the notebook (also in Markdown that code cells write) resolves
+    everywhere = [href for href in internal_links(lesson.read_text()) if href.split("#")[0] == "../glossary.md"]
+    assert len(everywhere) >= len(links)
+    broken = check_links(lesson, " ".join(f"[x]({href})" for href in everywhere))
+    assert broken == [], broken
+
+
+def test_lesson_1_points_to_the_glossary_and_the_glossary_to_the_cheat_sheet():
+    """Lesson 01 links the glossary, which links the cheat-sheet (a lesson linking lesson 23 directly
+    would break the strict throw-away builds of lessons 01–02, where lesson 23 is absent; the tests'
+    projects carry the glossary's headings)."""
+    text = markdown_text(DOCS / "lessons" / "01_logits_scores_tokens.py")
+    assert "](../glossary.md)" in text and "23_knobs_cheat_sheet" not in text
+    assert "](lessons/23_knobs_cheat_sheet.py)" in GLOSSARY.read_text()
+
+
+def test_the_glossary_link_check_catches_a_missing_anchor():
+    lesson = LINKED_LESSONS[0]
+    assert check_links(lesson, "[a](../glossary.md#logit) [b](../glossary.md#no-such-term)") == [
+        "../glossary.md#no-such-term: no anchor #no-such-term in docs/glossary.md"
+    ]

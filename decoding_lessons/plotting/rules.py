@@ -380,8 +380,8 @@ def typicality_chart(step: NextToken, config: DecodingConfig, k: int = 30, title
     top_kept = bool(rule.keep[order[0]])
     default_title = (
         f"Typical-p = {mass:g} after “{_short(step.text)}”<br><sup>H = {h:.2f} nats; kept: surprisal in "
-        f"[{max(lo, 0.0):.2f}, {hi:.2f}], the shaded band<br>{n_kept:,} tokens kept, probability ranks "
-        f"{int(kept_ranks.min())}–{int(kept_ranks.max())}{'' if top_kept else ': the most likely token is cut'}</sup>"
+        f"[{max(lo, 0.0):.2f}, {hi:.2f}], the shaded band<br>{n_kept:,} token{'' if n_kept == 1 else 's'} kept, "
+        f"{_ranks_text(kept_ranks)}{'' if top_kept else ': the most likely token is cut'}</sup>"
     )
     style(fig, title if title is not None else default_title, height=480)
     ymax = max(max(surprisal), hi) * 1.1 + 0.3
@@ -398,13 +398,48 @@ def typicality_chart(step: NextToken, config: DecodingConfig, k: int = 30, title
             ),
             _line(h, COLORS["threshold"], dash="solid"),
         ],
-        annotations=[
-            _label(h, f"H = {h:.2f}", COLORS["threshold"], outside=True),
-            _label(hi, f"H + {c:.2f}", COLORS["kept"], outside=True),
-            *([_label(lo, f"H − {c:.2f}", COLORS["kept"], outside=True)] if lo > 0.25 else []),
-        ],
+        annotations=_spread_labels(
+            [
+                _label(h, f"H = {h:.2f}", COLORS["threshold"], outside=True),
+                _label(hi, f"H + {c:.2f}", COLORS["kept"], outside=True),
+                *([_label(lo, f"H − {c:.2f}", COLORS["kept"], outside=True)] if lo > 0.25 else []),
+            ],
+            ymax,
+        ),
     )
     return fig
+
+
+def _ranks_text(ranks: torch.Tensor) -> str:
+    low, high = int(ranks.min()), int(ranks.max())
+    return f"probability rank {low}" if low == high else f"probability ranks {low}–{high}"
+
+
+# The typicality chart's plot area is at least this tall (480 px less its margins and the rotated
+# tick labels), and its line labels (12 px text on a grey box) this far apart centre to centre.
+_PLOT_PX = 240
+LABEL_GAP_PX = 20
+
+
+def _spread_labels(labels: list[dict], ymax: float, plot_px: float = _PLOT_PX, gap_px: float = LABEL_GAP_PX) -> list[dict]:
+    """Shift the labels of nearby lines apart (``yshift``, in pixels) so that no two are closer than
+    ``gap_px`` centre to centre, each staying as near its line as it can; the order by height is kept."""
+    order = sorted(range(len(labels)), key=lambda i: labels[i]["y"])
+    base = [labels[i]["y"] / ymax * plot_px for i in order]
+    pos = list(base)
+    for _ in range(1000):
+        moved = False
+        for j in range(1, len(pos)):
+            deficit = gap_px - (pos[j] - pos[j - 1])
+            if deficit > 1e-6:
+                pos[j - 1] -= deficit / 2
+                pos[j] += deficit / 2
+                moved = True
+        if not moved:
+            break
+    for i, b, q in zip(order, base, pos):
+        labels[i]["yshift"] = round(q - b, 1) or 0.0  # no -0.0
+    return labels
 
 
 # --------------------------------------------------------------------------------------------------

@@ -90,3 +90,119 @@
     document.addEventListener("DOMContentLoaded", typeset);
   }
 })();
+
+/* Chart titles that fit. A Plotly title is one SVG text, a line per <br>: on a phone a title wider
+   than its chart is cut at the chart's edge. When a chart's title is wider than the chart, this
+   breaks its lines at spaces and grows the top margin, the height and the chart's box by the added
+   lines (the plot area keeps its size, the first line its place); on a wider chart the original
+   title comes back. It runs after every redraw (a resize, or a slider step that sets the title). */
+(function () {
+  "use strict";
+
+  var LINE_SPACING = 1.3; // Plotly's line height, in em of the title's font
+  var SUP_SCALE = 0.7; // Plotly's <sup> and <sub> size
+  var canvas = document.createElement("canvas");
+
+  function textWidth(text, px, family, bold) {
+    var ctx = canvas.getContext("2d");
+    ctx.font = (bold ? "bold " : "") + px + "px " + family;
+    return ctx.measureText(text.replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">")).width;
+  }
+
+  // The title's lines, each broken at spaces to fit `width` pixels; tags stay where they were.
+  function wrapTitle(text, width, px, family) {
+    var out = [];
+    var small = 0, bold = 0;
+    text.split(/<br\s*\/?>/i).forEach(function (line) {
+      var current = "", used = 0, space = false;
+      line.split(/(<[^>]+>|\s+)/).forEach(function (piece) {
+        if (!piece) return;
+        if (piece.charAt(0) === "<") {
+          if (/^<(sup|sub)\b/i.test(piece)) small++;
+          else if (/^<\/(sup|sub)\b/i.test(piece)) small = Math.max(0, small - 1);
+          else if (/^<b\b/i.test(piece)) bold++;
+          else if (/^<\/b\b/i.test(piece)) bold = Math.max(0, bold - 1);
+          current += (space && used > 0 ? " " : "") + piece;
+          space = false;
+          return;
+        }
+        if (/^\s+$/.test(piece)) { space = true; return; }
+        var size = small ? px * SUP_SCALE : px;
+        var w = textWidth(piece, size, family, bold), gap = space && used > 0 ? textWidth(" ", size, family, bold) : 0;
+        if (used > 0 && used + gap + w > width) {
+          out.push(current);
+          current = piece;
+          used = w;
+        } else {
+          current += (gap ? " " : "") + piece;
+          used += gap + w;
+        }
+        space = false;
+      });
+      out.push(current);
+    });
+    return out;
+  }
+
+  function fit(gd) {
+    var full = gd._fullLayout, layout = gd.layout;
+    if (!full || !layout || !layout.title || gd.__dlFitting) return;
+    var text = typeof layout.title === "string" ? layout.title : layout.title.text;
+    if (!text) return;
+    if (gd.__dlTop === undefined) {
+      var title = gd.querySelector(".gtitle"), svg = gd.querySelector(".main-svg");
+      if (!title || !svg) return;
+      gd.__dlTop = full.margin.t;
+      gd.__dlHeight = layout.height || full.height;
+      gd.__dlTitleTop = title.getBoundingClientRect().top - svg.getBoundingClientRect().top;
+      gd.__dlTitleY = [layout.title.y, layout.title.yanchor, layout.title.yref].map(function (v) {
+        return v === undefined ? null : v; // null: Plotly's default
+      });
+    }
+    if (text !== gd.__dlShown) gd.__dlTitle = text; // a new title (a slider step), not our wrapping
+    var font = full.title.font, original = gd.__dlTitle;
+    var lines = wrapTitle(original, full.width * 0.98 - 12, font.size, font.family);
+    var added = lines.length - original.split(/<br\s*\/?>/i).length;
+    var wanted = added > 0 ? lines.join("<br>") : original;
+    var extra = Math.max(0, added) * LINE_SPACING * font.size;
+    // done, unless the text or the room made for it must change (a slider's new title may fit)
+    if (wanted === text && extra === (gd.__dlExtra || 0)) return;
+    gd.__dlExtra = extra;
+    var update = {"title.text": wanted, "margin.t": gd.__dlTop + extra, height: gd.__dlHeight + extra};
+    if (layout.autosize !== false) update.autosize = true; // a new height alone would fix the width
+    if (added > 0) { // the first line stays where it was; the added ones go below it
+      update["title.yref"] = "container";
+      update["title.yanchor"] = "top";
+      update["title.y"] = Math.min(1, 1 - Math.max(0, gd.__dlTitleTop) / (gd.__dlHeight + extra));
+    } else { // the chart's own placement
+      update["title.y"] = gd.__dlTitleY[0];
+      update["title.yanchor"] = gd.__dlTitleY[1];
+      update["title.yref"] = gd.__dlTitleY[2];
+    }
+    // Plotly's HTML puts the chart in a box of the layout's height: it grows with the chart
+    var box = gd.parentElement;
+    if (box && /px$/.test(box.style.height)) box.style.height = gd.__dlHeight + extra + "px";
+    gd.__dlShown = wanted;
+    gd.__dlFitting = true;
+    window.Plotly.relayout(gd, update)
+      .then(function () { gd.__dlFitting = false; }, function () { gd.__dlFitting = false; });
+  }
+
+  function hook() {
+    var charts = document.querySelectorAll(".js-plotly-plot");
+    for (var i = 0; i < charts.length; i++) {
+      var gd = charts[i];
+      if (gd.__dlHooked || typeof gd.on !== "function" || !window.Plotly) continue;
+      gd.__dlHooked = true;
+      gd.on("plotly_afterplot", fit.bind(null, gd));
+      fit(gd);
+    }
+  }
+
+  function hookSoon() {
+    [0, 300, 1000, 3000, 8000].forEach(function (ms) { setTimeout(hook, ms); });
+  }
+
+  if (typeof document$ !== "undefined") document$.subscribe(hookSoon);
+  else document.addEventListener("DOMContentLoaded", hookSoon);
+})();

@@ -25,11 +25,14 @@
 # </div>
 #
 # A causal language model does one thing: given a sequence of tokens, it outputs one number per
-# vocabulary entry, the **logits** of the next token. Every decoding strategy — greedy, sampling,
+# vocabulary entry, the **logits** of the next token. Every decoding strategy — [greedy](../glossary.md#greedy), [sampling](../glossary.md#sampling),
 # top-k, top-p, beam search — is a rule for turning those numbers into a choice.
 #
 # This lesson loads the model this page was built with, lets it generate, and then looks at the
 # numbers behind a single step.
+#
+# The words these lessons use are defined in the [glossary](../glossary.md), which also links the
+# knobs cheat-sheet: every knob's name and default in each library.
 
 # %%
 import torch
@@ -83,7 +86,7 @@ display(Markdown(about))
 # ## Logits and scores
 #
 # `generate()` can return, for every generated step, the raw **logits** and the **scores**: the
-# logits after the *logits processors* of the chosen decoding strategy (temperature, top-k, …) have
+# logits after the *[logits processors](../glossary.md#logits-processor)* of the chosen decoding strategy ([temperature](../glossary.md#temperature), top-k, …) have
 # been applied. The next token is the argmax of the scores (greedy) or is drawn from
 # `softmax(scores)` (sampling).
 

@@ -16,7 +16,7 @@
 # <div class="admonition abstract">
 # <p class="admonition-title">At a glance</p>
 #
-# - **What:** at every step, take the token with the highest score.
+# - **What:** at every step, take the token with the highest [score](../glossary.md#score).
 # - **When:** short factual completions, tests and reproducible baselines; not open-ended writing,
 #   where it loops.
 # - **In transformers:** `generate(do_sample=False)`, the default.
@@ -33,8 +33,8 @@
 # the order of the scores, so this is also the token with the highest probability.
 #
 # - **In transformers:** it is what `generate()` does by default: `do_sample=False` and
-#   `num_beams=1`. No sampling warper runs (temperature, top-k, top-p, min-p are all ignored);
-#   only the penalties (`repetition_penalty`, `no_repeat_ngram_size`) and the controls of
+#   `num_beams=1`. No [sampling](../glossary.md#sampling) warper runs (temperature, top-k, top-p, min-p are all ignored);
+#   only the [penalties](../glossary.md#penalty) (`repetition_penalty`, `no_repeat_ngram_size`) and the controls of
 #   [lesson 18](../18_constrained_output/) (`bad_words_ids`, `sequence_bias`, `min_new_tokens`,
 #   `suppress_tokens`, …) can change the scores.
 # - **Paper:** no paper introduced it; it is the baseline. Holtzman et al., *The Curious Case of
@@ -59,7 +59,7 @@ greedy = dl.DecodingConfig(do_sample=False)  # generate()'s default
 # ## One step
 #
 # The prompt `"2 + 2 = "`. The chart shows the 15 highest-logit tokens: their
-# logits (dots, left axis) and their probabilities (bars, right axis). Greedy decoding needs only
+# [logits](../glossary.md#logit) (dots, left axis) and their probabilities (bars, right axis). Greedy decoding needs only
 # the left axis: it takes the highest dot, however close the runner-up is.
 
 # %%

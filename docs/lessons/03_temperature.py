@@ -13,8 +13,8 @@
 # %% [markdown]
 # # Temperature
 #
-# Sampling draws the next token at random from $\mathrm{softmax}(s)$ instead of taking the
-# argmax. **Temperature** reshapes that distribution first: it divides every logit by $T$.
+# [Sampling](../glossary.md#sampling) draws the next token at random from $\mathrm{softmax}(s)$ instead of taking the
+# argmax. **Temperature** reshapes that distribution first: it divides every [logit](../glossary.md#logit) by $T$.
 #
 # $$s_i = \frac{z_i}{T}, \qquad p_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}$$
 #
@@ -38,7 +38,7 @@
 #   (it quickly becomes incoherent). The default is 1.0.
 #
 # > **Temperature alone needs `top_k=0`.** `generate()` applies `top_k=50` whenever it samples,
-# > unless you pass `top_k=0`. Ask for `do_sample=True, temperature=1.5` and you also get top-k
+# > unless you pass `top_k=0`. Ask for `do_sample=True, temperature=1.5` and you also get [top-k](../glossary.md#top-k)
 # > truncation you did not ask for. On this page every configuration sets `top_k=0`, so that
 # > temperature is the only knob.
 
@@ -127,7 +127,7 @@ display(
 # %% [markdown]
 # ## Entropy as a function of temperature
 #
-# Entropy, $H = -\sum_i p_i \log p_i$ in nats, measures how spread out the distribution is: 0
+# [Entropy](../glossary.md#entropy), $H = -\sum_i p_i \log p_i$ in nats, measures how spread out the distribution is: 0
 # when one token has all the mass, $\log |\mathcal{V}|$ when all are equal. Two prompts, the one
 # with the lower entropy (the model more sure of the next token) first, over a fine grid of
 # temperatures:

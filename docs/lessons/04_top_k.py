@@ -13,7 +13,7 @@
 # %% [markdown]
 # # Top-k
 #
-# Temperature reshapes the distribution but keeps every token in play, including thousands of
+# [Temperature](../glossary.md#temperature) reshapes the distribution but keeps every token in play, including thousands of
 # tokens that make no sense in context. **Top-k sampling** cuts the tail outright: keep the $k$
 # tokens with the highest scores, give every other token probability zero, and renormalise.
 #
@@ -88,7 +88,7 @@ dl.slider_chart(step, "top_k", grid, k=20, active=4).show()
 #
 # The weakness of top-k is that $k$ is fixed, while the model's confidence is not. Compare the
 # step after `"My name is"` with the step after `"The capital of France is"`, ordered below by
-# their entropy (the lower, the more confident the model):
+# their [entropy](../glossary.md#entropy) (the lower, the more confident the model):
 
 # %%
 candidates = {p: cap(p) for p in ["My name is", "The capital of France is"]}
@@ -132,7 +132,7 @@ dl.token_chart(sure if confident != prompt else unsure, top10, k=15).show()
 # ## Top-k and temperature
 #
 # `generate()` applies temperature first, then top-k. Dividing by $T$ does not change which
-# tokens are the top $k$, so the kept set is the same at every temperature; only the
+# tokens are the top $k$, so the [kept set](../glossary.md#kept-set) is the same at every temperature; only the
 # probabilities shared among the survivors change.
 
 # %%

@@ -13,7 +13,7 @@
 # %% [markdown]
 # # Top-p (nucleus sampling)
 #
-# Top-k keeps a fixed *number* of tokens. **Top-p** keeps a fixed share of the *probability*:
+# [Top-k](../glossary.md#top-k) keeps a fixed *number* of tokens. **Top-p** keeps a fixed share of the *probability*:
 # sort the tokens from most to least likely, and keep the shortest prefix whose probabilities add
 # up to at least $p$, the **nucleus**. Then renormalise, as top-k does.
 #
@@ -29,7 +29,7 @@
 #   Degeneration* (ICLR 2020, [arXiv:1904.09751](https://arxiv.org/abs/1904.09751)). It argues
 #   that the tail of the distribution is unreliable and should be cut, but by mass, not by count.
 # - **In transformers:** `generate(do_sample=True, top_p=p)`, implemented by `TopPLogitsWarper`.
-#   It runs after temperature and top-k, before min-p. `top_p=1.0` (the default) switches it off.
+#   It runs after [temperature](../glossary.md#temperature) and top-k, before min-p. `top_p=1.0` (the default) switches it off.
 #   At least one token is always kept.
 # - **Typical values:** 0.9–0.95 (the paper used 0.95); lower, such as 0.5–0.8, for more focused
 #   text.
@@ -69,7 +69,7 @@ display(
 )
 
 # %% [markdown]
-# Move the line: the slider runs `top_p` from 0.5 to 0.99. The kept set (green) grows slowly at
+# Move the line: the slider runs `top_p` from 0.5 to 0.99. The [kept set](../glossary.md#kept-set) (green) grows slowly at
 # first and then very fast as $p$ approaches 1.
 
 # %%
@@ -125,7 +125,7 @@ dl.slider_chart(step, "top_p", [0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0], 
 # ## Adaptive: a more and a less confident step
 #
 # The same `top_p` on two steps, `"My name is"` and `"The capital of France is"`, ordered by
-# entropy:
+# [entropy](../glossary.md#entropy):
 
 # %%
 candidates = {p: cap(p) for p in ["My name is", "The capital of France is"]}

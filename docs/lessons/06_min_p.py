@@ -13,7 +13,7 @@
 # %% [markdown]
 # # Min-p
 #
-# Top-p decides by adding up probabilities. **Min-p** compares each token with the favourite:
+# [Top-p](../glossary.md#nucleus) decides by adding up probabilities. **Min-p** compares each token with the favourite:
 # keep every token at least $p_{\min}$ times as likely as the most likely token, cut the rest,
 # renormalise.
 #
@@ -29,7 +29,7 @@
 #   [arXiv:2407.01082](https://arxiv.org/abs/2407.01082)). Its argument: min-p keeps text
 #   coherent at high temperatures, where top-p lets the flattened tail in.
 # - **In transformers:** `generate(do_sample=True, min_p=...)`, implemented by
-#   `MinPLogitsWarper`. It runs after temperature, top-k and top-p. The default `None` switches
+#   `MinPLogitsWarper`. It runs after [temperature](../glossary.md#temperature), [top-k](../glossary.md#top-k) and top-p. The default `None` switches
 #   it off.
 # - **Typical values:** 0.01–0.2; 0.05–0.1 is common. transformers' documentation calls that
 #   range "comparably selective as setting `top_p` in the 0.99–0.8 range"; we measure that below.
@@ -214,7 +214,7 @@ assert torch.equal(hf, step.scores(hot))
 assert torch.equal(torch.isfinite(cpp), torch.isfinite(step.scores(base.replace(min_p=0.1))))
 
 # %% [markdown]
-# **Try it in the [playground](../playground.md#ctx=name&temperature=1.5&min_p=0.1)**, which opens with min-p's headline setting, T = 1.5 and `min_p=0.1`: reorder the chain (llama.cpp runs temperature last) and see whether the kept set changes.
+# **Try it in the [playground](../playground.md#ctx=name&temperature=1.5&min_p=0.1)**, which opens with min-p's headline setting, T = 1.5 and `min_p=0.1`: reorder the chain (llama.cpp runs temperature last) and see whether the [kept set](../glossary.md#kept-set) changes.
 
 # %% [markdown]
 # ## What to notice

@@ -16,7 +16,7 @@
 # <div class="admonition abstract">
 # <p class="admonition-title">At a glance</p>
 #
-# - **What:** keep the tokens whose surprisal $-\log p$ is closest to the step's entropy, until
+# - **What:** keep the tokens whose surprisal $-\log p$ is closest to the step's [entropy](../glossary.md#entropy), until
 #   their probability reaches `typical_p`; this can cut the most likely token.
 # - **When:** sampling where the text should stay "as informative as expected": stories, summaries.
 # - **In transformers:** `generate(do_sample=True, typical_p=0.95)`.
@@ -24,7 +24,7 @@
 #
 # </div>
 #
-# Top-k, top-p and min-p all keep the *most likely* tokens and differ only in where they stop.
+# Top-k, [top-p](../glossary.md#nucleus) and [min-p](../glossary.md#min-p) all keep the *most likely* tokens and differ only in where they stop.
 # **Locally typical sampling** keeps a different set: the tokens whose surprise is close to the
 # surprise the model *expects*. That can exclude the single most likely token.
 #

@@ -25,15 +25,15 @@
 #
 # </div>
 #
-# Top-p keeps a *mass*, and top-k keeps a *count*. ε- and η-sampling keep every token whose
-# probability is above a **floor**. ε's floor is a fixed number. η's floor moves with the entropy
+# [Top-p](../glossary.md#nucleus) keeps a *mass*, and top-k keeps a *count*. ε- and η-sampling keep every token whose
+# probability is above a **floor**. ε's floor is a fixed number. η's floor moves with the [entropy](../glossary.md#entropy)
 # of the step.
 #
 # - **Paper:** Hewitt, Manning and Liang, *Truncation Sampling as Language Model Desmoothing*
 #   (Findings of EMNLP 2022, [arXiv:2210.15191](https://arxiv.org/abs/2210.15191)).
 # - **In transformers:** `generate(do_sample=True, epsilon_cutoff=...)` (`EpsilonLogitsWarper`)
 #   and `generate(do_sample=True, eta_cutoff=...)` (`EtaLogitsWarper`). They are the last two
-#   warpers in `generate()`'s chain, after typical-p. `0.0` (the default) switches them off.
+#   warpers in `generate()`'s chain, after [typical-p](../glossary.md#typical-p). `0.0` (the default) switches them off.
 # - **Typical values**, as transformers' docstrings quote the paper: `epsilon_cutoff` 3e-4 to 9e-4,
 #   and `eta_cutoff` 3e-4 to 4e-3 (`EtaLogitsWarper`) or 3e-4 to 2e-3 (`GenerationConfig`), "depending
 #   on the size of the model".

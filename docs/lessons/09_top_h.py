@@ -16,25 +16,25 @@
 # <div class="admonition abstract">
 # <p class="admonition-title">At a glance · advanced lesson</p>
 #
-# - **What:** keep the most likely tokens while their entropy stays within a fraction `top_h` of
+# - **What:** keep the most likely tokens while their [entropy](../glossary.md#entropy) stays within a fraction `top_h` of
 #   the distribution's entropy: few tokens on a confident step, more on an uncertain one.
-# - **When:** creative sampling at higher temperatures, where a plain nucleus lets too much in.
+# - **When:** creative sampling at higher temperatures, where a plain [nucleus](../glossary.md#nucleus) lets too much in.
 # - **In transformers:** `generate(do_sample=True, top_h=0.4)`.
 # - **Typical value:** 0.3 to 0.6.
 #
 # </div>
 #
 # *This is an advanced lesson: it reads the warper's source line by line. Read lessons 5 (top-p)
-# and 7 (typical-p, for entropy) first.*
+# and 7 ([typical-p](../glossary.md#typical-p), for entropy) first.*
 #
 # Top-p stops adding tokens when their **probability** reaches a target. Top-H stops when their
 # **entropy** would exceed a budget: a fraction `top_h` of the distribution's own entropy. It keeps
 # few tokens where the model is sure and more where it hesitates, but it bounds how much
-# randomness the kept set can add.
+# randomness the [kept set](../glossary.md#kept-set) can add.
 #
 # - **Paper:** Potraghloo et al., *Top-H Decoding: Adapting the Creativity and Coherence with
 #   Bounded Entropy in Text Generation* (NeurIPS 2025, [arXiv:2509.02510](https://arxiv.org/abs/2509.02510)).
-#   It poses truncation as choosing a set whose entropy is bounded relative to the original
+#   It poses [truncation](../glossary.md#truncation) as choosing a set whose entropy is bounded relative to the original
 #   distribution, and Top-H is its greedy procedure for that.
 # - **In transformers:** `generate(do_sample=True, top_h=...)`, implemented by `TopHLogitsWarper`.
 #   It runs right after temperature and before top-k, top-p, min-p, typical, ε and η. `top_h` must be

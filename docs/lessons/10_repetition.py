@@ -13,11 +13,11 @@
 # %% [markdown]
 # # Repetition penalty and no-repeat-ngram
 #
-# Left to itself, greedy decoding loops: once a phrase is likely, repeating it makes it more likely
+# Left to itself, [greedy](../glossary.md#greedy) decoding loops: once a phrase is likely, repeating it makes it more likely
 # still. Two processors in `generate()` push back, and both read the **context**, not only the
 # next-token distribution:
 #
-# - `repetition_penalty` (`RepetitionPenaltyLogitsProcessor`) lowers the logit of every token that
+# - `repetition_penalty` (`RepetitionPenaltyLogitsProcessor`) lowers the [logit](../glossary.md#logit) of every token that
 #   already occurs in the context. It comes from the CTRL paper: Keskar et al., *CTRL: A Conditional
 #   Transformer Language Model for Controllable Generation* (2019,
 #   [arXiv:1909.05858](https://arxiv.org/abs/1909.05858)), whose authors suggest a penalty of about
@@ -55,7 +55,7 @@ tokenizer = lm.tokenizer
 # that makes the token *more* likely, the opposite of a penalty. transformers changed the formula
 # for negative logits: `RepetitionPenaltyLogitsProcessor` multiplies them by $\theta$ instead, so
 # that the penalty always lowers the logit. For a penalty $\theta$ and every distinct token $t$ in
-# the context $C$ (prompt included):
+# the context $C$ ([prompt](../glossary.md#prompt) included):
 #
 # $$
 # s_t = \begin{cases} l_t / \theta & \text{if } t \in C \text{ and } l_t > 0,\\
@@ -148,7 +148,7 @@ display(
 # %% [markdown]
 # ### Move the knob
 #
-# The sampling distribution (`do_sample=True, top_k=0`) as the penalty goes from rewarding
+# The [sampling](../glossary.md#sampling) distribution (`do_sample=True, top_k=0`) as the penalty goes from rewarding
 # repetition (below 1) to punishing it:
 
 # %%

@@ -16,7 +16,7 @@
 # <div class="admonition abstract">
 # <p class="admonition-title">At a glance</p>
 #
-# - **What:** `generate()` applies the penalties first, then temperature, then every truncation
+# - **What:** `generate()` applies the penalties first, then [temperature](../glossary.md#temperature), then every truncation
 #   warper in a fixed order, each on the previous one's output; sampling also brings `top_k=50`.
 # - **When:** whenever a configuration sets more than one knob, or moves settings between libraries.
 # - **In transformers:** `generate(do_sample=True, temperature=0.8, top_k=0, top_p=0.95, min_p=0.05)`.
@@ -25,14 +25,14 @@
 # </div>
 #
 # A real configuration sets several knobs at once, for example `temperature=0.8, top_k=40,
-# top_p=0.95, min_p=0.05`. `generate()` turns each knob into a logits processor and applies them
+# top_p=0.95, min_p=0.05`. `generate()` turns each knob into a [logits processor](../glossary.md#logits-processor) and applies them
 # **one after another**, and each sees the previous one's output. The order therefore matters
 # whenever a processor depends on the *shape* of the distribution:
 #
-# - Top-k depends only on the ranking of the tokens. Temperature does not change the ranking, so
+# - [Top-k](../glossary.md#top-k) depends only on the ranking of the tokens. Temperature does not change the ranking, so
 #   the two commute.
-# - Top-p, min-p, typical-p, ε, η and Top-H all read *probabilities*. Temperature changes those
-#   probabilities, so applying it before or after them gives different kept sets.
+# - [Top-p](../glossary.md#nucleus), [min-p](../glossary.md#min-p), typical-p, ε, η and Top-H all read *probabilities*. Temperature changes those
+#   probabilities, so applying it before or after them gives different [kept sets](../glossary.md#kept-set).
 #
 # This lesson prints the order `generate()` uses, uncovers a default that silently joins every
 # sampling configuration, and compares transformers' order with llama.cpp's.

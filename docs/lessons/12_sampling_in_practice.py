@@ -109,16 +109,16 @@ display(
 # same tokens print nearly the same text. So we compare the strategies of the earlier lessons,
 # with one typical setting each, over several prompts and several samples per prompt.
 #
-# - **Quality:** the mean log-probability per token of a sample under the *untempered* model
+# - **Quality:** the mean [log-probability](../glossary.md#log-probability) per token of a sample under the *untempered* model
 #   (the raw logits, before any processor), whatever the strategy sampled from. Higher means the
-#   model finds the text more likely; greedy decoding's texts are the model's own best guesses.
+#   model finds the text more likely; [greedy](../glossary.md#greedy) decoding's texts are the model's own best guesses.
 # - **Diversity:** distinct-2, the share of distinct bigrams among all bigrams of a prompt's
 #   samples (`dl.distinct_ngrams`; Li et al. 2016, [arXiv:1510.03055](https://arxiv.org/abs/1510.03055)).
 #   1 means no two-token stretch occurs twice in any of them; identical samples push it down.
 #
 # `dl.compare_strategies` makes one `generate()` call per strategy: every prompt at once, and
 # `num_return_sequences` samples per prompt, with `output_logits=True` for the raw logits. Every
-# configuration except top-k sets `top_k=0`, so that `generate()`'s hidden `top_k=50` (lesson 11)
+# configuration except [top-k](../glossary.md#top-k) sets `top_k=0`, so that `generate()`'s hidden `top_k=50` (lesson 11)
 # does not mix in. Greedy decoding gives one text per prompt, which stands for all its samples.
 
 # %%
@@ -230,10 +230,10 @@ assert all(len(row) == study.num_samples for s in study.strategies.values() for 
 #
 # ## Entropy and kept set across a generation
 #
-# Top-p, min-p, typical-p and η all adapt to the step: they keep few tokens where the model is sure
+# [Top-p](../glossary.md#nucleus), min-p, typical-p and η all adapt to the step: they keep few tokens where the model is sure
 # and many where it is not. They differ in how strongly they react. `dl.generate_with_trace` is
 # `generate()`'s sampling loop written out (its tests check that it produces `generate()`'s tokens
-# for the same seed); at every step it also records the entropy of `softmax(scores)` and how many
+# for the same seed); at every step it also records the [entropy](../glossary.md#entropy) of `softmax(scores)` and how many
 # tokens were kept. The first chart shows the entropy of the distribution each one samples from,
 # step by step, on the first prompt; the second shows how many tokens it kept (log scale). Hover a
 # point to see the token chosen at that step.

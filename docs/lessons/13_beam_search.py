@@ -13,10 +13,10 @@
 # %% [markdown]
 # # Beam search
 #
-# Greedy decoding commits to the most likely token at every step and never looks back. But the
+# [Greedy](../glossary.md#greedy) decoding commits to the most likely token at every step and never looks back. But the
 # most likely *sequence* need not start with the most likely *token*: a slightly less likely first
 # word can open a much more likely continuation. Beam search hedges. It keeps the `num_beams` best
-# partial sequences (the *beams*), scored by their summed log-probability
+# partial sequences (the *beams*), scored by their summed [log-probability](../glossary.md#log-probability)
 #
 # $$\text{score}(y_{1..t}) = \sum_{i=1}^{t} \log p(y_i \mid x, y_{<i}),$$
 #
@@ -52,7 +52,7 @@ lm, cap = dl.lesson_setup()
 #
 # The same prompt, 12 new tokens: greedy decoding, then beam search with 4 beams. For each output
 # we compute its joint probability under the model, $p(y \mid x) = \prod_i p(y_i \mid x, y_{<i})$,
-# in one forward pass over prompt + output (`dl.sequence_logprob`).
+# in one [forward pass](../glossary.md#forward-pass) over prompt + output (`dl.sequence_logprob`).
 
 # %%
 prompt = "The sky is"
@@ -138,7 +138,7 @@ display(Markdown(text))
 # ### The cost
 #
 # All beams advance together: one forward pass per step over a batch of `num_beams` rows, with the
-# KV cache reordered to follow the beams (a beam that survives twice gets its cache copied).
+# [KV cache](../glossary.md#kv-cache) reordered to follow the beams (a beam that survives twice gets its cache copied).
 
 # %% tags=["hide-input"]
 display(

@@ -16,7 +16,7 @@
 # <div class="admonition abstract">
 # <p class="admonition-title">At a glance</p>
 #
-# - **What:** beam search in groups that take turns; a group pays `diversity_penalty` for every
+# - **What:** [beam search](../glossary.md#beam) in groups that take turns; a group pays `diversity_penalty` for every
 #   token an earlier group chose at the same step, so the groups' outputs differ.
 # - **When:** several different outputs of one input (captions, paraphrases, candidates to rerank).
 # - **In transformers:** `generate(num_beams=6, num_beam_groups=3, diversity_penalty=1.0)`, which
@@ -26,7 +26,7 @@
 #
 # </div>
 #
-# Beam search returns its `num_beams` best hypotheses, and they are usually one sentence in a few
+# Beam search returns its `num_beams` best [hypotheses](../glossary.md#hypothesis), and they are usually one sentence in a few
 # variations: the beams share a prefix because the best continuations of a good prefix outscore
 # everything else. *Diverse beam search* splits the beams into `num_beam_groups` groups. At every
 # step the groups take turns; each group runs an ordinary beam search, except that a token loses
@@ -44,7 +44,7 @@
 # - **Paper:** Vijayakumar et al., *Diverse Beam Search: Decoding Diverse Solutions from Neural
 #   Sequence Models* (2016, [arXiv:1610.02424](https://arxiv.org/abs/1610.02424)).
 # - **Typical use:** when several different outputs are wanted (captions, paraphrases, candidate
-#   answers to rerank): 2–4 groups, λ around 0.5–2 (log-probability units: λ = 1 costs as much as a
+#   answers to rerank): 2–4 groups, λ around 0.5–2 ([log-probability](../glossary.md#log-probability) units: λ = 1 costs as much as a
 #   token *e* ≈ 2.7 times less likely).
 
 # %%

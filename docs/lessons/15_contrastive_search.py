@@ -18,7 +18,7 @@
 #
 # - **What:** deterministic decoding that picks, among the `top_k` most likely tokens, the best
 #   trade-off of probability against similarity to what was already written.
-# - **When:** open-ended text that should be reproducible and not loop like greedy decoding.
+# - **When:** open-ended text that should be reproducible and not loop like [greedy](../glossary.md#greedy) decoding.
 # - **In transformers:** `generate(penalty_alpha=0.6, top_k=4)`, which since transformers 4.56 also
 #   needs `custom_generate="transformers-community/contrastive-search"` and `trust_remote_code=True`
 #   (below).
@@ -115,7 +115,7 @@ dl.contrastive_map(cs, lm).show()
 # ### The cost
 #
 # To know $h_v$, the model must run on each candidate. Contrastive search does that for all `top_k`
-# candidates in one forward pass (the KV cache copied `top_k` times), then keeps the chosen row:
+# candidates in one [forward pass](../glossary.md#forward-pass) (the [KV cache](../glossary.md#kv-cache) copied `top_k` times), then keeps the chosen row:
 # its pass also gave the next step's logits.
 
 # %%
@@ -166,7 +166,7 @@ assert cs.forward_passes == len(cs.steps) + 1
 # The same prompt, 64 new tokens, three ways: greedy decoding, sampling (`top_p = 0.95`, seeded),
 # and contrastive search (α = 0.6, k = 4). We measure repetition (the longest stretch repeated
 # within the output, and distinct-2, the share of different bigrams) and how likely the model finds
-# the text (mean log-probability per token).
+# the text (mean [log-probability](../glossary.md#log-probability) per token).
 
 # %%
 LONG = 64
@@ -207,7 +207,7 @@ display(
 # %% [markdown]
 # ## Turning α
 #
-# α = 0 is greedy decoding; α = 1 ignores the model's confidence among the top-k and picks the
+# α = 0 is greedy decoding; α = 1 ignores the model's confidence among the [top-k](../glossary.md#top-k) and picks the
 # candidate least like anything before. Four settings, 32 tokens each:
 
 # %%

@@ -48,7 +48,7 @@ lm, cap = dl.lesson_setup()
 # ## The one change
 #
 # At each step beam search scores every live beam $b$ extended by every token $y$ with its
-# cumulative score $S(b, y) = S_b + s(y \mid b)$, where $s$ is the model's log-probability after
+# cumulative score $S(b, y) = S_b + s(y \mid b)$, where $s$ is the model's [log-probability](../glossary.md#log-probability) after
 # the processors. Beam search keeps the $2N$ best of those $N \times V$ candidates ($N$ beams, $V$
 # tokens). Beam sampling draws $2N$ of them, without replacement, from
 #
@@ -56,7 +56,7 @@ lm, cap = dl.lesson_setup()
 #
 # one distribution over all beams and tokens at once, and sorts the drawn ones by score. From there
 # on everything is beam search: the best drawn candidates that end join the pool of finished
-# hypotheses, the best $N$ that do not end become the next beams. In transformers' code the
+# [hypotheses](../glossary.md#hypothesis), the best $N$ that do not end become the next beams. In transformers' code the
 # difference is two lines:
 #
 # ```python
@@ -74,8 +74,8 @@ lm, cap = dl.lesson_setup()
 # %% [markdown]
 # ## Beam search, beam sampling and sampling on one prompt
 #
-# Four beams, ten new tokens, `generate()`'s default sampling settings (temperature 1, `top_k=50`)
-# and the same seed for the two random decoders. For each output we compute its mean
+# Four beams, ten new tokens, `generate()`'s default sampling settings ([temperature](../glossary.md#temperature) 1, `top_k=50`)
+# and the same [seed](../glossary.md#seed) for the two random decoders. For each output we compute its mean
 # log-probability per token under the model, in one forward pass over prompt + output
 # (`dl.sequence_logprob`).
 

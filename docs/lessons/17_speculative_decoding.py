@@ -13,13 +13,13 @@
 # %% [markdown]
 # # Speculative decoding
 #
-# A forward pass of a large model over one new token costs nearly as much as one over a few: the
+# A [forward pass](../glossary.md#forward-pass) of a large model over one new token costs nearly as much as one over a few: the
 # weights are read once either way. Speculative decoding uses that. A cheap **draft** model proposes
 # γ tokens one by one; the **target** model scores all of them in one forward pass; the proposals
 # are kept up to the first one the target disagrees with, and the target adds one token of its own.
 # Every round costs one target pass and yields between 1 and γ + 1 tokens, and the output is
-# exactly what the target alone would have produced (greedy), or distributed exactly as it
-# (sampling).
+# exactly what the target alone would have produced ([greedy](../glossary.md#greedy)), or distributed exactly as it
+# ([sampling](../glossary.md#sampling)).
 #
 # - **In transformers:** `generate(assistant_model=draft)` with `num_assistant_tokens` (γ) on the
 #   draft's `generation_config`; `generate(assistant_early_exit=k)` drafts with the target's own
@@ -45,7 +45,7 @@ lm, cap = dl.lesson_setup()
 # %% [markdown]
 # ## The draft: the target's own first layers
 #
-# The draft must share the target's tokenizer and vocabulary: it proposes token ids that the target
+# The draft must share the target's tokenizer and [vocabulary](../glossary.md#vocabulary): it proposes token ids that the target
 # scores. We make it from the target itself: its first three quarters of decoder layers, then its
 # final norm and LM head (*early exit*). Nothing is copied, the draft's modules are the target's, so
 # it costs no memory and about that share of a target pass. transformers'

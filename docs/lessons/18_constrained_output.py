@@ -16,8 +16,8 @@
 # The sampling warpers of the earlier lessons decide *how boldly* to pick from the model's
 # distribution. A second family of processors in `generate()` decides *what may be said at all*:
 # they ban tokens, bias them, allow only what a grammar allows, or rule on the end-of-sequence
-# token (EOS). They are set per call, act with greedy decoding as well as with sampling, and every
-# one of them works the same way: it changes some scores, often to $-\infty$, before the softmax.
+# token ([EOS](../glossary.md#eos)). They are set per call, act with [greedy](../glossary.md#greedy) decoding as well as with sampling, and every
+# one of them works the same way: it changes some [scores](../glossary.md#score), often to $-\infty$, before the softmax.
 #
 # This lesson draws each one as what it removes or shifts on the **full** next-token distribution,
 # and checks each against `generate(output_scores=True)`.
@@ -185,7 +185,7 @@ for name, config in {"ban": ban, "ban a phrase": ban_phrase, "push": push, "pull
 # transformers' docstring) to JSON-schema libraries.
 #
 # A small grammar: the answer must be a JSON object `{"colour": …}` with one of four colours.
-# `dl.choice_grammar` tokenizes the valid answers with the model's tokenizer and puts their token
+# `dl.choice_grammar` tokenizes the valid answers with the model's [tokenizer](../glossary.md#tokenizer) and puts their token
 # sequences in a trie; after the tokens generated so far it allows the trie node's children, and
 # EOS where an answer is complete.
 

@@ -26,7 +26,7 @@
 # *relative-top* filter) are cut, so the contrast cannot promote nonsense that an early layer merely
 # disliked.
 #
-# - **In transformers:** `generate(dola_layers="low" | "high" | [layers])`, greedy or sampled,
+# - **In transformers:** `generate(dola_layers="low" | "high" | [layers])`, [greedy](../glossary.md#greedy) or sampled,
 #   with the usual processors applied to the contrast; no longer in its core (the status is below
 #   the set-up). `decoding_lessons.dola_decoding` follows the last in-core implementation
 #   (`_dola_decoding`, `_dola_select_contrast`, `_relative_top_filter`) and records every step; the
@@ -74,7 +74,7 @@ display(Markdown(
 # %% [markdown]
 # ## One answer, step by step
 #
-# A factual prompt, `dola_layers="high"`, with the repetition penalty the paper recommends. First
+# A factual prompt, `dola_layers="high"`, with the [repetition penalty](../glossary.md#repetition-penalty) the paper recommends. First
 # the final layer's own greedy answer, with the same penalty, then DoLa's:
 
 # %%
@@ -200,7 +200,7 @@ display(Markdown(
 #   with the norm would give; this page follows transformers.
 # - **The Jensen–Shannon divergence is averaged, not summed, over the vocabulary.** That scales
 #   every candidate alike, so it never changes which layer is chosen, but the numbers in the heat
-#   map are the vocabulary size times smaller than the textbook divergence.
+#   map are the [vocabulary](../glossary.md#vocabulary) size times smaller than the textbook divergence.
 # - **One layer for the whole batch.** transformers averaged the divergences over the batch and
 #   chose one layer for all prompts; `dola_decoding` takes one prompt at a time.
 # - **Out-of-range layers.** transformers 4.55 silently dropped listed layers at or above the

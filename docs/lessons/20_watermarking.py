@@ -47,7 +47,7 @@ lm, cap = dl.lesson_setup()
 # ## The green list
 #
 # With `"lefthash"`, the processor seeds a random generator with `hashing_key × previous token`,
-# draws a permutation of the whole vocabulary, and calls its first $\lfloor\gamma V\rfloor$ tokens
+# draws a permutation of the whole [vocabulary](../glossary.md#vocabulary), and calls its first $\lfloor\gamma V\rfloor$ tokens
 # green. Nothing else about the context matters: two contexts that end in the same token have the
 # same green list. `dl.green_list` reads the list off transformers' own `WatermarkLogitsProcessor`
 # (the ids whose score it changes).
@@ -86,7 +86,7 @@ assert abs(_overlap - watermark.greenlist_ratio) < 0.02
 # $$p_G' = \frac{p_G\,e^\delta}{p_G\,e^\delta + 1 - p_G}.$$
 #
 # Green bars below are green tokens, grey bars red ones; the pale bars are before the bias, the
-# solid ones after. (Sampling here is plain, `top_k=0`, so the chart shows the whole distribution.)
+# solid ones after. ([Sampling](../glossary.md#sampling) here is plain, `top_k=0`, so the chart shows the whole distribution.)
 
 # %%
 marked = dl.DecodingConfig(do_sample=True, top_k=0, watermarking_config=watermark)
@@ -135,7 +135,7 @@ display(Markdown(
 ))
 
 # %% [markdown]
-# The watermark acts after every other processor, whether sampling or greedy: `GenerationMixin`
+# The watermark acts after every other processor, whether sampling or [greedy](../glossary.md#greedy): `GenerationMixin`
 # appends it last, after temperature and truncation.
 
 # %%
@@ -186,7 +186,7 @@ assert abs(found.z_score[0] - (found.num_green_tokens[0] - 0.25 * _n) / math.sqr
 
 # %% [markdown]
 # One text proves little. `dl.detection_study` writes many: for several prompts, two samples each,
-# with no watermark and with $\delta$ = 1, 2 and 4 (the same seed for every setting), and runs the
+# with no watermark and with $\delta$ = 1, 2 and 4 (the same [seed](../glossary.md#seed) for every setting), and runs the
 # detector over each text. EOS is banned (`min_new_tokens`) so every text has the same length.
 
 # %%
@@ -216,7 +216,7 @@ assert study.plain.detected <= 0.2 and list(study.plain.tokens) == [tokens] * st
 #
 # A larger $\delta$ moves more mass to the green list, so the text holds more green tokens and is
 # easier to detect. But it also pushes the sampler away from what the model would have written. The
-# price is measured under the **unwatermarked** model, from its own logits: the perplexity of the
+# price is measured under the **unwatermarked** model, from its own [logits](../glossary.md#logit): the perplexity of the
 # texts, $\exp$ of minus their mean log-probability per token.
 #
 # A dozen texts are a noisy sample of that: each δ's texts wander into contexts of their own, some

@@ -16,7 +16,7 @@
 # [Constraining the output](../18_constrained_output/) showed processors that ban tokens, bias
 # them or allow only what a grammar allows, one step at a time. None of them can say "this word must
 # appear *somewhere*": a ban acts at every step, and a grammar has to spell out where the word goes.
-# Constrained beam search takes a list of words or phrases that must appear in the output and leaves
+# Constrained [beam search](../glossary.md#beam) takes a list of words or phrases that must appear in the output and leaves
 # the *where* to the search.
 #
 # - **In transformers:** `generate(num_beams=N, force_words_ids=[...])`, or
@@ -56,7 +56,7 @@ display(Markdown("**Today in transformers.** " + dl.retired_note("constrained_be
 #
 # Four beams, twelve new tokens, and the phrase `" purple clouds"` that must appear. Beside it, plain
 # [beam search](../13_beam_search/) on the same prompt. For each output, the search's own score
-# (summed log-probability divided by the length) and the mean log-probability per token under the
+# (summed [log-probability](../glossary.md#log-probability) divided by the length) and the mean log-probability per token under the
 # model:
 
 # %%
@@ -113,7 +113,7 @@ display(
 #    **round-robin**: the best of every bank, then the second best of every bank, and so on, until
 #    $N$ beams are chosen.
 #
-# So every bank keeps a beam as long as there are beams to share out. An EOS finishes a hypothesis
+# So every bank keeps a beam as long as there are beams to share out. An [EOS](../glossary.md#eos) finishes a [hypothesis](../glossary.md#hypothesis)
 # only if its sequence has met every constraint; at the length limit, the live beams that met them
 # join the pool of finished hypotheses.
 #
