@@ -364,6 +364,8 @@ def test_the_playground_on_a_phone_and_by_instant_navigation(reader, site_url):
     page.click("a[href*='playground/#ctx=name&temperature=1.5&min_p=0.1']")
     page.wait_for_url("**/playground/**")
     _ready(page)
+    # the stage table is drawn after the context's logits arrive (a loaded machine takes a while)
+    page.wait_for_function("document.querySelectorAll('.dl-pg-stages tr[data-stage]').length === 3")
     assert _stages(page) == ["temperature", "top_k", "min_p"]
     page.go_back()
     page.wait_for_url("**/06_min_p/**")

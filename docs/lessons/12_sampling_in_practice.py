@@ -222,7 +222,9 @@ assert all(d <= 1 / study.num_samples + 1e-9 or len(row[0]) < 2
 # over the prompt alone (no padding) and the sample
 _s = study.strategies["temperature 0.7"]
 _ids, _lp = _s.continuations[1][0], _s.token_logprobs[1][0]
-assert abs(dl.sequence_logprob(lm, prompts[1], list(_ids)) - float(_lp.sum())) < 1e-3 * len(_ids)
+# (a batched, cached pass and a fresh one add in another order: bf16's 8 bits differ by more)
+_tol = 1e-3 if lm.dtype == torch.float32 else 0.1
+assert abs(dl.sequence_logprob(lm, prompts[1], list(_ids)) - float(_lp.sum())) < _tol * len(_ids)
 assert all(len(row) == study.num_samples for s in study.strategies.values() for row in s.continuations)
 
 # %% [markdown]
