@@ -62,6 +62,7 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from .checks import check_float, check_int
+from .tokens import byte_decoder
 
 LLAMA_CPP_VERSION = "llama-cpp-python 0.3.36 (llama.cpp 0c1e57098bba43ac29e6e3b677cdceebdd22334f)"
 LLAMA_DEFAULT_SEED = 0xFFFFFFFF  # llama.h: "a random seed" (std::random_device)
@@ -715,23 +716,7 @@ class LlamaCppPenaltiesLogitsProcessor(_Sampler):
         cur.sorted = False
 
 
-_BYTE_DECODER = None
 _PIECES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # tokenizer -> its pieces
-
-
-def _byte_decoder() -> dict[str, int]:
-    global _BYTE_DECODER
-    if _BYTE_DECODER is None:  # GPT-2's bytes_to_unicode, inverted
-        bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-        cs = bs[:]
-        n = 0
-        for b in range(256):
-            if b not in bs:
-                bs.append(b)
-                cs.append(256 + n)
-                n += 1
-        _BYTE_DECODER = {chr(c): b for b, c in zip(bs, cs)}
-    return _BYTE_DECODER
 
 
 def llama_cpp_token_pieces(tokenizer) -> list[bytes]:
@@ -754,7 +739,7 @@ def llama_cpp_token_pieces(tokenizer) -> list[bytes]:
     vocab_size = len(tokenizer)
     texts = tokenizer.convert_ids_to_tokens(list(range(vocab_size)))
     added = set(getattr(tokenizer, "added_tokens_decoder", {}) or {})
-    decoder = _byte_decoder()
+    decoder = byte_decoder()  # GPT-2's bytes_to_unicode, inverted (tokens.py)
     normal = [t for i, t in enumerate(texts) if i not in added and t is not None]
     byte_level = all(ch in decoder for t in normal[:5000] for ch in t) and not any("▁" in t for t in normal[:5000])
     out = []
