@@ -228,7 +228,7 @@ def transformers_scores(logits, ids, settings, order, mtk=1, gc=None):
     gc = GenerationConfig() if gc is None else gc
     library = {k: v for k, v in settings.items() if k in LIBRARY}  # llama.cpp's knobs (top_n_sigma)
     cfg = dl.DecodingConfig(do_sample=True, **{k: v for k, v in settings.items() if k not in LIBRARY})
-    extra = [(k, PROCESSORS[k].build(v)) for k, v in library.items() if PROCESSORS[k].build(v) is not None]
+    extra = [(k, p) for k, p in ((k, PROCESSORS[k].build(v)) for k, v in library.items()) if p is not None]
     if order == "hf":
         procs = dl.logits_processors(cfg, gc, num_beams=2 if mtk > 1 else 1, eos_token_count=mtk - 1)
         pairs = [(FIELD_OF[type(p)], p) for p in procs]
@@ -241,8 +241,8 @@ def transformers_scores(logits, ids, settings, order, mtk=1, gc=None):
         return pairs, scores[0]
     names = list(LLAMA_CPP_ORDER) if order == "llama_cpp" else order
     resolved, active = _active_fields(cfg, gc)
-    pairs = [(n, build_processor(n, resolved)) if n not in LIBRARY else (n, dict(extra)[n]) for n in names
-             if n in active or n in dict(extra)]
+    built = dict(extra)
+    pairs = [(n, built[n] if n in LIBRARY else build_processor(n, resolved)) for n in names if n in active or n in built]
     step = NextToken(ids, logits, SimpleNamespace(model=SimpleNamespace(generation_config=gc)))
     return pairs, dl.apply_in_order(step, cfg, names, **library)
 
