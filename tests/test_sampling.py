@@ -173,10 +173,12 @@ def test_trace_equals_generate(lm, cfg):
 
 
 def test_the_random_configurations_cover_every_processor_on_and_off():
-    """The seeded search below switches every processor both on and off somewhere."""
-    from decoding_lessons.processors import OFF
+    """The seeded search below switches every one of generate()'s knobs both on and off somewhere
+    (the other libraries' knobs, top_n_sigma, are no DecodingConfig field: test_llama_cpp covers them)."""
+    from decoding_lessons.processors import KNOBS, OFF
 
-    for name, off in OFF.items():
+    for name in (row.field for row in KNOBS):
+        off = OFF[name]
         values = {getattr(c, name) for c in RANDOM_CONFIGS}
         assert off in values and values - {off}, (name, values)
 
@@ -306,8 +308,10 @@ def test_order_validation(cap):
         dl.order_chart(step, cfg, {})
     with pytest.raises(ValueError, match="`name` has to be one of"):
         build_processor("beam", cfg.resolved())
-    assert HF_ORDER == ("repetition_penalty", "no_repeat_ngram_size", "temperature", "top_h", "top_k", "top_p",
-                        "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff")
+    # top_n_sigma (llama.cpp's, handed to generate() as a logits_processor) runs where generate()
+    # merges a custom processor: after the penalties, before the sampling warpers
+    assert HF_ORDER == ("repetition_penalty", "no_repeat_ngram_size", "top_n_sigma", "temperature", "top_h", "top_k",
+                        "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff")
 
 
 # --------------------------------------------------------------------------------------------------
