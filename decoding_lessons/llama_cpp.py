@@ -687,8 +687,10 @@ class LlamaCppPenaltiesLogitsProcessor(_Sampler):
     """llama.cpp's ``penalties`` sampler over the last ``penalty_last_n`` tokens of the context
     (the prompt included, as llama.cpp's CLI and server feed it): for each token seen ``c`` times,
     ``logit *= repeat`` if ``logit <= 0`` else ``logit /= repeat``, then
-    ``logit -= c·frequency + presence``. ``penalty_last_n = -1``: the whole context; ``0``: off.
-    (llama.cpp itself clamps a negative ``penalty_last_n`` to 0, off; its CLI refuses one.)
+    ``logit -= c·frequency + presence``. ``penalty_last_n = -1``: the whole context, as llama.cpp's
+    CLI and server read it (they replace -1 by the context size); ``0``: off. (The sampler itself,
+    ``llama_sampler_init_penalties``, clamps a negative ``penalty_last_n`` to 0, off; the CLI and
+    server refuse anything below -1.)
     """
 
     def __init__(self, penalty_last_n: int = 64, repeat_penalty: float = 1.0, frequency_penalty: float = 0.0,

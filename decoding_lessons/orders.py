@@ -13,7 +13,10 @@ from typing import Sequence
 import torch
 
 from .capture import NextToken
-from .processors import CONTROL_ORDER, FINAL_ORDER, HF_ORDER, LIBRARY_KNOBS, LLAMA_CPP_ORDER, PENALTY_ORDER, PROCESSORS, WARPER_ORDER
+from .checks import check_int
+from .processors import (
+    CONTROL_ORDER, FINAL_ORDER, HF_ORDER, LIBRARY_ROWS, LLAMA_CPP_ORDER, PENALTY_ORDER, PROCESSORS, WARPER_ORDER, BuildContext,
+)
 from .scoring import DecodingConfig, build_processor
 
 # generate()'s order and llama.cpp's default chain: columns of the processor table (processors.py).
@@ -29,7 +32,7 @@ def _active_fields(config: DecodingConfig, generation_config) -> tuple[dict, lis
 
 
 def _check_order(order) -> list[str]:
-    known = HF_ORDER  # generate()'s knobs and the other libraries' (top_n_sigma)
+    known = HF_ORDER  # generate()'s knobs and the other libraries' samplers (top_n_sigma, xtc, ...)
     if isinstance(order, str):
         raise ValueError(f"`order` has to be a sequence of field names ({', '.join(known)}), but is the string {order!r}")
     order = list(order)
@@ -43,17 +46,32 @@ def _check_order(order) -> list[str]:
 
 
 def _library_knobs(knobs: dict) -> dict:
-    rows = {row.field: row for row in LIBRARY_KNOBS}
+    rows = {row.field: row for row in LIBRARY_ROWS}
     unknown = sorted(k for k in knobs if k not in rows)
     if unknown:
         raise ValueError(
-            f"`apply_in_order` takes by keyword only the other libraries' knobs ({', '.join(rows)}); "
+            f"`apply_in_order` takes by keyword only the other libraries' samplers ({', '.join(rows)}); "
             f"generate()'s own go in `config`; but was given {unknown}"
         )
     return {name: rows[name].check(value) for name, value in knobs.items() if value is not None}
 
 
-def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequence[str], **knobs) -> torch.Tensor:
+def _link_in_order(procs) -> None:
+    """llama.cpp's samplers that run one after another hand on llama.cpp's candidate array (its order
+    and size), as in :func:`~decoding_lessons.llama_cpp_chain`; one between them that changes the
+    scores starts a fresh array."""
+    from .llama_cpp import _Link, _Sampler
+
+    link, position = _Link(), 0
+    for proc in procs:
+        if isinstance(proc, _Sampler):
+            proc._link, proc._position = link, position
+            position += 1
+
+
+def apply_in_order(
+    step: NextToken, config: DecodingConfig | None, order: Sequence[str], *, prompt_length: int | None = None, **knobs
+) -> torch.Tensor:
     """The scores after applying ``config``'s active processors in the order ``order``.
 
     Each processor is built exactly as ``generate()`` builds it
@@ -62,11 +80,13 @@ def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequen
     temperature comes last: top-k/top-p/min-p then cut the *untempered* distribution, so a high
     temperature can no longer let more tokens in, it only flattens the survivors.
 
-    The knobs of llama.cpp's samplers that transformers lacks (``top_n_sigma``, rows of the
-    processor table with ``library="llama.cpp"``) are given by keyword; they run wherever ``order``
-    puts them (in :data:`HF_ORDER`, where ``generate(logits_processor=[...])`` runs a custom
-    processor: after the penalties, before temperature), built as the row says (our exact port,
-    :mod:`decoding_lessons.llama_cpp`).
+    The samplers of other libraries that transformers lacks (rows of the processor table whose
+    ``library`` is not ``"transformers"``) are given by keyword: ``top_n_sigma=1.0`` (a number), or
+    a dict of a sampler's settings, the unset ones at llama.cpp's defaults (``xtc={"xtc_probability":
+    1.0, "seed": 3}``, ``penalties=``, ``dry=``, ``temp_ext=``, ``mirostat=``, ``openai_penalties=``).
+    They run wherever ``order`` puts them (in :data:`HF_ORDER`, where
+    ``generate(logits_processor=[...])`` runs a custom processor: after the penalties, before
+    temperature), built as the row says (our exact port, :mod:`decoding_lessons.llama_cpp`).
 
     Args:
         step: a captured next-token distribution (no forward pass is made).
@@ -75,6 +95,8 @@ def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequen
         order: field names of :class:`DecodingConfig`, e.g. :data:`HF_ORDER` or
             :data:`LLAMA_CPP_ORDER`. Every active field of ``config`` must appear in it; inactive
             names are skipped.
+        prompt_length: how many of the context's first tokens were the prompt (the OpenAI penalties
+            count the tokens after it); default: all of them.
 
     Returns:
         float32 scores, ``(vocab,)``; filtered tokens hold ``-inf``.
@@ -94,8 +116,12 @@ def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequen
     library = _library_knobs(knobs)
     resolved, active = _active_fields(config, step.lm.model.generation_config)
     built = {n: build_processor(n, resolved) for n in active}
+    if prompt_length is not None:
+        check_int("prompt_length", prompt_length, 0, step.input_ids.shape[-1])
+    context = BuildContext(prompt_length=step.input_ids.shape[-1] if prompt_length is None else prompt_length,
+                           tokenizer=step.lm.tokenizer)
     for name, value in library.items():
-        proc = PROCESSORS[name].build(value)
+        proc = PROCESSORS[name].build(value, context=context)
         if proc is not None:
             resolved[name] = value
             built[name] = proc
@@ -105,6 +131,7 @@ def apply_in_order(step: NextToken, config: DecodingConfig | None, order: Sequen
         raise ValueError(
             f"`order` has to name every active field of the configuration ({', '.join(active)}), but lacks {missing!r}"
         )
+    _link_in_order([built[n] for n in order if n in active])
     scores = step.logits.detach().to(torch.float32).clone().reshape(1, -1)
     ids = step.input_ids
     for name in order:

@@ -20,7 +20,7 @@ penalty → suppressed tokens; then, only when ``do_sample=True``, temperature �
 top-p → min-p → typical → ε → η; then, last and whether sampling or not, the watermark
 (:data:`FINAL_ORDER`: it sees the scores every other processor has shaped).
 
-Two kinds of row:
+The kinds of row:
 
 * **knobs** (:data:`KNOBS`): one number, nothing else needed (``temperature``, ``top_k``, ...).
   :data:`HF_ORDER` is their order in ``generate()``; sliders, :func:`~decoding_lessons.apply_in_order`
@@ -31,6 +31,11 @@ Two kinds of row:
   They come before the sampling warpers.
 * **after the warpers** (:data:`FINAL_ORDER`): the watermark (``watermarking_config``, a
   :class:`Watermark`), which ``generate()`` appends after everything else, greedy or sampled.
+* **other libraries' samplers** (:data:`LIBRARY_ROWS`): our exact ports of llama.cpp's samplers
+  that transformers lacks (``penalties``, ``dry``, ``top_n_sigma``, ``xtc``, ``temp_ext``,
+  ``mirostat``) and the OpenAI API's penalties (``openai_penalties``). No ``DecodingConfig``
+  field: :func:`~decoding_lessons.apply_in_order` takes them by keyword, a number
+  (``top_n_sigma``) or a dict of a sampler's :class:`Param` s (``kind="params"``).
 
 Examples:
     >>> PROCESSORS["min_p"].interval
@@ -97,6 +102,8 @@ class BuildContext:
         num_beams: rows per prompt (the prefix function is called once per row).
         device: where the scores live: the watermark's green list comes from ``torch.randperm``
             with a ``torch.Generator`` on this device, and CPU and CUDA draw different lists.
+        tokenizer: the model's tokenizer (DRY matches its sequence breakers against the
+            vocabulary's texts).
     """
 
     min_tokens_to_keep: int = 1
@@ -106,6 +113,7 @@ class BuildContext:
     vocab_size: int | None = None
     num_beams: int = 1
     device: Any = "cpu"
+    tokenizer: Any = None
 
     def need(self, what: str, field: str):
         """``self.<what>``, or a ValueError saying that ``field`` needs it."""
@@ -118,6 +126,61 @@ class BuildContext:
             }[what]
             raise ValueError(f"`{field}` needs the generation's `{what}` {why}, but none was given")
         return value
+
+
+@dataclass(frozen=True)
+class Param:
+    """One named number of a sampler row (``kind="params"``): llama.cpp's samplers take several.
+
+    Attributes:
+        name: the setting's name, as llama.cpp's ``common_params_sampling`` (or the OpenAI API)
+            spells it (``xtc_threshold``, ``penalty_last_n``).
+        kind: ``"float"`` or ``"int"``.
+        default: the library's default (llama.cpp's ``common/common.h``).
+        low, high: the allowed interval's ends (``high`` may be ``inf``); for an int, both ends
+            are included (``high`` ``inf``: no upper end).
+        low_open, high_open: whether a float's ends are excluded.
+    """
+
+    name: str
+    kind: str
+    default: Any
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    @property
+    def interval(self) -> str:
+        if self.kind == "int":
+            return f">= {int(self.low)}" if math.isinf(self.high) else f"in [{int(self.low)}, {int(self.high)}]"
+        return interval_text(self.low, self.high, self.low_open, self.high_open)
+
+    def check(self, value):
+        """Refuse a value outside the interval (naming the parameter); return it as stored."""
+        if self.kind == "int":
+            check_int(self.name, value, int(self.low), None if math.isinf(self.high) else int(self.high))
+            return value
+        check_float(self.name, value, self.low, self.high, self.low_open, self.high_open)
+        return float(value)
+
+
+def _params_of(field: str, params: tuple[Param, ...]):
+    """The ``normalize`` of a sampler row: a mapping of its parameters (the unset ones take their
+    default), each checked; stored as a tuple of ``(name, value)`` pairs in the row's order."""
+
+    def normalize(value):
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"`{field}` has to be a dict of its parameters ({', '.join(p.name for p in params)}), but is {value!r}"
+            )
+        names = [p.name for p in params]
+        unknown = sorted(k for k in value if k not in names)
+        if unknown:
+            raise ValueError(f"`{field}` takes only the parameters {', '.join(names)}, but was given {unknown}")
+        return tuple((p.name, p.check(value[p.name]) if p.name in value else p.default) for p in params)
+
+    return normalize
 
 
 @dataclass(frozen=True)
@@ -151,11 +214,14 @@ class Processor:
             hashable form (tuples); ``None`` for the numbers.
         to_generate: ``to_generate(stored)``: the form ``generate()`` takes (lists); ``None``: as stored.
         allowed: the accepted values in words, for a non-numeric kind.
-        library: ``"transformers"``: ``generate()`` builds it from its own argument; ``"llama.cpp"``:
-            our exact port of one of llama.cpp's samplers (:mod:`decoding_lessons.llama_cpp`), which
-            ``generate()`` runs only when handed it as ``logits_processor=[...]``. Such a row is
-            none of :class:`DecodingConfig`'s fields: give its value to
-            :func:`~decoding_lessons.apply_in_order` by keyword.
+        library: ``"transformers"``: ``generate()`` builds it from its own argument; ``"llama.cpp"``
+            (or ``"OpenAI API"``): our exact port of another library's sampler
+            (:mod:`decoding_lessons.llama_cpp`), which ``generate()`` runs only when handed it as
+            ``logits_processor=[...]``. Such a row is none of :class:`DecodingConfig`'s fields:
+            give its value to :func:`~decoding_lessons.apply_in_order` by keyword.
+        params: for ``kind="params"`` (a sampler with several settings: XTC, DRY, llama.cpp's
+            penalties ...), its :class:`Param` s; the value is a dict of them, and the unset ones
+            take the library's default.
     """
 
     field: str
@@ -179,6 +245,7 @@ class Processor:
     to_generate: Callable[[Any], Any] | None = None
     allowed: str | None = None
     library: str = "transformers"
+    params: tuple[Param, ...] = ()
 
     @property
     def knob(self) -> bool:
@@ -619,21 +686,115 @@ ROWS: tuple[Processor, ...] = (
     ),
 )
 
-# llama.cpp's samplers that transformers lacks, as rows of the same table (``library="llama.cpp"``):
-# our exact ports (decoding_lessons.llama_cpp). They are no DecodingConfig field and generate() never
-# builds them; handed to generate() as ``logits_processor=[...]`` they run where generate() merges a
+# The samplers of other libraries that transformers lacks, as rows of the same table: our exact
+# ports (decoding_lessons.llama_cpp). They are no DecodingConfig field and generate() never builds
+# them; handed to generate() as ``logits_processor=[...]`` they run where generate() merges a
 # custom processor: after its penalties and controls, before the sampling warpers (HF_ORDER places
-# them there). ``llama_cpp`` is the position in llama.cpp's default chain (common/common.h:
-# penalties 0, dry 1, top_n_sigma 2, top_k 3, typ_p 4, top_p 5, min_p 6, xtc 7, temperature 8).
-LIBRARY_ROWS: tuple[Processor, ...] = (
-    Processor(
-        "top_n_sigma", TopNSigmaLogitsProcessor, 0.0, 0.0, "float", 0, INF, False, True, False, 2,
-        lambda v: v is not None and v > 0, lambda v, c: TopNSigmaLogitsProcessor(v),
-        "top-nσ: keep the logits within n standard deviations of the largest; the kept set does not change "
-        "with temperature (llama.cpp: n <= 0 is off, its default is -1)",
-        library="llama.cpp",
-    ),
-)
+# them there, in the table's order). ``llama_cpp`` is the position in llama.cpp's default chain
+# (common/common.h: penalties 0, dry 1, top_n_sigma 2, top_k 3, typ_p 4, top_p 5, min_p 6, xtc 7,
+# temperature 8; mirostat, 9 here, replaces the chain after temperature). A sampler with several
+# settings is one row of kind "params": its value is a dict, the unset settings take llama.cpp's
+# defaults (LLAMA_CPP_DEFAULTS), and each is checked against its own interval.
+_SEED = Param("seed", "int", 0, 0, 2**32 - 1)  # llama.cpp's default, 0xFFFFFFFF, asks for a random seed
+
+
+def _seed(value: int) -> int:
+    import secrets
+
+    from .llama_cpp import LLAMA_DEFAULT_SEED
+
+    return secrets.randbits(32) if value == LLAMA_DEFAULT_SEED else value
+
+
+def _sampler_row(field, cls, params, llama_cpp, active, make, summary, *, context=(), browser=True, library="llama.cpp"):
+    params = tuple(params)
+    return Processor(
+        field, cls, None, None, "params", -INF, INF, False, False, False, llama_cpp,
+        lambda v: v is not None and active(dict(v)), lambda v, c: make(dict(v), c), summary,
+        context=context, browser=browser, in_generation_config=False, normalize=_params_of(field, params),
+        allowed=f"a dict of {', '.join(p.name for p in params)}", library=library, params=params,
+    )
+
+
+def _library_rows() -> tuple[Processor, ...]:
+    from . import llama_cpp as L
+
+    D = L.LLAMA_CPP_DEFAULTS
+    return (
+        _sampler_row(
+            "penalties", L.LlamaCppPenaltiesLogitsProcessor,
+            (Param("penalty_last_n", "int", D["penalty_last_n"], -1), Param("penalty_repeat", "float", D["penalty_repeat"], 0, INF, True),
+             Param("penalty_freq", "float", D["penalty_freq"]), Param("penalty_present", "float", D["penalty_present"])),
+            0,
+            lambda d: d["penalty_last_n"] != 0 and not (d["penalty_repeat"] == 1 and d["penalty_freq"] == 0 and d["penalty_present"] == 0),
+            lambda d, c: L.LlamaCppPenaltiesLogitsProcessor(d["penalty_last_n"], d["penalty_repeat"], d["penalty_freq"], d["penalty_present"]),
+            "llama.cpp's penalties over the last penalty_last_n tokens (the prompt included; -1: the whole context): "
+            "the repeat penalty divides a positive logit (multiplies a negative one), then count·freq + present is subtracted",
+        ),
+        _sampler_row(
+            "dry", L.DRYLogitsProcessor,
+            (Param("dry_multiplier", "float", D["dry_multiplier"], 0), Param("dry_base", "float", D["dry_base"], 0),
+             Param("dry_allowed_length", "int", D["dry_allowed_length"], 0), Param("dry_penalty_last_n", "int", D["dry_penalty_last_n"], 0)),
+            1,
+            lambda d: d["dry_multiplier"] != 0 and d["dry_base"] >= 1 and d["dry_penalty_last_n"] != 0,
+            lambda d, c: L.DRYLogitsProcessor(d["dry_multiplier"], d["dry_base"], d["dry_allowed_length"], d["dry_penalty_last_n"],
+                                              tokenizer=c.tokenizer),
+            "DRY: a token that would extend a repeat of length n >= dry_allowed_length loses "
+            "dry_multiplier·dry_base^(n − dry_allowed_length); llama.cpp's sequence breakers (\\n : \" *) cut a repeat",
+            context=("tokenizer",), browser=False,  # the breakers are matched against the whole vocabulary's texts
+        ),
+        Processor(
+            "top_n_sigma", TopNSigmaLogitsProcessor, 0.0, 0.0, "float", 0, INF, False, True, False, 2,
+            lambda v: v is not None and v > 0, lambda v, c: TopNSigmaLogitsProcessor(v),
+            "top-nσ: keep the logits within n standard deviations of the largest; the kept set does not change "
+            "with temperature (llama.cpp: n <= 0 is off, its default is -1)",
+            library="llama.cpp",
+        ),
+        _sampler_row(
+            "xtc", L.XTCLogitsProcessor,
+            (Param("xtc_probability", "float", D["xtc_probability"], 0, 1), Param("xtc_threshold", "float", D["xtc_threshold"], 0, 1), _SEED),
+            7,
+            lambda d: d["xtc_probability"] > 0 and d["xtc_threshold"] <= 0.5,
+            lambda d, c: L.XTCLogitsProcessor(d["xtc_probability"], d["xtc_threshold"], c.min_tokens_to_keep, seed=_seed(d["seed"])),
+            "XTC: with probability xtc_probability (one uniform draw from llama.cpp's mt19937 seeded with seed), remove "
+            "every token with p >= xtc_threshold but the least likely of them; xtc_threshold > 0.5 is off",
+        ),
+        _sampler_row(
+            "temp_ext", L.TempExtLogitsProcessor,
+            (Param("temp", "float", D["temp"], 0), Param("dynatemp_range", "float", D["dynatemp_range"], 0),
+             Param("dynatemp_exponent", "float", D["dynatemp_exponent"], 0)),
+            8,
+            lambda d: not (d["temp"] == 1 and d["dynatemp_range"] <= 0),
+            lambda d, c: L.TempExtLogitsProcessor(d["temp"], d["dynatemp_range"], d["dynatemp_exponent"]),
+            "llama.cpp's temperature (temp, last in its chain); with dynatemp_range > 0 the temperature moves in "
+            "[temp − range, temp + range] with the normalised entropy to the power dynatemp_exponent",
+        ),
+        _sampler_row(
+            "mirostat", L.MirostatV2LogitsProcessor,
+            (Param("mirostat", "int", D["mirostat"], 0, 2), Param("mirostat_tau", "float", D["mirostat_tau"], 0),
+             Param("mirostat_eta", "float", D["mirostat_eta"], 0), _SEED),
+            9,
+            lambda d: d["mirostat"] != 0,
+            lambda d, c: (L.MirostatLogitsProcessor(d["mirostat_tau"], d["mirostat_eta"], m=100, seed=_seed(d["seed"]))
+                          if d["mirostat"] == 1 else L.MirostatV2LogitsProcessor(d["mirostat_tau"], d["mirostat_eta"], seed=_seed(d["seed"]))),
+            "mirostat 1 or 2: keep the tokens whose surprise fits μ (2·mirostat_tau at the start), draw one, and move "
+            "μ by mirostat_eta toward the target surprise; it leaves only the drawn token",
+            browser=False,  # a feedback loop over a whole generation, and a draw
+        ),
+        _sampler_row(
+            "openai_penalties", L.OpenAIPenaltiesLogitsProcessor,
+            (Param("frequency_penalty", "float", 0.0, -2, 2), Param("presence_penalty", "float", 0.0, -2, 2)),
+            None,
+            lambda d: d["frequency_penalty"] != 0 or d["presence_penalty"] != 0,
+            lambda d, c: L.OpenAIPenaltiesLogitsProcessor(d["frequency_penalty"], d["presence_penalty"], c.prompt_length),
+            "the OpenAI API's (and vLLM's) penalties over the generated tokens only: count·frequency_penalty + "
+            "presence_penalty (if seen) is subtracted from the logit",
+            context=("prompt_length",), library="OpenAI API",
+        ),
+    )
+
+
+LIBRARY_ROWS: tuple[Processor, ...] = _library_rows()
 
 # The whole table: generate()'s rows, then the other libraries' samplers.
 TABLE: tuple[Processor, ...] = ROWS + LIBRARY_ROWS
@@ -661,13 +822,14 @@ CONTROL_ORDER: tuple[str, ...] = tuple(
     row.field for row in ROWS if not row.knob and not row.sampling_only and row.field not in FINAL_ORDER
 )
 # generate()'s order of the knobs: the penalties always, then (where generate() merges a custom
-# logits_processor) the other libraries' knobs, then the sampling warpers (when do_sample=True).
-HF_ORDER: tuple[str, ...] = PENALTY_ORDER + tuple(row.field for row in LIBRARY_KNOBS) + WARPER_ORDER
-# llama.cpp's default sampler chain, restricted to the knobs of this table (penalties → top-nσ →
-# top-k → typical → top-p → min-p → temperature): the truncations see the untempered distribution,
-# and temperature only reshapes what survived.
+# logits_processor) the other libraries' samplers, then the sampling warpers (when do_sample=True).
+HF_ORDER: tuple[str, ...] = PENALTY_ORDER + tuple(row.field for row in LIBRARY_ROWS) + WARPER_ORDER
+# llama.cpp's default sampler chain over this table's knobs and samplers (penalties → DRY → top-nσ →
+# top-k → typical → top-p → min-p → XTC → temperature → mirostat; transformers' repetition penalty and
+# temperature in the places of llama.cpp's): the truncations see the untempered distribution, and
+# temperature only reshapes what survived.
 LLAMA_CPP_ORDER: tuple[str, ...] = tuple(
-    row.field for row in sorted((r for r in ALL_KNOBS if r.llama_cpp is not None), key=lambda r: r.llama_cpp)
+    row.field for row in sorted((r for r in KNOBS + LIBRARY_ROWS if r.llama_cpp is not None), key=lambda r: r.llama_cpp)
 )
 # The value that switches each knob off (the controls are off when unset, None).
 OFF: dict[str, Any] = {row.field: row.off for row in ALL_KNOBS}
@@ -679,7 +841,7 @@ def table_json() -> str:
     it to ``assets/processors.json``."""
 
     def number(x):
-        return None if x is None else ("inf" if isinstance(x, float) and math.isinf(x) else x)
+        return None if x is None else (("inf" if x > 0 else "-inf") if isinstance(x, float) and math.isinf(x) else x)
 
     rows = [
         {
@@ -698,6 +860,12 @@ def table_json() -> str:
             "browser": r.browser,
             "library": r.library,
             "summary": r.summary,
+            "params": [
+                {"name": q.name, "kind": q.kind, "default": number(q.default),
+                 "interval": {"low": number(q.low), "high": number(q.high), "low_open": q.low_open, "high_open": q.high_open,
+                              "text": q.interval}}
+                for q in r.params
+            ],
         }
         for r in TABLE
     ]

@@ -552,10 +552,20 @@ LONG_TITLE = notebook(
 )
 
 
+LONG_LEGEND = notebook(
+    [
+        "md:# A long legend\n\nIts entries wrap into rows on a phone.",
+        "import plotly.graph_objects as go\nimport decoding_lessons as dl\ndl.use_site_renderer()\n"
+        "fig = go.Figure([go.Bar(x=['a', 'b'], y=[1, 2 + i], name=f'a long legend entry {i}') for i in range(6)])\n"
+        "dl.plotting.theme.style(fig, title='Six traces and one legend<br><sup>above the plot, under the title</sup>')\nfig.show()",
+    ]
+)
+
+
 @pytest.fixture(scope="module")
 def mini(tmp_path_factory):
     base = tmp_path_factory.mktemp("machinery")
-    project = new_project(base, {"01_math": MATH, "02_slider": SLIDER, "03_long_title": LONG_TITLE})
+    project = new_project(base, {"01_math": MATH, "02_slider": SLIDER, "03_long_title": LONG_TITLE, "04_long_legend": LONG_LEGEND})
     server, url, result = build_and_serve(base / "site", project)
     assert result.returncode == 0, result.stderr[-3000:]
     yield base / "site", url
@@ -648,6 +658,47 @@ def test_a_title_wider_than_its_chart_wraps_on_a_phone_and_comes_back_when_wide(
     page.set_viewport_size({"width": 1280, "height": 900})
     back = wait_for_title_lines(page, div_id, "== 2")
     assert (back["width"], back["height"], back["box"]) == (wide["width"], wide["height"], 0), (back, wide)
+    errors, external = mini_reader.take_problems()
+    assert not external and not errors, (external, errors)
+
+
+LEGEND_FIT = """id => {
+  const gd = document.getElementById(id), svg = gd.querySelector('.main-svg').getBoundingClientRect();
+  const t = gd.querySelector('.gtitle').getBoundingClientRect(), l = gd.querySelector('.legend').getBoundingClientRect();
+  const plot = gd.querySelector('.cartesianlayer .bg, .nsewdrag').getBoundingClientRect();
+  const sideways = l.left < t.right && l.right > t.left;
+  return {overlap: sideways ? Math.round(t.bottom - l.top) : -1, legend_gap: Math.round(plot.top - l.bottom),
+          legend_height: Math.round(l.height), height: Math.round(svg.height), box: Math.round(gd.parentElement.getBoundingClientRect().height - svg.height)};
+}"""
+
+
+def test_a_legend_that_wraps_on_a_phone_stays_out_of_the_title(mini_reader, mini_site):
+    """The theme puts a horizontal legend above the plot; on a 390 px phone its entries wrap into
+    rows that grew up into the title. site.js moves the plot (and the legend) down by the overlap,
+    and a wide screen gets the chart's own height back."""
+    page = mini_reader.page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(lesson_url(mini_reader.base_url, "04_long_legend"), wait_until="load")
+    charts = check_charts_drawn(page, (mini_site / "lessons/04_long_legend/index.html").read_text(), "04_long_legend")
+    (div_id, _, _), = charts
+    page.wait_for_timeout(300)
+    wide = page.evaluate(LEGEND_FIT, div_id)
+    assert wide["overlap"] < 0 and wide["legend_gap"] >= 0, wide
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function(f"id => document.getElementById(id).querySelector('.main-svg').getBoundingClientRect().height > {wide['height']}",
+                           arg=div_id, timeout=RENDER_TIMEOUT_MS)
+    page.wait_for_timeout(500)  # the relayouts settle
+    narrow = page.evaluate(LEGEND_FIT, div_id)
+    assert narrow["legend_height"] > wide["legend_height"], narrow  # the legend did wrap into more rows
+    assert narrow["overlap"] < 0, f"the legend runs {narrow['overlap']} px into the title at 390 px: {narrow}"
+    assert narrow["legend_gap"] >= 0 and narrow["box"] == 0, narrow
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.wait_for_function(f"id => document.getElementById(id).querySelector('.main-svg').getBoundingClientRect().height === {wide['height']}",
+                           arg=div_id, timeout=RENDER_TIMEOUT_MS)
+    back = page.evaluate(LEGEND_FIT, div_id)
+    assert back["overlap"] < 0 and back["box"] == 0, back
     errors, external = mini_reader.take_problems()
     assert not external and not errors, (external, errors)
 

@@ -49,6 +49,10 @@ def test_goldens_cover_every_processor_and_order(goldens):
     assert labels["random"] >= 200
     alone = {c["label"].split(":")[1] for c in doc["cases"] if c["label"].startswith("alone:")}
     assert alone == {row.field for row in KNOBS if row.browser}
+    # llama.cpp's samplers with several settings, each alone and in random combinations and orders
+    samplers = {c["label"].split(":")[1] for c in doc["cases"] if c["label"].startswith("sampler:")}
+    assert samplers == {row.field for row in dl.processors.LIBRARY_ROWS if row.kind == "params" and row.browser}
+    assert labels["random-sampler"] >= 80
     orders = Counter(c["order"] if isinstance(c["order"], str) else "custom" for c in doc["cases"])
     assert orders["hf"] >= 100 and orders["llama_cpp"] >= 40 and orders["custom"] >= 40
     # the hidden top_k=50: cases that leave top_k unset and run it anyway
@@ -86,7 +90,8 @@ def test_engine_runs_every_knob_row_of_the_table():
     processor row without engine support fails here."""
     facts = _engine_facts(dl.processors.table_json())
     browser_knobs = [row.field for row in KNOBS if row.browser]
-    assert sorted(facts["fields"]) == sorted(browser_knobs)
+    samplers = [row.field for row in dl.processors.LIBRARY_ROWS if row.kind == "params" and row.browser]
+    assert sorted(facts["fields"]) == sorted(browser_knobs + samplers)
     assert sorted(facts["rows"]) == sorted(browser_knobs)  # the engine reads the same rows from the JSON
     for row in KNOBS:
         assert facts["off"][row.field] == row.off, row.field

@@ -6,6 +6,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 from transformers import GenerationConfig, LogitsProcessorList
@@ -20,8 +21,9 @@ def test_one_row_per_config_field():
 
     assert {f.name for f in fields(dl.DecodingConfig)} - {"do_sample"} == set(P.GENERATE_ORDER)
     # the other libraries' rows are the rest of the table, and no configuration field
-    assert set(P.PROCESSORS) - set(P.GENERATE_ORDER) == {r.field for r in P.LIBRARY_ROWS} == {"top_n_sigma"}
-    assert {r.library for r in P.ROWS} == {"transformers"} and {r.library for r in P.LIBRARY_ROWS} == {"llama.cpp"}
+    assert set(P.PROCESSORS) - set(P.GENERATE_ORDER) == {r.field for r in P.LIBRARY_ROWS} == {
+        "penalties", "dry", "top_n_sigma", "xtc", "temp_ext", "mirostat", "openai_penalties"}
+    assert {r.library for r in P.ROWS} == {"transformers"} and {r.library for r in P.LIBRARY_ROWS} == {"llama.cpp", "OpenAI API"}
 
 
 def test_defaults_are_transformers_defaults():
@@ -60,8 +62,10 @@ def test_the_interval_is_enforced_at_its_ends(row):
 
 
 def test_the_orders_and_off_values_come_from_the_table():
-    assert orders.HF_ORDER == P.HF_ORDER == scoring.PENALTY_ORDER + ("top_n_sigma",) + scoring.WARPER_ORDER
-    assert orders.LLAMA_CPP_ORDER == ("repetition_penalty", "top_n_sigma", "top_k", "typical_p", "top_p", "min_p", "temperature")
+    library = ("penalties", "dry", "top_n_sigma", "xtc", "temp_ext", "mirostat", "openai_penalties")
+    assert orders.HF_ORDER == P.HF_ORDER == scoring.PENALTY_ORDER + library + scoring.WARPER_ORDER
+    assert orders.LLAMA_CPP_ORDER == ("repetition_penalty", "penalties", "dry", "top_n_sigma", "top_k", "typical_p", "top_p",
+                                      "min_p", "xtc", "temperature", "temp_ext", "mirostat")
     assert rules.WARPER_OFF == {r.field: r.off for r in P.ROWS if r.sampling_only}
     assert scoring.GENERATE_DEFAULTS == {"do_sample": False, **{r.field: r.default for r in P.ROWS}}
 
@@ -101,7 +105,7 @@ def test_library_knobs_are_checked_by_their_row(lm):
     step = dl.LogitCapture(lm)("Hello")
     with pytest.raises(ValueError, match=re.escape("`top_n_sigma` has to be a float >= 0, but is -1")):
         dl.apply_in_order(step, None, P.HF_ORDER, top_n_sigma=-1)
-    with pytest.raises(ValueError, match="takes by keyword only the other libraries' knobs \\(top_n_sigma\\).*\\['top_k'\\]"):
+    with pytest.raises(ValueError, match="takes by keyword only the other libraries' samplers \\(penalties, dry, top_n_sigma, .*\\['top_k'\\]"):
         dl.apply_in_order(step, None, P.HF_ORDER, top_k=3)
     with pytest.raises(ValueError, match="lacks \\['top_n_sigma'\\]"):
         dl.apply_in_order(step, None, ["temperature"], top_n_sigma=1.0)
@@ -120,3 +124,97 @@ def test_the_json_for_the_browser_holds_every_row():
 
 def test_the_site_serves_the_table(built_site):
     assert json.loads((built_site / "assets" / "processors.json").read_text()) == json.loads(P.table_json())
+
+
+SAMPLER_ROWS = [r for r in P.LIBRARY_ROWS if r.kind == "params"]
+
+
+def test_the_samplers_rows_in_llama_cpps_order_are_llama_cpps_chain(lm):
+    """Every llama.cpp sampler row at once, in LLAMA_CPP_ORDER: bit-equal to llama_cpp_chain with the
+    same settings (before its final draw), so the rows' order is llama.cpp's and they hand on its
+    candidate array; and mirostat after llama.cpp's temperature leaves the chain's draw."""
+    step = dl.LogitCapture(lm)("The cat sat on the mat. The cat sat on the")
+    cfg = dl.DecodingConfig(do_sample=True, top_k=0)
+    settings = dict(penalty_repeat=1.2, penalty_freq=0.1, penalty_last_n=16, dry_multiplier=0.8, top_n_sigma=2.0,
+                    xtc_probability=1.0, xtc_threshold=0.05, dynatemp_range=0.5, temp=0.9)
+    got = dl.apply_in_order(step, cfg, P.LLAMA_CPP_ORDER, top_n_sigma=2.0,
+                            penalties={"penalty_repeat": 1.2, "penalty_freq": 0.1, "penalty_last_n": 16}, dry={"dry_multiplier": 0.8},
+                            xtc={"xtc_probability": 1.0, "xtc_threshold": 0.05, "seed": 7}, temp_ext={"temp": 0.9, "dynatemp_range": 0.5})
+    chain = dl.llama_cpp_chain(lm.tokenizer, top_k=0, top_p=1.0, min_p=0.0, seed=7, **settings)
+    assert [type(p).__name__ for p in chain][:-1] == [P.PROCESSORS[f].cls.__name__ for f in
+                                                      ("penalties", "dry", "top_n_sigma", "xtc", "temp_ext")]
+    want = step.logits.float().clone().reshape(1, -1)
+    for proc in list(chain)[:-1]:
+        want = proc(step.input_ids, want)
+    assert torch.equal(got, want[0])
+    assert 1 < int(torch.isfinite(got).sum()) < got.numel()  # XTC fired and top-nσ cut
+    for version in (1, 2):
+        chain = dl.llama_cpp_chain(temp=0.7, mirostat=version, seed=5)
+        want = step.logits.float().clone().reshape(1, -1)
+        for proc in chain:
+            want = proc(step.input_ids, want)
+        got = dl.apply_in_order(step, cfg, P.LLAMA_CPP_ORDER, temp_ext={"temp": 0.7}, mirostat={"mirostat": version, "seed": 5})
+        assert torch.equal(got, want[0]) and int(torch.isfinite(got).sum()) == 1
+
+
+@pytest.mark.parametrize("row", SAMPLER_ROWS, ids=lambda r: r.field)
+def test_a_samplers_settings_are_checked_each_against_its_interval(row):
+    assert row.check({}) == tuple((q.name, q.default) for q in row.params)  # the library's defaults
+    with pytest.raises(ValueError, match=re.escape(f"`{row.field}` has to be a dict of its parameters")):
+        row.check(0.5)
+    with pytest.raises(ValueError, match=re.escape(f"`{row.field}` takes only the parameters") + ".*\\['nope'\\]"):
+        row.check({"nope": 1})
+    for q in row.params:
+        if q.kind == "int":
+            row.check({q.name: int(q.low)})
+            for bad in (int(q.low) - 1, True, 1.5) + (() if math.isinf(q.high) else (int(q.high) + 1,)):
+                with pytest.raises(ValueError, match=re.escape(f"`{q.name}` has to be an integer {q.interval}")):
+                    row.check({q.name: bad})
+            continue
+        for end, is_open in ((q.low, q.low_open), (q.high, q.high_open)):
+            if math.isinf(end):
+                continue
+            if is_open:
+                with pytest.raises(ValueError, match=re.escape(f"`{q.name}` has to be a float in the {q.interval} interval")):
+                    row.check({q.name: end})
+            else:
+                assert dict(row.check({q.name: end}))[q.name] == end
+            outside = end - 1 if end == q.low else end + 1
+            with pytest.raises(ValueError, match=re.escape(f"`{q.name}` has to be a float") + ".*" + re.escape(f"but is {outside!r}")):
+                row.check({q.name: outside})
+        with pytest.raises(ValueError, match=re.escape(f"`{q.name}` has to be a")):
+            row.check({q.name: math.nan})
+
+
+def test_a_sampler_at_llama_cpps_defaults_is_off_but_temperature(lm):
+    """llama.cpp's defaults switch off every one of these samplers but its temperature (0.8)."""
+    step = dl.LogitCapture(lm)("Hello there, how")
+    plain = dl.apply_in_order(step, None, P.HF_ORDER)
+    for row in SAMPLER_ROWS:
+        out = dl.apply_in_order(step, None, P.HF_ORDER, **{row.field: {}})
+        assert torch.equal(out, plain) == (row.field != "temp_ext"), row.field
+    assert torch.equal(dl.apply_in_order(step, None, P.HF_ORDER, temp_ext={}), plain / np.float32(0.8))
+
+
+def test_the_openai_penalties_count_the_generated_tokens_only(lm):
+    step = dl.LogitCapture(lm)("one two one two one")
+    ids = step.input_ids[0].tolist()
+    plain = step.logits.float()
+    got = dl.apply_in_order(step, None, P.HF_ORDER, prompt_length=2, openai_penalties={"frequency_penalty": 0.5, "presence_penalty": 0.25})
+    counts = torch.zeros_like(plain)
+    for t in ids[2:]:
+        counts[t] += 1
+    assert torch.equal(got, plain - 0.5 * counts - 0.25 * (counts > 0).float())
+    # the whole context is the prompt by default: nothing generated, nothing penalised
+    assert torch.equal(dl.apply_in_order(step, None, P.HF_ORDER, openai_penalties={"presence_penalty": 1.0}), plain)
+    with pytest.raises(ValueError, match=re.escape(f"`prompt_length` has to be an integer in [0, {len(ids)}], but is -1")):
+        dl.apply_in_order(step, None, P.HF_ORDER, prompt_length=-1)
+
+
+def test_the_json_carries_each_samplers_settings():
+    table = {r["field"]: r for r in json.loads(P.table_json())["processors"]}
+    xtc = {q["name"]: q for q in table["xtc"]["params"]}
+    assert table["xtc"]["kind"] == "params" and list(xtc) == ["xtc_probability", "xtc_threshold", "seed"]
+    assert xtc["xtc_threshold"]["default"] == 0.1 and xtc["xtc_threshold"]["interval"]["text"] == "[0, 1]"
+    assert table["dry"]["browser"] is False and table["dry"]["needs"] == ["tokenizer"]
+    assert table["temperature"]["params"] == []

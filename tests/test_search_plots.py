@@ -55,9 +55,34 @@ def test_tree_draws_every_candidate_once(tiny, beams, steps):
     assert all(f"#{i + 1}</b>" in labels for i in range(len(r.returned)))
     by_name = {t.name: t for t in nodes if t.name}
     assert len(by_name["pruned"].x) == sum(c.status == "pruned" for c in r.candidates)
-    assert len(by_name["kept"].x) == sum(c.status == "kept" for c in r.candidates)
+    # kept nodes: on a returned path and off it, one trace each (one legend entry)
+    kept = [t for t in nodes if t.name == "kept"]
+    assert sum(len(t.x) for t in kept) == sum(c.status == "kept" for c in r.candidates)
+    assert sum(bool(t.showlegend) for t in kept) == 1
     assert len(by_name["finished hypothesis"].x) == sum(c.status == "finished" for c in r.candidates)
     assert 400 <= fig.layout.height <= 1000  # readable without scrolling a page-long chart
+
+
+def test_on_a_phone_the_tree_keeps_only_the_returned_paths_labels(tiny):
+    """layout.meta.narrow (site.js applies it below its width) hides the labels of the pruned nodes
+    and of the kept nodes off every returned path; the returned paths and the finished hypotheses
+    keep theirs."""
+    r = dl.beam_search(tiny, [1, 7], num_beams=4, max_new_tokens=10)
+    fig = dl.beam_tree(r)
+    narrow = fig.layout.meta["narrow"]
+    assert narrow["width"] >= 390 + 1 and narrow["layout"]["xaxis.range"][0] < fig.layout.xaxis.range[0]
+    hidden = {int(i) for i in narrow["traces"]}
+    assert all(narrow["traces"][str(i)] == {"mode": "markers"} and "text" in fig.data[i].mode for i in hidden)
+    path_nodes = {n for h in r.returned for n in r.path(h.node)}
+    y = _tree_layout(r)
+    at = {(c.step + 1, y[c.id]): c for c in r.candidates}
+    labelled = set()
+    for i, t in enumerate(fig.data):
+        if t.mode is None or "markers" not in t.mode or i in hidden:
+            continue
+        labelled |= {at[(x, y_)].id for x, y_ in zip(t.x, t.y) if (x, y_) in at}
+    finished = {c.id for c in r.candidates if c.status == "finished"}
+    assert labelled == (path_nodes | finished) - {None}, (labelled, path_nodes, finished)
 
 
 def test_tree_edges_follow_the_fates(tiny):

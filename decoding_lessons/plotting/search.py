@@ -286,11 +286,21 @@ def beam_tree(
             )
         )
 
+    # on a phone (site.js reads layout.meta.narrow) only the returned paths and the finished
+    # hypotheses keep their labels: every other label is in the hover
+    narrow_hidden: list[int] = []
     pruned = [c.id for c in cands if c.status == "pruned"]
     add_nodes(pruned, "pruned", "circle", 5, PRUNED, PRUNED_TEXT, "pruned", font_size=8, with_text=pruned_labels)
+    if pruned and pruned_labels:
+        narrow_hidden.append(len(fig.data) - 1)
     for g in classes:
         kept = [c.id for c in cands if c.status == "kept" and klass(c) == g]
-        add_nodes(kept, klass_name(g), "circle", 8, klass_color(g), None, f"group{g}")
+        off_path = [i for i in kept if i not in on_returned_path]
+        add_nodes(off_path, klass_name(g), "circle", 8, klass_color(g), None, f"group{g}")
+        if off_path:
+            narrow_hidden.append(len(fig.data) - 1)
+        add_nodes([i for i in kept if i in on_returned_path], klass_name(g), "circle", 8, klass_color(g), None, f"group{g}",
+                  legend=not off_path)
     first = True
     for g in classes:
         fin = [c.id for c in cands if c.status == "finished" and klass(c) == g]
@@ -336,6 +346,10 @@ def beam_tree(
         showgrid=False, zeroline=False, range=[-0.75, result.num_steps + 0.6],
     )
     fig.update_yaxes(visible=False, range=[min(y.values()) - 0.5, max(y.values()) + 0.7])
+    fig.update_layout(meta=dict(narrow=dict(
+        width=600, traces={str(i): {"mode": "markers"} for i in narrow_hidden},
+        layout={"xaxis.range": [-1.2, result.num_steps + 1.4]},  # room for the prompt's and the last labels
+    )))
     return fig
 
 

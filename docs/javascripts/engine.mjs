@@ -77,6 +77,12 @@ export function knobRows(table) {
   return table.processors.filter((r) => (r.kind === "float" || r.kind === "int") && r.needs.length === 0 && r.browser);
 }
 
+/** The samplers with several settings the engine runs (llama.cpp's penalties, XTC, its temperature,
+ * the OpenAI penalties): a value is an object of their parameters, the unset ones at their default. */
+export function samplerRows(table) {
+  return table.processors.filter((r) => r.kind === "params" && r.browser);
+}
+
 function num(x) {
   return x === "inf" ? Infinity : x === "-inf" ? -Infinity : x;
 }
@@ -88,6 +94,7 @@ export function pyRepr(v) {
   if (v === true) return "True";
   if (v === false) return "False";
   if (typeof v === "string") return "'" + v.replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
   if (typeof v !== "number") return String(v);
   if (Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
@@ -112,7 +119,8 @@ export function checkValue(row, value) {
   const isNum = typeof value === "number";
   if (row.kind === "int") {
     const ok = isNum && Number.isInteger(value) && value >= lo && (!Number.isFinite(hi) || value <= hi);
-    return ok ? null : `\`${row.field}\` has to be an integer >= ${gText(lo)}, but is ${pyRepr(value)}`;
+    const allowed = Number.isFinite(hi) ? `in [${gText(lo)}, ${gText(hi)}]` : `>= ${gText(lo)}`;
+    return ok ? null : `\`${row.field}\` has to be an integer ${allowed}, but is ${pyRepr(value)}`;
   }
   if (row.field === "temperature" && isNum && value === 0) {
     return "`temperature` has to be a float in the (0, inf) interval, but is 0: " +
@@ -132,8 +140,8 @@ export function checkValue(row, value) {
 /** The first error DecodingConfig(**settings) would raise (the table's order), or null.
  * Fields that are not knobs of the engine are refused by name. */
 export function validate(settings, table) {
-  const rows = knobRows(table);
-  const known = new Set(rows.map((r) => r.field));
+  const rows = knobRows(table), samplers = samplerRows(table);
+  const known = new Set([...rows, ...samplers].map((r) => r.field));
   if (settings.do_sample !== undefined && settings.do_sample !== null && typeof settings.do_sample !== "boolean") {
     return `\`do_sample\` has to be True or False, but is ${pyRepr(settings.do_sample)}`;
   }
@@ -143,7 +151,23 @@ export function validate(settings, table) {
     if (!known.has(row.field)) continue;
     const v = settings[row.field];
     if (v === undefined || v === null) continue;
-    const err = checkValue(row, v);
+    const err = row.kind === "params" ? checkParams(row, v) : checkValue(row, v);
+    if (err) return err;
+  }
+  return null;
+}
+
+/** Python's message for a sampler's settings object (Param.check, in the row's order), or null. */
+export function checkParams(row, value) {
+  const names = row.params.map((q) => q.name);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return `\`${row.field}\` has to be a dict of its parameters (${names.join(", ")}), but is ${pyRepr(value)}`;
+  }
+  const unknown = Object.keys(value).filter((k) => !names.includes(k)).sort();
+  if (unknown.length) return `\`${row.field}\` takes only the parameters ${names.join(", ")}, but was given [${unknown.map(pyRepr).join(", ")}]`;
+  for (const q of row.params) {
+    if (value[q.name] === undefined) continue;
+    const err = checkValue({ field: q.name, kind: q.kind, interval: q.interval }, value[q.name]);
     if (err) return err;
   }
   return null;
@@ -159,11 +183,17 @@ export function resolve(settings, table, { doSample } = {}) {
     const v = settings[row.field];
     out[row.field] = v === undefined || v === null ? num(row.default) : v;
   }
+  for (const row of samplerRows(table)) { // unset: off; set: every parameter, the unset ones at their default
+    const v = settings[row.field];
+    if (v !== undefined && v !== null) out[row.field] = Object.fromEntries(row.params.map((q) => [q.name, v[q.name] ?? num(q.default)]));
+  }
   return out;
 }
 
-/** Whether a resolved value switches its processor on: set, and not the table's off value. */
+/** Whether a resolved value switches its processor on: set, and not the table's off value (a
+ * sampler with several settings: as its row decides). */
 export function isActive(row, value) {
+  if (row.kind === "params") return isOn(row.field, value);
   return value !== null && value !== undefined && value !== num(row.off);
 }
 
@@ -634,15 +664,59 @@ function topH(s, V, topH_) {
   for (let i = 0; i < V; i++) if (!M[i]) s[i] = NEG;
 }
 
-// top-nσ, llama.cpp's llama_sampler_top_n_sigma_apply as decoding_lessons.llama_cpp ports it: the
-// mean and σ of the finite logits with float32 running sums in token order, then every token below
-// max − n·σ gets -inf. Each float32 step as in C (Math.fround), so the threshold is bit-identical.
-function topNSigma(s, V, n_) {
-  const n = f(n_);
-  if (!(n > 0) || V <= 1) return;
+// ------------------------------------------------------------------------------------------------
+// llama.cpp's samplers (decoding_lessons.llama_cpp, ported from llama.cpp's src/llama-sampling.cpp):
+// they work on llama.cpp's candidate array, `A = {ids, sorted}` here (the logits are s[id]; a token
+// left out of the array is -inf in `s`). Samplers that run one after another hand the array on,
+// as decoding_lessons.apply_in_order links them: its order (a sort by logit, ties by id) and its
+// size (XTC shrinks it) decide float32 running sums, the entropy's maximum log(size) and which
+// token comes first. A stage between them that changes the scores starts a fresh array, in
+// token-id order.
+
+function freshArray(V) {
+  const ids = new Int32Array(V);
+  iota(ids, V);
+  return { ids, sorted: false };
+}
+
+/** Descending by logit, ties by id (llama.cpp's own order between ties is its std::sort's). */
+function sortArray(s, A) {
+  const a = Array.from(A.ids);
+  a.sort((x, y) => (s[x] === s[y] ? x - y : s[y] > s[x] || Number.isNaN(s[x]) ? 1 : -1));
+  A.ids = Int32Array.from(a);
+  A.sorted = true;
+}
+
+/** llama_sampler_softmax_impl: each entry's float32 p, in array order (float32 running sum). */
+function arraySoftmax(s, A, doSort) {
+  if (doSort && !A.sorted) sortArray(s, A);
+  const n = A.ids.length, p = new Float32Array(n);
+  let mx = -Infinity;
+  if (A.sorted) mx = s[A.ids[0]];
+  else for (let i = 0; i < n; i++) if (s[A.ids[i]] > mx) mx = s[A.ids[i]];
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    p[i] = f(Math.exp(f(s[A.ids[i]] - mx)));
+    total = f(total + p[i]);
+  }
+  for (let i = 0; i < n; i++) p[i] = f(p[i] / total);
+  return p;
+}
+
+/** Shrink the array to positions [from, to); the tokens left out become -inf. */
+function shrink(s, A, from, to) {
+  for (let i = 0; i < A.ids.length; i++) if (i < from || i >= to) s[A.ids[i]] = NEG;
+  A.ids = A.ids.slice(from, to);
+}
+
+// top-nσ (llama_sampler_top_n_sigma_apply): the mean and σ of the finite logits with float32
+// running sums in array order, then every entry below max − n·σ gets -inf (it stays in the array).
+function topNSigma(s, A, n_) {
+  const n = f(n_), ids = A.ids;
+  if (!(n > 0) || ids.length <= 1) return;
   let count = 0, mx = -Infinity, sum = 0;
-  for (let i = 0; i < V; i++) {
-    const v = s[i];
+  for (let i = 0; i < ids.length; i++) {
+    const v = s[ids[i]];
     if (v === NEG) continue;
     count++;
     if (v > mx) mx = v;
@@ -651,20 +725,140 @@ function topNSigma(s, V, n_) {
   if (!count) return;
   const mean = f(sum / f(count));
   let acc = 0;
-  for (let i = 0; i < V; i++) {
-    if (s[i] === NEG) continue;
-    const d = f(s[i] - mean);
+  for (let i = 0; i < ids.length; i++) {
+    const v = s[ids[i]];
+    if (v === NEG) continue;
+    const d = f(v - mean);
     acc = f(acc + d * d);
   }
   const std = f(Math.sqrt(f(acc / f(count))));
   const threshold = f(mx - f(n * std));
-  for (let i = 0; i < V; i++) if (s[i] < threshold) s[i] = NEG;
+  for (let i = 0; i < ids.length; i++) if (s[ids[i]] < threshold) s[ids[i]] = NEG;
 }
 
-/** The processors the engine implements: field → [sampling only, run(s, V, ids, value, mtk)]. */
+/** Counts of each token id in `window`. */
+function counts(window) {
+  const c = new Map();
+  for (const t of window) c.set(t, (c.get(t) ?? 0) + 1);
+  return c;
+}
+
+// llama.cpp's penalties (llama_sampler_penalties_apply) over the last penalty_last_n context tokens
+// (-1: all of them): logit *= repeat if logit <= 0 else /= repeat, then -= c·freq + present.
+function llamaPenalties(s, A, ctx, v) {
+  const lastN = v.penalty_last_n, rep = f(v.penalty_repeat), freq = f(v.penalty_freq), present = f(v.penalty_present);
+  if (lastN === 0 || (rep === 1 && freq === 0 && present === 0)) return;
+  const all = Array.from(ctx);
+  const c = counts(lastN === -1 ? all : all.slice(Math.max(all.length - lastN, 0)));
+  for (let i = 0; i < A.ids.length; i++) {
+    const id = A.ids[i], n = c.get(id);
+    if (n === undefined) continue;
+    let x = s[id];
+    x = x <= 0 ? f(x * rep) : f(x / rep);
+    s[id] = f(x - f(f(n * freq) + present));
+  }
+  A.sorted = false;
+}
+
+// XTC (llama_sample_xtc_apply): one uniform float draw from std::mt19937(seed); if it is <= the
+// probability, every entry with p >= threshold but the last of them leaves the (sorted) array.
+function xtc(s, A, v, mtk) {
+  const prob = f(v.xtc_probability), thr = f(v.xtc_threshold);
+  if (prob <= 0 || thr > 0.5 || A.ids.length < 2) return;
+  const seed = v.seed === 4294967295 ? Math.floor(Math.random() * 2 ** 32) : v.seed; // llama.cpp: a random seed
+  if (uniformFloat(new MT19937(seed)) > prob) return;
+  const p = arraySoftmax(s, A, true);
+  let last = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] >= thr) last = i;
+    else break;
+  }
+  if (A.ids.length - last >= mtk && last > 0) shrink(s, A, last, A.ids.length);
+}
+
+// Dynamic temperature (llama_sampler_temp_ext_apply): with dynatemp_range > 0 the temperature is
+// min_t + (max_t − min_t)·(H / log(size))^exponent; else plain temp (<= 0: the first maximum stays).
+function tempExt(s, A, v) {
+  const temp = f(v.temp), delta = f(v.dynatemp_range), exponent = f(v.dynatemp_exponent);
+  let t = temp;
+  if (delta > 0) {
+    const minT = Math.max(0, f(temp - delta)), maxT = f(temp + delta), n = A.ids.length;
+    if (n <= 1) return;
+    const maxEntropy = f(-f(Math.log(f(1 / f(n)))));
+    const p = arraySoftmax(s, A, true);
+    let h = 0;
+    for (let i = 0; i < p.length; i++) if (p[i] > 0) h = f(h - f(p[i] * f(Math.log(p[i]))));
+    const norm = f(h / maxEntropy);
+    t = f(minT + f(f(maxT - minT) * f(Math.pow(norm, exponent))));
+  }
+  const ids = A.ids;
+  if (!ids.length) return;
+  if (t <= 0) {
+    let best = 0;
+    for (let i = 1; i < ids.length; i++) if (s[ids[i]] > s[ids[best]]) best = i;
+    for (let i = 0; i < ids.length; i++) if (i !== best) s[ids[i]] = NEG;
+    return;
+  }
+  for (let i = 0; i < ids.length; i++) s[ids[i]] = f(s[ids[i]] / t);
+}
+
+// The OpenAI API's penalties (a plain LogitsProcessor, no candidate array): over the generated
+// tokens only, scores − frequency·count − presence·(count > 0), in float32 as torch.
+function openaiPenalties(s, V, ids, v, promptLength) {
+  const F = f(v.frequency_penalty), P = f(v.presence_penalty);
+  const c = counts(Array.from(ids).slice(promptLength));
+  for (const [t, n] of c) {
+    if (t < 0 || t >= V) continue;
+    s[t] = f(f(s[t] - f(F * n)) - P);
+  }
+}
+
+/** std::mt19937, seeded as std::mt19937(seed) (decoding_lessons.llama_cpp.MT19937). */
+export class MT19937 {
+  constructor(seed) {
+    const mt = new Uint32Array(624);
+    mt[0] = seed >>> 0;
+    for (let i = 1; i < 624; i++) {
+      const x = mt[i - 1] ^ (mt[i - 1] >>> 30);
+      mt[i] = (Math.imul(1812433253, x) + i) >>> 0;
+    }
+    this.mt = mt;
+    this.index = 624;
+  }
+  next() {
+    const mt = this.mt;
+    if (this.index >= 624) {
+      for (let i = 0; i < 624; i++) {
+        const y = (mt[i] & 0x80000000) | (mt[(i + 1) % 624] & 0x7fffffff);
+        mt[i] = mt[(i + 397) % 624] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+      }
+      this.index = 0;
+    }
+    let y = mt[this.index++];
+    y ^= y >>> 11;
+    y ^= (y << 7) & 0x9d2c5680;
+    y ^= (y << 15) & 0xefc60000;
+    y ^= y >>> 18;
+    return y >>> 0;
+  }
+}
+
+/** std::uniform_real_distribution<float>(0, 1) as libstdc++ draws it: one 32-bit number. */
+export function uniformFloat(rng) {
+  const u = f(rng.next()) / 4294967296;
+  return u >= 1 ? f(1 - 2 ** -24) : u;
+}
+
+/** The processors the engine implements: field → [sampling only, run(s, V, ids, value, mtk, A, options)].
+ * A: llama.cpp's candidate array for its samplers (null for the others). */
 export const PROCESSORS = {
   repetition_penalty: [false, (s, V, ids, v) => repetitionPenalty(s, V, ids, v)],
   no_repeat_ngram_size: [false, (s, V, ids, v) => noRepeatNgram(s, V, ids, v)],
+  penalties: [false, (s, V, ids, v, mtk, A) => llamaPenalties(s, A, ids, v)], // llama.cpp's
+  top_n_sigma: [false, (s, V, ids, v, mtk, A) => topNSigma(s, A, v)], // llama.cpp's
+  xtc: [false, (s, V, ids, v, mtk, A) => xtc(s, A, v, mtk)], // llama.cpp's
+  temp_ext: [false, (s, V, ids, v, mtk, A) => tempExt(s, A, v)], // llama.cpp's
+  openai_penalties: [false, (s, V, ids, v, mtk, A, o) => openaiPenalties(s, V, ids, v, o.promptLength)], // the OpenAI API's
   temperature: [true, (s, V, ids, v) => temperature(s, V, v)],
   top_h: [true, (s, V, ids, v) => topH(s, V, v)],
   top_k: [true, (s, V, ids, v, mtk) => topK(s, V, v, mtk)],
@@ -673,8 +867,9 @@ export const PROCESSORS = {
   typical_p: [true, (s, V, ids, v, mtk) => typical(s, V, v, mtk)],
   epsilon_cutoff: [true, (s, V, ids, v, mtk) => epsilon(s, V, v, mtk)],
   eta_cutoff: [true, (s, V, ids, v, mtk) => eta(s, V, v, mtk)],
-  top_n_sigma: [false, (s, V, ids, v) => topNSigma(s, V, v)], // llama.cpp's (a custom processor in generate())
 };
+// the samplers that work on llama.cpp's candidate array and hand it on
+const ARRAY_SAMPLERS = new Set(["penalties", "top_n_sigma", "xtc", "temp_ext"]);
 
 // transformers' off values (the table's `off` column); a test checks them against the table.
 const OFF = {
@@ -688,6 +883,25 @@ function kept(s, V) {
   return n;
 }
 
+/** Whether a llama.cpp sampler's settings (resolved: every parameter set) switch it on, as the
+ * table's rows decide in Python (decoding_lessons.processors._library_rows). */
+const SAMPLER_ON = {
+  penalties: (v) => v.penalty_last_n !== 0 && !(v.penalty_repeat === 1 && v.penalty_freq === 0 && v.penalty_present === 0),
+  xtc: (v) => v.xtc_probability > 0 && v.xtc_threshold <= 0.5,
+  temp_ext: (v) => !(v.temp === 1 && v.dynatemp_range <= 0),
+  openai_penalties: (v) => v.frequency_penalty !== 0 || v.presence_penalty !== 0,
+};
+
+function isOn(name, v) {
+  if (v === undefined || v === null) return false;
+  return SAMPLER_ON[name] ? SAMPLER_ON[name](v) : v !== OFF[name];
+}
+
+function sameScores(a, b) {
+  for (let i = 0; i < a.length; i++) if (!(a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i])))) return false;
+  return true;
+}
+
 /**
  * The scores generate() samples from (or takes the argmax of).
  *
@@ -695,32 +909,38 @@ function kept(s, V) {
  * @param {Int32Array|number[]} contextIds the context's token ids (prompt included)
  * @param {object} settings resolve()'s output (an absent field is off; do_sample false skips the warpers)
  * @param {string[]} order chain("hf") etc.; every active field must be in it
- * @param {{minTokensToKeep?: number, onStage?: Function}} options minTokensToKeep: what the truncating
- *   warpers keep at least (beam sampling: EOS count + 1); onStage(field, scores): called after each
- *   active stage with the scores so far (the playground's stage inspector; it must not change them)
+ * @param {{minTokensToKeep?: number, promptLength?: number, onStage?: Function}} options minTokensToKeep:
+ *   what the truncating warpers keep at least (beam sampling: EOS count + 1); promptLength: how many
+ *   context tokens were the prompt (the OpenAI penalties count the ones after it; default all);
+ *   onStage(field, scores): called after each active stage with the scores so far (the
+ *   playground's stage inspector; it must not change them)
  * @returns {{scores: Float32Array, stages: {field: string, value: number, keptBefore: number, keptAfter: number, ms: number}[]}}
  */
-export function apply(logits, contextIds, settings, order, { minTokensToKeep = 1, onStage = null } = {}) {
+export function apply(logits, contextIds, settings, order, { minTokensToKeep = 1, promptLength = null, onStage = null } = {}) {
   const V = logits.length;
   const mtk = minTokensToKeep;
   if (!Number.isInteger(mtk) || mtk < 1) throw new RangeError(`\`minTokensToKeep\` has to be an integer >= 1, but is ${pyRepr(mtk)}`);
+  const ids = contextIds;
+  const options = { promptLength: promptLength ?? ids.length };
   const sampling = settings.do_sample !== false;
-  const active = Object.keys(PROCESSORS).filter((n) => {
-    const v = settings[n];
-    return v !== undefined && v !== null && v !== OFF[n] && (sampling || !PROCESSORS[n][0]);
-  });
+  const active = Object.keys(PROCESSORS).filter((n) => isOn(n, settings[n]) && (sampling || !PROCESSORS[n][0]));
   const missing = active.filter((n) => !order.includes(n));
   if (missing.length) {
     throw new RangeError(`\`order\` has to name every active field of the configuration (${active.join(", ")}), but lacks [${missing.map(pyRepr).join(", ")}]`);
   }
   const s = Float32Array.from(logits);
-  const ids = contextIds;
   const stages = [];
   let before = kept(s, V);
+  let link = null; // {A, scores}: the array the last llama.cpp sampler left, and the scores it returned
   for (const name of order) {
     if (!active.includes(name)) continue;
     const t0 = typeof performance !== "undefined" ? performance.now() : 0;
-    PROCESSORS[name][1](s, V, ids, settings[name], mtk);
+    let A = null;
+    if (ARRAY_SAMPLERS.has(name)) {
+      A = link && sameScores(s, link.scores) ? link.A : freshArray(V);
+    }
+    PROCESSORS[name][1](s, V, ids, settings[name], mtk, A, options);
+    if (A) link = { A, scores: Float32Array.from(s) };
     const after = kept(s, V);
     const t1 = typeof performance !== "undefined" ? performance.now() : 0;
     stages.push({ field: name, value: settings[name], keptBefore: before, keptAfter: after, ms: t1 - t0 });

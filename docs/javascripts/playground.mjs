@@ -254,9 +254,11 @@ export async function mount(root, fragment = location.hash) {
   }
   const rows = engine.knobRows(table);
   const byField = Object.fromEntries(rows.map((r) => [r.field, r]));
+  // the orders over the knobs this page has sliders for (the samplers with several settings are not on it yet)
+  const hfOrder = table.hf_order.filter((f) => f in byField), cppOrder = table.llama_cpp_order.filter((f) => f in byField);
   const keys = index.contexts.map((c) => c.key);
   const contexts = new Map(); // key -> {logits, meta}
-  const S = { context: "name", on: {}, value: {}, order: "hf", custom: [...table.hf_order], draws: null };
+  const S = { context: "name", on: {}, value: {}, order: "hf", custom: [...hfOrder], draws: null };
   for (const r of rows) { S.on[r.field] = false; S.value[r.field] = START[r.field] ?? 1; }
 
   // ---- the skeleton
@@ -301,8 +303,8 @@ export async function mount(root, fragment = location.hash) {
 
   // ---- the state
   function orderFields() {
-    if (S.order === "hf") return [...table.hf_order];
-    if (S.order === "llama_cpp") return [...table.llama_cpp_order];
+    if (S.order === "hf") return [...hfOrder];
+    if (S.order === "llama_cpp") return [...cppOrder];
     return [...S.custom];
   }
   function settings() {
@@ -330,10 +332,10 @@ export async function mount(root, fragment = location.hash) {
     if (typeof st.order === "string") S.order = st.order;
     else {
       S.order = "custom";
-      S.custom = [...st.order, ...table.hf_order.filter((f) => !st.order.includes(f))];
+      S.custom = [...st.order, ...hfOrder.filter((f) => !st.order.includes(f))];
     }
     if (S.order === "llama_cpp") {
-      for (const f of table.hf_order) if (!table.llama_cpp_order.includes(f) && S.on[f]) {
+      for (const f of hfOrder) if (!cppOrder.includes(f) && S.on[f]) {
         st.notes.push(`\`${f}\` is not in llama.cpp's default chain: switched off`);
         S.on[f] = false;
       }
@@ -405,7 +407,7 @@ export async function mount(root, fragment = location.hash) {
   function renderKnobs() {
     const fields = orderFields();
     const items = fields.map((f) => knobItem(f, true));
-    const outside = table.hf_order.filter((f) => !fields.includes(f));
+    const outside = hfOrder.filter((f) => !fields.includes(f));
     if (outside.length) {
       items.push(el("li", { class: "dl-pg-divider", text: "Not in llama.cpp's default chain:" }));
       for (const f of outside) items.push(knobItem(f, false));
@@ -530,12 +532,12 @@ export async function mount(root, fragment = location.hash) {
   ctxSelect.addEventListener("change", async () => { S.context = ctxSelect.value; await load(S.context); update(); });
   orderSelect.addEventListener("change", () => {
     S.order = orderSelect.value;
-    if (S.order === "llama_cpp") for (const f of table.hf_order) if (!table.llama_cpp_order.includes(f)) S.on[f] = false;
+    if (S.order === "llama_cpp") for (const f of hfOrder) if (!cppOrder.includes(f)) S.on[f] = false;
     renderKnobs(); update();
   });
   resetButton.addEventListener("click", () => {
     for (const r of rows) { S.on[r.field] = false; S.value[r.field] = START[r.field] ?? 1; }
-    S.on.top_k = true; S.value.top_k = 50; S.order = "hf"; S.custom = [...table.hf_order];
+    S.on.top_k = true; S.value.top_k = 50; S.order = "hf"; S.custom = [...hfOrder];
     notes.replaceChildren(); renderKnobs(); update();
   });
   drawButton.addEventListener("click", draw);

@@ -144,9 +144,38 @@
     return out;
   }
 
+  // A chart may say how it reads on a phone: layout.meta.narrow = {width, traces: {index: {attr:
+  // value}}, layout: {attr: value}} applies below `width` px, and the chart's own values come back
+  // above it (the package's beam trees keep only the returned paths' labels there).
+  function narrow(gd) {
+    var full = gd._fullLayout, meta = gd.layout && gd.layout.meta && gd.layout.meta.narrow;
+    if (!full || !meta || !meta.width) return false;
+    var on = full.width < meta.width;
+    if (on === !!gd.__dlNarrow) return false;
+    if (!gd.__dlWide) { // the chart's own values, read once
+      gd.__dlWide = {traces: {}, layout: {}};
+      Object.keys(meta.traces || {}).forEach(function (i) {
+        gd.__dlWide.traces[i] = {};
+        Object.keys(meta.traces[i]).forEach(function (attr) { gd.__dlWide.traces[i][attr] = gd.data[+i][attr]; });
+      });
+      Object.keys(meta.layout || {}).forEach(function (path) {
+        var v = gd.layout;
+        path.split(".").forEach(function (k) { v = v === undefined ? undefined : v[k]; });
+        gd.__dlWide.layout[path] = v === undefined ? null : JSON.parse(JSON.stringify(v));
+      });
+    }
+    gd.__dlNarrow = on;
+    var values = on ? meta : gd.__dlWide;
+    Object.keys(values.traces || {}).forEach(function (i) { window.Plotly.restyle(gd, values.traces[i], [+i]); });
+    if (Object.keys(values.layout || {}).length) window.Plotly.relayout(gd, values.layout);
+    return true;
+  }
+
   function fit(gd) {
     var full = gd._fullLayout, layout = gd.layout;
-    if (!full || !layout || !layout.title || gd.__dlFitting) return;
+    if (!full || !layout || gd.__dlFitting) return;
+    if (narrow(gd)) return; // its redraw comes back here
+    if (!layout.title) return;
     var text = typeof layout.title === "string" ? layout.title : layout.title.text;
     if (!text) return;
     if (gd.__dlTop === undefined) {
@@ -165,15 +194,24 @@
     var added = lines.length - original.split(/<br\s*\/?>/i).length;
     var wanted = added > 0 ? lines.join("<br>") : original;
     var extra = Math.max(0, added) * LINE_SPACING * font.size;
-    // done, unless the text or the room made for it must change (a slider's new title may fit)
-    if (wanted === text && extra === (gd.__dlExtra || 0)) return;
+    // a legend above the plot that wraps into rows on a narrow chart grows up into the title: the
+    // plot (and the legend with it) moves down by the overlap; measured again at a new width
+    if (gd.__dlLegendWidth !== full.width) { gd.__dlLegendWidth = full.width; gd.__dlLegend = 0; }
+    var legend = 0;
+    if (wanted === text && extra === (gd.__dlExtra || 0)) {
+      legend = gd.__dlLegend + legendOverlap(gd);
+      if (legend === (gd.__dlApplied || 0)) return; // done: nothing must change
+    } else legend = gd.__dlLegend;
     gd.__dlExtra = extra;
-    var update = {"title.text": wanted, "margin.t": gd.__dlTop + extra, height: gd.__dlHeight + extra};
+    gd.__dlLegend = legend;
+    gd.__dlApplied = legend;
+    var grow = extra + legend;
+    var update = {"title.text": wanted, "margin.t": gd.__dlTop + grow, height: gd.__dlHeight + grow};
     if (layout.autosize !== false) update.autosize = true; // a new height alone would fix the width
-    if (added > 0) { // the first line stays where it was; the added ones go below it
+    if (grow > 0) { // the first line stays where it was; the added ones (and the legend) go below it
       update["title.yref"] = "container";
       update["title.yanchor"] = "top";
-      update["title.y"] = Math.min(1, 1 - Math.max(0, gd.__dlTitleTop) / (gd.__dlHeight + extra));
+      update["title.y"] = Math.min(1, 1 - Math.max(0, gd.__dlTitleTop) / (gd.__dlHeight + grow));
     } else { // the chart's own placement
       update["title.y"] = gd.__dlTitleY[0];
       update["title.yanchor"] = gd.__dlTitleY[1];
@@ -181,11 +219,21 @@
     }
     // Plotly's HTML puts the chart in a box of the layout's height: it grows with the chart
     var box = gd.parentElement;
-    if (box && /px$/.test(box.style.height)) box.style.height = gd.__dlHeight + extra + "px";
+    if (box && /px$/.test(box.style.height)) box.style.height = gd.__dlHeight + grow + "px";
     gd.__dlShown = wanted;
     gd.__dlFitting = true;
     window.Plotly.relayout(gd, update)
       .then(function () { gd.__dlFitting = false; }, function () { gd.__dlFitting = false; });
+  }
+
+  // How far (px) the legend's box reaches up into the title's, where the two overlap sideways.
+  function legendOverlap(gd) {
+    var legend = gd.querySelector(".legend"), title = gd.querySelector(".gtitle");
+    if (!legend || !title) return 0;
+    var l = legend.getBoundingClientRect(), t = title.getBoundingClientRect();
+    if (!l.height || !t.height || l.left >= t.right || l.right <= t.left) return 0;
+    var overlap = t.bottom + 4 - l.top;
+    return overlap > 1 && l.top > t.top - 1 ? Math.ceil(overlap) : 0;
   }
 
   function hook() {

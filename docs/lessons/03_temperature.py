@@ -13,6 +13,19 @@
 # %% [markdown]
 # # Temperature
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** divide every logit by $T$ before the softmax: $T < 1$ sharpens the distribution, $T > 1$
+#   flattens it, and the tokens' order never changes.
+# - **When:** with any sampling, to set how adventurous the draws are; usually next to a truncation
+#   (top-p, min-p) that keeps the tail out.
+# - **In transformers:** `generate(do_sample=True, temperature=0.7)`; add `top_k=0` to see temperature
+#   alone, since sampling applies `top_k=50` by default.
+# - **Typical value:** 0.7–1.0 for general text, 0.2–0.5 for focused output.
+#
+# </div>
+#
 # [Sampling](../glossary.md#sampling) draws the next token at random from $\mathrm{softmax}(s)$ instead of taking the
 # argmax. **Temperature** reshapes that distribution first: it divides every [logit](../glossary.md#logit) by $T$.
 #

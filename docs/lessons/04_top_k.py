@@ -13,6 +13,18 @@
 # %% [markdown]
 # # Top-k
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** keep the $k$ highest-scoring tokens (and any tied with the $k$-th), give the rest
+#   probability zero, renormalise.
+# - **When:** a fixed-size guard against the tail; simple, but blind to how sure the model is.
+# - **In transformers:** `generate(do_sample=True, top_k=40)`. `top_k=50` is the default whenever
+#   `do_sample=True`; `top_k=0` switches it off.
+# - **Typical value:** 40–50; 10 or less for conservative output.
+#
+# </div>
+#
 # [Temperature](../glossary.md#temperature) reshapes the distribution but keeps every token in play, including thousands of
 # tokens that make no sense in context. **Top-k sampling** cuts the tail outright: keep the $k$
 # tokens with the highest scores, give every other token probability zero, and renormalise.

@@ -13,6 +13,19 @@
 # %% [markdown]
 # # Top-p (nucleus sampling)
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** keep the most likely tokens until their probabilities add up to $p$ (the nucleus),
+#   renormalise.
+# - **When:** open-ended sampling where the cut should follow the distribution: few tokens when the
+#   model is sure, many when it is not.
+# - **In transformers:** `generate(do_sample=True, top_p=0.9, top_k=0)`; without `top_k=0`, the default
+#   top-k of 50 cuts first.
+# - **Typical value:** 0.9–0.95.
+#
+# </div>
+#
 # [Top-k](../glossary.md#top-k) keeps a fixed *number* of tokens. **Top-p** keeps a fixed share of the *probability*:
 # sort the tokens from most to least likely, and keep the shortest prefix whose probabilities add
 # up to at least $p$, the **nucleus**. Then renormalise, as top-k does.

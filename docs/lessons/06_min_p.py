@@ -13,6 +13,18 @@
 # %% [markdown]
 # # Min-p
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** keep every token at least `min_p` times as likely as the most likely one; the floor
+#   rises and falls with the model's confidence.
+# - **When:** sampling at higher temperatures, where min-p keeps the flattened tail out better than
+#   top-p (the paper's argument).
+# - **In transformers:** `generate(do_sample=True, min_p=0.1, top_k=0)`.
+# - **Typical value:** 0.05–0.1.
+#
+# </div>
+#
 # [Top-p](../glossary.md#nucleus) decides by adding up probabilities. **Min-p** compares each token with the favourite:
 # keep every token at least $p_{\min}$ times as likely as the most likely token, cut the rest,
 # renormalise.

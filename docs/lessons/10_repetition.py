@@ -13,6 +13,18 @@
 # %% [markdown]
 # # Repetition penalty and no-repeat-ngram
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** `repetition_penalty` lowers the logit of every token already in the context (it divides
+#   a positive logit and multiplies a negative one); `no_repeat_ngram_size=n` forbids any token that
+#   would repeat an n-gram.
+# - **When:** output that loops, greedy or beam search above all; both act with and without sampling.
+# - **In transformers:** `generate(repetition_penalty=1.2)`, `generate(no_repeat_ngram_size=3)`.
+# - **Typical value:** a penalty of 1.1–1.3 (CTRL's authors suggest 1.2); $n$ = 2–4 for the n-gram ban.
+#
+# </div>
+#
 # Left to itself, [greedy](../glossary.md#greedy) decoding loops: once a phrase is likely, repeating it makes it more likely
 # still. Two processors in `generate()` push back, and both read the **context**, not only the
 # next-token distribution:

@@ -184,10 +184,13 @@ dl.slider_chart(step, "temperature", [0.5, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0], b
 # temp=0.8`. With temperature last, the truncations see the untempered distribution, and
 # temperature only reshapes what survived.
 #
-# `dl.LLAMA_CPP_ORDER` is that order for the processors both libraries have. `dl.apply_in_order`
-# applies **transformers'** processors in it. This isolates the effect of the order; it is not a
-# reimplementation of llama.cpp, whose samplers differ in details (for example, its penalties look
-# only at the last 64 tokens by default).
+# `dl.LLAMA_CPP_ORDER` is that chain over the package's processor table. Where transformers has the
+# same sampler (top-k, typical, top-p, min-p, temperature), `dl.apply_in_order` applies
+# **transformers'** processor in llama.cpp's place: that isolates the effect of the order. llama.cpp's
+# own samplers differ in details (for example, its penalties look only at the last 64 tokens by
+# default); the package's exact ports of them (`penalties`, `dry`, `top_n_sigma`, `xtc`,
+# `temp_ext`, `mirostat`) are rows of the same table, off unless you hand them to
+# `dl.apply_in_order` by keyword, as [lesson 22](22_llama_cpp_samplers.py) does.
 
 # %%
 print("transformers:", " → ".join(dl.HF_ORDER))

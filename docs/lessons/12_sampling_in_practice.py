@@ -13,6 +13,20 @@
 # %% [markdown]
 # # Sampling in practice
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** the draw itself (`torch.multinomial` on the softmax of the scores), checked against the
+#   distribution; then whole generations, where one configuration meets a new distribution at every
+#   step; then the strategies compared, quality against diversity, over many seeds and prompts.
+# - **When:** choosing a configuration for a real task, and checking that a sampler draws what it
+#   should.
+# - **In transformers:** `torch.manual_seed(0)` and then `generate(do_sample=True, top_p=0.9, top_k=0)`:
+#   the seed makes the draws reproducible.
+# - **Typical value:** temperature 0.7–1.0 with top-p 0.9–0.95 or min-p 0.05–0.1.
+#
+# </div>
+#
 # Every lesson so far looked at one step: the distribution `softmax(scores)` that a configuration
 # leaves for the next token. This one looks at what happens next. First the sampler draws from that
 # distribution, and we check that the draws follow it. Then the model generates a whole text, step

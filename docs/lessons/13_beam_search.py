@@ -13,6 +13,19 @@
 # %% [markdown]
 # # Beam search
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** keep the `num_beams` best partial sequences by summed log-probability, extend each by
+#   every token, keep the best again; rank the finished ones by score / length$^{\,\text{length\_penalty}}$.
+# - **When:** tasks with one right answer (translation, summarisation, speech recognition); not
+#   open-ended writing, where the most likely text is bland and repeats.
+# - **In transformers:** `generate(num_beams=4)`, with `length_penalty`, `early_stopping` and
+#   `num_return_sequences`.
+# - **Typical value:** 4–8 beams.
+#
+# </div>
+#
 # [Greedy](../glossary.md#greedy) decoding commits to the most likely token at every step and never looks back. But the
 # most likely *sequence* need not start with the most likely *token*: a slightly less likely first
 # word can open a much more likely continuation. Beam search hedges. It keeps the `num_beams` best

@@ -13,6 +13,20 @@
 # %% [markdown]
 # # Beam sampling
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** [beam search](../glossary.md#beam) that *draws* its `2 × num_beams` candidates per step, without
+#   replacement, from the whole-sequence scores of every beam × token, instead of taking the best ones.
+# - **When:** several varied but likely outputs, to rerank or to offer, where beam search's are too
+#   alike and single samples too uneven.
+# - **In transformers:** `generate(do_sample=True, num_beams=4)`, with the [sampling](../glossary.md#sampling) knobs
+#   (`temperature`, `top_k`, `top_p`) and the beam knobs (`length_penalty`, `num_return_sequences`).
+# - **Typical value:** 4–8 beams, as in beam search; a [temperature](../glossary.md#temperature) below 1 stays near beam search's
+#   outputs, 1 and above varies more (the sweep below). The hidden `top_k=50` applies.
+#
+# </div>
+#
 # [Beam search](../13_beam_search/) keeps the `num_beams` best partial sequences and is
 # deterministic: the same prompt always gives the same outputs, and they tend to be near-copies of
 # one sentence. [Sampling](../12_sampling_in_practice/) draws one token at a time and never looks
@@ -332,3 +346,27 @@ assert series["different best outputs (of 3 seeds)"][-1] >= series["different be
 # - Temperature moves it between the two: near 0 it is beam search, high it spreads like sampling.
 #   Its `sequences_scores` are on the processed scale (divided by $T$), and the hidden `top_k=50`
 #   applies here too.
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the searches above.
+
+# %% tags=["hide-input"]
+first_tokens = [c.token_id for c in first]
+second_draws = [cands[i] for i in sampled.steps[1].candidates]
+strong, weak = max(second_draws, key=lambda c: c.score), min(second_draws, key=lambda c: c.score)
+gap_nats = strong.score - weak.score
+draw_ratio = strong.draw_prob / weak.draw_prob
+display(Markdown(dl.exercises([
+    (f"Beam sampling's first step draws {2 * BEAMS} candidates after “{prompt}”, all extending the prompt. Can one token "
+     "be among them twice?",
+     f"**No**: the draw is without replacement, so the {2 * BEAMS} draws are {len(set(first_tokens))} different tokens "
+     f"({', '.join(lm.code(t) for t in first_tokens)})."),
+    (f"At the second step, the best and the worst of the {len(second_draws)} drawn candidates differ by {gap_nats:.3f} "
+     "nats in cumulative score. How many times likelier was the best one to be drawn?",
+     f"**{draw_ratio:,.2f} times**, $e^{{{gap_nats:.3f}}}$: the draw is in proportion to $\\exp S(b, y)$, the whole "
+     "sequence's score, so a candidate's chance falls with its beam's score as well as with its own token's."),
+])))
+assert len(set(first_tokens)) == len(first_tokens) == 2 * BEAMS
+assert abs(draw_ratio / torch.tensor(gap_nats, dtype=torch.float64).exp().item() - 1) < 1e-3

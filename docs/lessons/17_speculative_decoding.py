@@ -13,6 +13,21 @@
 # %% [markdown]
 # # Speculative decoding
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** a cheap [draft model](../glossary.md#draft-model) proposes γ tokens, the target scores them all in one
+#   [forward pass](../glossary.md#forward-pass) and keeps them up to the first it rejects, then adds one token of its own; the
+#   output is the target's own ([greedy](../glossary.md#greedy)) or follows the target's distribution ([sampling](../glossary.md#sampling)).
+# - **When:** the target's forward passes are the cost, and a draft with the same [tokenizer](../glossary.md#tokenizer) agrees
+#   with it often (a small model of the same family, early exit, or text that repeats itself).
+# - **In transformers:** `generate(assistant_model=draft)` (γ is `num_assistant_tokens` on the draft's
+#   `generation_config`), `generate(assistant_early_exit=k)`, or `generate(prompt_lookup_num_tokens=10)`.
+# - **Typical value:** γ of a few tokens (4 on this page); transformers' default `num_assistant_tokens`
+#   is 20, with the `"constant"` schedule.
+#
+# </div>
+#
 # A [forward pass](../glossary.md#forward-pass) of a large model over one new token costs nearly as much as one over a few: the
 # weights are read once either way. Speculative decoding uses that. A cheap **draft** model proposes
 # γ tokens one by one; the **target** model scores all of them in one forward pass; the proposals
@@ -240,3 +255,34 @@ display(
         "draft model at all."
     )
 )
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the runs above.
+
+# %% tags=["hide-input"]
+judged = [(n, p) for n, r in enumerate(run.rounds, start=1) for p in r.proposals if p.reached]
+below = [(n, p) for n, p in judged if p.target_prob < p.draft_prob]  # proposals the target keeps only by chance
+n_round, shown = max(below, key=lambda item: item[1].target_prob / item[1].draft_prob) if below else judged[0]
+keep_chance = min(1.0, shown.target_prob / shown.draft_prob)
+round_sizes = [len(r.tokens) for r in spec.rounds + run.rounds]
+overlap = dl.acceptance_probability(p0, q0)
+display(Markdown(dl.exercises([
+    (f"In round {n_round} of the sampled run the draft proposed {lm.code(shown.token_id)} with $q(x) = {shown.draft_prob:.3g}$, "
+     f"and the target gives it $p(x) = {shown.target_prob:.3g}$. With what probability does the target keep it?",
+     f"**{keep_chance:.3f}**, $\\min(1, p/q)$. The uniform drawn was $r = {shown.uniform:.3f}$, so it was "
+     + ("**kept**." if shown.accepted else "**rejected**, and the round's last token was drawn from the residual.")),
+    (f"With γ = {GAMMA}, what are the fewest and the most tokens one round can add?",
+     f"**1 and {GAMMA + 1}**: at least the target's own token, at most all {GAMMA} proposals and a bonus token. The "
+     f"{len(round_sizes)} rounds of the two γ = {GAMMA} runs above added between {min(round_sizes)} and {max(round_sizes)}."),
+    ("For the first new token, is the chance that the draft's proposal is kept, $\\sum_x \\min(p, q)$, larger or smaller "
+     "than $1 - \\text{TV}(p, q)$?",
+     f"**Neither: they are equal**, both {overlap:.2g} here (up to the rounding of float32 probabilities). $\\sum_x \\min(p, q) = 1 - \\sum_x "
+     "\\max(0, q - p)$, and that last sum is the total-variation distance: a proposal is rejected with probability "
+     "exactly TV$(p, q)$, and the residual then supplies the mass that $p$ has above $q$."),
+])))
+assert all(p.accepted == (p.uniform <= p.target_prob / p.draft_prob)
+           for _, p in judged if abs(p.uniform - p.target_prob / p.draft_prob) > 1e-6)
+assert all(1 <= k <= GAMMA + 1 for k in round_sizes)
+assert abs(overlap - (1 - draft_tv)) < 1e-4

@@ -13,6 +13,21 @@
 # %% [markdown]
 # # Constraining the output
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** processors that decide what may be said at all: they ban tokens, bias them, allow only
+#   what a [grammar](../glossary.md#grammar) allows, or rule on [EOS](../glossary.md#eos); they act before [temperature](../glossary.md#temperature), [greedy](../glossary.md#greedy) or sampled.
+# - **When:** words that must never appear, a format the output must keep (JSON, a fixed set of
+#   answers), a length the output must reach or must end at.
+# - **In transformers:** `generate(bad_words_ids=[[id]])`, `sequence_bias={(id,): -3.0}`,
+#   `prefix_allowed_tokens_fn=fn`, `min_new_tokens=n`, `forced_eos_token_id=eos`,
+#   `exponential_decay_length_penalty=(start, factor)`, `suppress_tokens=[id]`.
+# - **Typical value:** a [logit bias](../glossary.md#logit-bias) of a few units, since $b$ multiplies a token's odds by $e^b$
+#   (±3 is about ×20 or ÷20); a ban is $-\infty$.
+#
+# </div>
+#
 # The sampling warpers of the earlier lessons decide *how boldly* to pick from the model's
 # distribution. A second family of processors in `generate()` decides *what may be said at all*:
 # they ban tokens, bias them, allow only what a grammar allows, or rule on the end-of-sequence
@@ -400,3 +415,40 @@ for config, seed in ((eos_ban, 0), (force, 0), (decay, 1), (everything, 2)):
 #   allows. It must allow something at every step.
 # - `min_new_tokens` bans EOS early, `forced_eos_token_id` forces it last, and
 #   `exponential_decay_length_penalty` makes it ever more likely after a start, without a hard cut.
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same captured logits as
+# the charts above.
+
+# %% tags=["hide-input"]
+warm = dl.DecodingConfig(do_sample=True, top_k=0, temperature=2.0)
+hot_ban = step.scores(ban.replace(do_sample=True, top_k=0, temperature=2.0))[favourite]
+
+
+def odds(p):
+    return p / (1 - p)
+
+
+gain = odds(float(step.probs(push.replace(do_sample=True, top_k=0, temperature=2.0))[underdog])) / odds(float(step.probs(warm)[underdog]))
+eos_banned = {n: bool(at_peak.scores(dl.DecodingConfig(min_new_tokens=n), prompt_length=prompt_length)[eos].isneginf())
+              for n in (peak, peak + 1) if n >= 1}
+display(Markdown(dl.exercises([
+    (f"Ban {lm.code(favourite)} with `bad_words_ids`, then sample at $T = 2$, which flattens the distribution. Can "
+     f"{lm.code(favourite)} be drawn now?",
+     f"**No**: its score is {float(hot_ban)}. The ban comes before temperature, and $-\\infty / 2$ is still $-\\infty$."),
+    (f"`sequence_bias={{({underdog},): 3.0}}` together with `temperature=2.0`: by how much are the odds of "
+     f"{lm.code(underdog)} multiplied?",
+     f"**{gain:.2f}**, that is $e^{{1.5}}$, not $e^3 = 20.09$: the bias is added before temperature, so it is "
+     "divided by $T$ along with the logit."),
+    (f"At new token {peak + 1} of the greedy answer, {peak} new token{'s' if peak != 1 else ''} exist. Does "
+     f"`min_new_tokens={peak + 1}` ban EOS there?"
+     + (f" And `min_new_tokens={peak}`?" if peak >= 1 else ""),
+     f"**{'Yes' if eos_banned[peak + 1] else 'No'}** for {peak + 1}: EOS is banned while fewer than `min_new_tokens` "
+     f"new tokens exist, and only {peak} do."
+     + (f" **{'Yes' if eos_banned[peak] else 'No'}** for {peak}: {peak} already exist." if peak >= 1 else "")),
+])))
+assert bool(hot_ban.isneginf())
+assert abs(gain / torch.tensor(1.5).exp().item() - 1) < 1e-3
+assert eos_banned[peak + 1] and not eos_banned.get(peak, False)

@@ -13,6 +13,21 @@
 # %% [markdown]
 # # DoLa: decoding by contrasting layers
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** decode from $\log p_N - \log p_M$, the final layer's [log-probabilities](../glossary.md#log-probability) minus those of a
+#   [premature layer](../glossary.md#premature-layer) chosen at each step, among the tokens the final layer gives at least a tenth
+#   of its favourite's probability.
+# - **When:** short factual answers from a large model; the paper's gains are on 7B–65B models.
+# - **In transformers:** `generate(dola_layers="high", repetition_penalty=1.2)`, which since
+#   transformers 4.56 also needs `custom_generate="transformers-community/dola"` and
+#   `trust_remote_code=True` (below).
+# - **Typical value:** `dola_layers="high"` for short answers, `"low"` for long-answer reasoning
+#   (transformers' documentation), with `repetition_penalty=1.2`.
+#
+# </div>
+#
 # A transformer refines its next-token guess layer by layer. Read an *early* layer's hidden state
 # through the LM head and you get a "premature" distribution; the last layer gives the "mature" one.
 # DoLa bets that what the late layers *add* is where factual knowledge shows, and decodes from the
@@ -214,3 +229,28 @@ display(Markdown(
 #   candidates (`"low"`, `"high"` or a list).
 # - It costs no extra forward pass: every layer's state comes from the same pass, and the head runs
 #   once per candidate layer.
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the run above.
+
+# %% tags=["hide-input"]
+share_of_top = [float((s.final_logprobs[s.token_id] - s.final_logprobs.max()).exp()) for s in high.steps]
+try:
+    dl.dola_decoding(lm, prompt, dola_layers=[N], config=penalty, max_new_tokens=1)
+    refusal = None
+except ValueError as error:
+    refusal = str(error)
+display(Markdown(dl.exercises([
+    ("Can DoLa pick a token to which the final layer gives less than a tenth of its favourite's probability?",
+     f"**No**: the relative-top filter cuts it before the contrast. Over the {len(high.steps)} steps above, DoLa's pick "
+     f"had at least {min(share_of_top):.2f} of the favourite's probability (1 where it took the favourite)."),
+    (f"This model has {N} layers. What does `dola_layers=[{N}]`, the final layer as its own premature layer, give?",
+     f"**A `ValueError`**, before any forward pass: “{refusal}”"),
+    (f"How many forward passes did DoLa's {len(high.steps)} steps cost, against greedy decoding's?",
+     f"**{high.forward_passes}**, one per step, as greedy decoding ({greedy.forward_passes} for its {len(greedy.steps)} "
+     "steps): every layer's hidden state comes out of the same pass, and only the LM head runs again, once per candidate layer."),
+])))
+assert min(share_of_top) >= 0.1 - 1e-5 and refusal is not None
+assert high.forward_passes == len(high.steps) and greedy.forward_passes == len(greedy.steps)

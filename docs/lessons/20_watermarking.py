@@ -13,6 +13,20 @@
 # %% [markdown]
 # # Watermarking
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** at each step a secret key and the previous token pick a [green list](../glossary.md#watermark), a share γ of the
+#   [vocabulary](../glossary.md#vocabulary), whose [scores](../glossary.md#score) get $+\delta$; a detector with the key counts the green tokens and turns
+#   the count into a [z-score](../glossary.md#z-score).
+# - **When:** text that whoever holds the key should be able to recognise later as the model's.
+# - **In transformers:** `generate(watermarking_config=WatermarkingConfig(greenlist_ratio=0.25, bias=2.0))`,
+#   detected with `WatermarkDetector(model.config, device, watermarking_config)(ids, return_dict=True)`.
+# - **Typical value:** $\delta$ from 0.5 to 2 (transformers' recommended range; 2.0 is its default),
+#   γ = 0.25, and a detection threshold of $z > 3$.
+#
+# </div>
+#
 # Every processor so far shapes the distribution to make the text *better*: likelier, more
 # varied, or inside a grammar. A watermark shapes it to make the text *recognisable*. At every
 # step, a secret key and the previous token pick a random **green list** of tokens, and the green
@@ -314,3 +328,32 @@ assert float(rows[0][1]) < float(rows[-1][1])
 #   a threshold (3).
 # - δ trades detectability for likelihood. Confident steps carry no signal, and short texts carry
 #   too little.
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the same key and the same
+# captured logits as the charts above.
+
+# %% tags=["hide-input"]
+warm = dl.DecodingConfig(do_sample=True, top_k=0, temperature=2.0)
+boost = step.scores(warm.replace(watermarking_config=watermark))[green] - step.scores(warm)[green]
+context, all_green = step.input_ids, []
+for _ in range(tokens):  # a text that is green throughout: each token the first green one after the one before
+    all_green.append(int(dl.green_list(lm, context, watermark)[0]))
+    context = torch.cat([context, torch.tensor([[all_green[-1]]], device=context.device)], dim=1)
+best = dl.detect(lm, all_green, watermark)
+scored = int(best.num_tokens_scored[0])
+g = watermark.greenlist_ratio
+display(Markdown(dl.exercises([
+    (f"Sampling at $T = 2$ with the watermark: what is added to a green token's score: δ = {watermark.bias:g}, or "
+     f"δ / T = {watermark.bias / 2:g}?",
+     f"**{float(boost.mean()):g}**, the full δ: the watermark comes after temperature in `generate()`'s order, so it "
+     "is not divided by $T$, unlike a `sequence_bias`."),
+    (f"What is the highest z-score a {tokens}-token text can reach with γ = {g}?",
+     f"**{best.z_score[0]:.2f}**, for a text whose every token is green. The detector scores {scored} of its {tokens} "
+     f"tokens, all green, and $z = (T - \\gamma T) / \\sqrt{{T \\gamma (1 - \\gamma)}} = \\sqrt{{T (1 - \\gamma) / \\gamma}}$ "
+     f"with $T = {scored}$."),
+])))
+assert torch.allclose(boost, torch.full_like(boost, watermark.bias), atol=1e-5)
+assert int(best.num_green_tokens[0]) == scored and abs(best.z_score[0] - math.sqrt(scored * (1 - g) / g)) < 1e-9

@@ -13,6 +13,22 @@
 # %% [markdown]
 # # Constrained beam search
 #
+# <div class="admonition abstract">
+# <p class="admonition-title">At a glance</p>
+#
+# - **What:** [beam search](../glossary.md#beam) that must put given words or phrases ([constraints](../glossary.md#constraint)) somewhere in
+#   the output: each step adds the candidates that advance a constraint and shares the beams out
+#   round-robin over banks of progress.
+# - **When:** terminology a translation or a summary must keep, keywords a description must
+#   mention.
+# - **In transformers:** `generate(num_beams=4, force_words_ids=[phrase_ids])`, which since
+#   transformers 4.57 also needs `custom_generate="transformers-community/constrained-beam-search"`
+#   and `trust_remote_code=True` (below).
+# - **Typical value:** 4 or more beams and a `max_new_tokens` well beyond the words' own tokens: if
+#   the limit comes first, the output comes back without them, silently.
+#
+# </div>
+#
 # [Constraining the output](../18_constrained_output/) showed processors that ban tokens, bias
 # them or allow only what a grammar allows, one step at a time. None of them can say "this word must
 # appear *somewhere*": a ban acts at every step, and a grammar has to spell out where the word goes.
@@ -369,3 +385,26 @@ assert forced.forward_passes == forced.num_steps
 # **Exercise.** Give the first search `max_new_tokens=24` and a prompt after which the phrase is
 # natural ("On a stormy evening the sky was full of"). Does the phrase move away from the end? Then
 # ask for `[[" purple", " violet"]]` instead: which one does the search take, and at what cost?
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then open the answer. Every answer is computed from the searches above.
+
+# %% tags=["hide-input"]
+two_words = found[-1][2]
+longest = max(len(p) for p in two_words.settings["constraints"])
+ended = [h for _, _, r, _ in found for h in r.returned if h.eos] + [h for h in many.returned if h.eos]
+display(Markdown(dl.exercises([
+    (f"“ purple clouds” is {len(phrase)} tokens here. What is the top bank of the first search? And of the search for "
+     f"“ sunny” and “ cold”, which are {' and '.join(str(len(p)) for p in two_words.settings['constraints'])} tokens?",
+     f"**{forced.settings['max_bank']}** and **{two_words.settings['max_bank']}**: the top bank is $c \\cdot L$, with $c$ "
+     f"constraints and $L$ the longest one's length: 1 × {len(phrase)}, and 2 × {longest}."),
+    ("Can a returned output end with EOS without its words?",
+     "**No**: an EOS finishes a hypothesis only once every constraint is met; outputs without the words come from the "
+     "length limit. "
+     + (f"All {len(ended)} returned outputs above that end with EOS hold their words." if ended
+        else "None of the returned outputs above ends with EOS, so none of them shows it here.")),
+])))
+assert forced.settings["max_bank"] == len(phrase) and two_words.settings["max_bank"] == 2 * longest
+assert all(h.constraints_met for h in ended) and not any(h.eos for h in many.returned if not h.constraints_met)

@@ -383,6 +383,26 @@ assert k_hf <= k_llama or step.kept(dl.DecodingConfig(do_sample=True, top_k=40))
 assert torch.equal(out[0, : step.input_ids.shape[-1]], step.input_ids[0])
 
 # %% [markdown]
+# ### One table for both libraries
+#
+# Each of these samplers is also a row of the package's processor table, next to transformers' own.
+# `dl.apply_in_order` takes them by keyword: a number for top-nσ, and for the others a dict of their
+# llama.cpp settings, the unset ones at llama.cpp's defaults. Each runs where the order puts it, and
+# each setting is refused outside its range by name. In `dl.LLAMA_CPP_ORDER`, with llama.cpp's own
+# temperature (`temp_ext`), the rows are llama.cpp's chain up to its draw, bit for bit:
+
+# %%
+no_truncation = dl.DecodingConfig(do_sample=True, top_k=0)
+rows = dl.apply_in_order(step, no_truncation, dl.LLAMA_CPP_ORDER,
+                         xtc={"xtc_probability": 1.0, "xtc_threshold": 0.05, "seed": 7}, temp_ext={"temp": 0.8})
+print(f"XTC (firing) and temperature 0.8 in llama.cpp's order keep {kept(rows):,} tokens")
+
+# %% tags=["hide-input"]
+same_chain = dl.llama_cpp_chain(top_k=0, top_p=1.0, min_p=0.0, xtc_probability=1.0, xtc_threshold=0.05, seed=7)
+by_chain = LogitsProcessorList(list(same_chain)[:-1])(step.input_ids, step.logits.float()[None])[0]
+assert torch.equal(rows, by_chain)
+
+# %% [markdown]
 # The [knobs cheat-sheet](23_knobs_cheat_sheet.py) gives every library's names, defaults, ranges
 # and order, with the version each value comes from.
 

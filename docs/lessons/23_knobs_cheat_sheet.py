@@ -130,9 +130,10 @@ DEFAULTS = [
 # llama.cpp's default chain (common/common.h, common_params_sampling::samplers), then the sampler
 # that draws (common/sampling.cpp adds llama_sampler_init_dist last).
 LLAMA_CPP_CHAIN = ["penalties", "dry", "top_n_sigma", "top_k", "typ_p", "top_p", "min_p", "xtc", "temperature"]
-# The same names as fields of this site's processor table (where it has them).
-LLAMA_CPP_AS_FIELDS = {"penalties": "repetition_penalty", "top_n_sigma": "top_n_sigma", "top_k": "top_k",
-                       "typ_p": "typical_p", "top_p": "top_p", "min_p": "min_p", "temperature": "temperature"}
+# llama.cpp's samplers as rows of the package's table: its exact ports (penalties, DRY, top-nσ, XTC,
+# temperature) and transformers' warpers where transformers has the sampler too
+LLAMA_CPP_AS_FIELDS = {"penalties": "penalties", "dry": "dry", "top_n_sigma": "top_n_sigma", "top_k": "top_k",
+                       "typ_p": "typical_p", "top_p": "top_p", "min_p": "min_p", "xtc": "xtc", "temperature": "temp_ext"}
 # generate()'s knobs in GenerationMixin._get_logits_processor's order (checked below against its source).
 TRANSFORMERS_ORDER = ["repetition_penalty", "no_repeat_ngram_size", "temperature", "top_h", "top_k", "top_p",
                       "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff"]
@@ -331,9 +332,8 @@ everything = dl.DecodingConfig(do_sample=True, temperature=0.8, top_h=0.9, top_k
 by_generate = dl.reference_generate(lm, "My name is", everything, max_new_tokens=1, scores=True).scores[0][0].cpu()
 assert torch.equal(by_generate, dl.apply_in_order(probe, everything, TRANSFORMERS_ORDER))
 # llama.cpp's default chain against the package's LLAMA_CPP_ORDER, for the samplers both have
-cpp_fields = [LLAMA_CPP_AS_FIELDS[s] for s in LLAMA_CPP_CHAIN if s in LLAMA_CPP_AS_FIELDS]
-assert [f for f in dl.LLAMA_CPP_ORDER if f in cpp_fields] == [f for f in cpp_fields if f in dl.LLAMA_CPP_ORDER], (cpp_fields, dl.LLAMA_CPP_ORDER)
-assert {f for f in cpp_fields if f != "top_n_sigma"} <= set(dl.LLAMA_CPP_ORDER)  # every sampler transformers also has
+cpp_fields = [LLAMA_CPP_AS_FIELDS[s] for s in LLAMA_CPP_CHAIN]  # every sampler of the chain has a row
+assert [f for f in dl.LLAMA_CPP_ORDER if f in cpp_fields] == cpp_fields, (cpp_fields, dl.LLAMA_CPP_ORDER)
 assert LLAMA_CPP_COMMIT in dl.LLAMA_CPP_VERSION  # the package's ports follow the same llama.cpp
 # ... and its copy of llama.cpp's defaults (decoding_lessons.llama_cpp, from the same common.h)
 package_defaults = dl.llama_cpp.LLAMA_CPP_DEFAULTS

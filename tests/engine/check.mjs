@@ -16,7 +16,7 @@ export async function checkCases(engine, doc, io) {
     try {
       const settings = resolve(c.settings, table, { doSample: true });
       const t0 = performance.now();
-      ({ scores, stages } = apply(x, Int32Array.from(c.context), settings, chain(c.order, table), { minTokensToKeep: c.min_tokens_to_keep }));
+      ({ scores, stages } = apply(x, Int32Array.from(c.context), settings, chain(c.order, table), { minTokensToKeep: c.min_tokens_to_keep, promptLength: c.prompt_length ?? null }));
       worstMs = Math.max(worstMs, performance.now() - t0);
     } catch (e) {
       failures.push(`${label}: ${e.message}`);

@@ -62,9 +62,15 @@ test("orders are checked as apply_in_order checks them", () => {
   assert.throws(() => apply(new Float32Array(4), [], s, ["top_p"]), /lacks \['top_k'\]/);
 });
 
-test("the engine implements exactly the table's knob rows", () => {
-  const rows = knobRows(table);
-  assert.deepEqual([...ENGINE_FIELDS].sort(), rows.map((r) => r.field).sort());
+test("the engine implements exactly the table's knob rows and browser samplers", () => {
+  const rows = knobRows(table), samplers = engine.samplerRows(table);
+  assert.deepEqual([...ENGINE_FIELDS].sort(), [...rows, ...samplers].map((r) => r.field).sort());
+  for (const r of samplers) assert.equal(PROCESSORS[r.field][0], false, `${r.field}: runs greedy too`);
+  // llama.cpp's defaults switch every sampler off but its temperature (temp = 0.8), as in Python
+  for (const r of samplers) {
+    const s = resolve({ [r.field]: {} }, table, { doSample: true });
+    assert.equal(engine.isActive(r, s[r.field]), r.field === "temp_ext", r.field);
+  }
   for (const r of rows) {
     assert.equal(ENGINE_OFF[r.field], r.off === "inf" ? Infinity : r.off, `${r.field}: off value`);
     assert.equal(PROCESSORS[r.field][0], r.sampling_only, `${r.field}: sampling only`);

@@ -37,12 +37,16 @@ from transformers import GenerationConfig
 
 import decoding_lessons as dl
 from decoding_lessons.capture import NextToken
-from decoding_lessons.orders import _active_fields
-from decoding_lessons.processors import ALL_KNOBS, HF_ORDER, KNOBS, LIBRARY_KNOBS, LLAMA_CPP_ORDER, PROCESSORS, WARPER_ORDER
+from decoding_lessons.orders import _active_fields, _link_in_order
+from decoding_lessons.processors import (
+    ALL_KNOBS, HF_ORDER, KNOBS, LIBRARY_KNOBS, LIBRARY_ROWS, LLAMA_CPP_ORDER, PROCESSORS, WARPER_ORDER, BuildContext,
+)
 from decoding_lessons.scoring import build_processor
 
 FIELD_OF = {row.cls: row.field for row in ALL_KNOBS}
 LIBRARY = {row.field for row in LIBRARY_KNOBS}
+# llama.cpp's (and the OpenAI API's) samplers with several settings that a browser runs
+SAMPLERS = {row.field for row in LIBRARY_ROWS if row.kind == "params" and row.browser}
 INF = math.inf
 
 PROMPTS = [
@@ -243,8 +247,28 @@ def transformers_scores(logits, ids, settings, order, mtk=1, gc=None):
     resolved, active = _active_fields(cfg, gc)
     built = dict(extra)
     pairs = [(n, built[n] if n in LIBRARY else build_processor(n, resolved)) for n in names if n in active or n in built]
-    step = NextToken(ids, logits, SimpleNamespace(model=SimpleNamespace(generation_config=gc)))
+    step = NextToken(ids, logits, SimpleNamespace(model=SimpleNamespace(generation_config=gc), tokenizer=None))
     return pairs, dl.apply_in_order(step, cfg, names, **library)
+
+
+def sampler_scores(logits, ids, settings, order, gc, prompt_length=None):
+    """A case with llama.cpp's samplers (``settings`` holds a dict for xtc, penalties ...): the
+    ``(field, processor)`` pairs built by the table's rows and linked as ``apply_in_order`` links
+    them (fresh: a seeded XTC draws the same number again), and ``apply_in_order``'s scores."""
+    names = list(LLAMA_CPP_ORDER) if order == "llama_cpp" else list(HF_ORDER) if order == "hf" else order
+    library = {k: v for k, v in settings.items() if k in SAMPLERS or k in LIBRARY}
+    cfg = dl.DecodingConfig(do_sample=True, **{k: v for k, v in settings.items() if k not in library})
+    resolved, active = _active_fields(cfg, gc)
+    built = {n: build_processor(n, resolved) for n in active}
+    context = BuildContext(prompt_length=ids.shape[-1] if prompt_length is None else prompt_length)
+    for k, v in library.items():
+        proc = PROCESSORS[k].build(PROCESSORS[k].check(v), context=context)
+        if proc is not None:
+            built[k] = proc
+    pairs = [(n, built[n]) for n in names if n in built]
+    _link_in_order([p for _, p in pairs])
+    step = NextToken(ids, logits, SimpleNamespace(model=SimpleNamespace(generation_config=gc), tokenizer=None))
+    return pairs, dl.apply_in_order(step, cfg, names, prompt_length=prompt_length, **library)
 
 
 class GoldenWriter:
@@ -256,7 +280,7 @@ class GoldenWriter:
         (self.directory / "logits").mkdir(parents=True, exist_ok=True)
         (self.directory / "cases").mkdir(exist_ok=True)
         self.gc = GenerationConfig()  # transformers' global defaults: what the browser resolves against
-        self.bare = SimpleNamespace(model=SimpleNamespace(generation_config=self.gc))
+        self.bare = SimpleNamespace(model=SimpleNamespace(generation_config=self.gc), tokenizer=None)
         self.cases: list[dict] = []
         self.skipped: list[dict] = []
         self.first = None
@@ -266,11 +290,15 @@ class GoldenWriter:
             logits.numpy().astype("<f4").tofile(self.directory / "logits" / f"{name}.bin")
             self.first = self.first or (name, logits, ids)
 
-    def add(self, ctx, settings, order, mtk=1, label="random"):
+    def add(self, ctx, settings, order, mtk=1, label="random", prompt_length=None):
         directory, cases = self.directory, self.cases
         name, logits, ids = ctx
         try:
-            pairs, expect = transformers_scores(logits, ids, settings, order, mtk, self.gc)
+            if any(k in SAMPLERS for k in settings):
+                assert mtk == 1, "apply_in_order takes no min_tokens_to_keep"
+                pairs, expect = sampler_scores(logits, ids, settings, order, self.gc, prompt_length)
+            else:
+                pairs, expect = transformers_scores(logits, ids, settings, order, mtk, self.gc)
         except ValueError as e:
             # an order that lets the n-gram ban remove the last kept token leaves every score
             # -inf, and η's Categorical refuses the NaNs: transformers has no answer to compare
@@ -287,7 +315,7 @@ class GoldenWriter:
             fh.write(expect[kept].numpy().astype("<f4").tobytes())
         cases.append({
             "id": n, "label": label, "logits": name, "vocab": int(logits.numel()), "context": ids[0].tolist(),
-            "settings": settings, "order": order, "min_tokens_to_keep": mtk,
+            "settings": settings, "order": order, "min_tokens_to_keep": mtk, "prompt_length": prompt_length,
             "stages": [f for f, _ in pairs], "kept": int(kept.numel()),
             "margin": None if margin == INF else margin, "margin_stage": where,
         })
@@ -335,16 +363,21 @@ class GoldenWriter:
             "min_p": [1.3, -1], "typical_p": [0, 1.5], "epsilon_cutoff": [1, -0.2, -1.5e-07, 1e16 + 0.5], "eta_cutoff": [1, 3.5],
             "top_h": [0, 1.1], "repetition_penalty": [0, -2, -1e-05], "no_repeat_ngram_size": [-1, 1.5],
             "top_n_sigma": [-1, -0.5, True, "1"],
+            "xtc": [0.5, {"nope": 1}, {"xtc_threshold": 2}, {"xtc_probability": -0.1}, {"seed": -1}, {"seed": 1.5}, {"seed": 2**32}],
+            "penalties": [{"penalty_last_n": -2}, {"penalty_repeat": 0}, {"penalty_freq": "1"}, [1.3]],
+            "temp_ext": [{"temp": -1}, {"dynatemp_range": -0.5}, {"dynatemp_exponent": True}],
+            "openai_penalties": [{"presence_penalty": 3}, {"frequency_penalty": -2.5}, {"frequency": 1}],
         }
         for field, values in bad.items():
             for v in values:
                 try:
-                    PROCESSORS[field].check(v) if field in LIBRARY else dl.DecodingConfig(**{field: v})
+                    PROCESSORS[field].check(v) if field in LIBRARY or field in SAMPLERS else dl.DecodingConfig(**{field: v})
                 except ValueError as e:
                     validation.append({"settings": {field: v}, "message": str(e)})
                 else:
                     raise AssertionError(f"{field}={v!r} was accepted")
-        good = [{"top_p": 0.9}, {"min_p": 0}, {"temperature": 2}, {"typical_p": 1}, {"top_h": 1}, {"top_k": 0}, {"top_n_sigma": 0}]
+        good = [{"top_p": 0.9}, {"min_p": 0}, {"temperature": 2}, {"typical_p": 1}, {"top_h": 1}, {"top_k": 0}, {"top_n_sigma": 0},
+                {"xtc": {}}, {"penalties": {"penalty_last_n": -1}}, {"temp_ext": {"temp": 0}}, {"openai_penalties": {"presence_penalty": 2}}]
         for settings in good:
             [PROCESSORS[k].check(v) for k, v in settings.items()]
             validation.append({"settings": settings, "message": None})
@@ -425,7 +458,63 @@ def write_goldens(directory: Path, lm, n_random: int = 240, seed: int = 0) -> di
     for v in (0.3, 0.7, 1.0):
         add(syn[-2], {"top_h": v, "top_k": 0}, "hf", label="boundary:topk-6400")
     w.add_random(rng, contexts, n_random)
+    add_samplers(w, rng, real, syn)
     return w.finish()
+
+
+SAMPLER_VALUES = {
+    "penalties": [{"penalty_repeat": 1.3}, {"penalty_repeat": 0.8, "penalty_last_n": -1},
+                  {"penalty_freq": 0.5, "penalty_present": 0.3, "penalty_last_n": 8},
+                  {"penalty_repeat": 1.1, "penalty_freq": -0.2, "penalty_present": 1.0}],
+    "xtc": [{"xtc_probability": 1.0, "xtc_threshold": 0.05}, {"xtc_probability": 1.0}, {"xtc_probability": 1.0, "xtc_threshold": 0.3},
+            {"xtc_probability": 0.5, "seed": 1}, {"xtc_probability": 0.5, "seed": 2}, {"xtc_probability": 0.5, "seed": 3}],
+    "temp_ext": [{"temp": 0.8}, {"temp": 0.0}, {"temp": 1.0, "dynatemp_range": 0.5},
+                 {"temp": 0.7, "dynatemp_range": 0.7, "dynatemp_exponent": 2.0}, {"temp": 1.5, "dynatemp_range": 1.0, "dynatemp_exponent": 0.5}],
+    "openai_penalties": [{"frequency_penalty": 0.5}, {"presence_penalty": 1.5}, {"frequency_penalty": -1.0, "presence_penalty": 0.5}],
+}
+
+
+def add_samplers(w: "GoldenWriter", rng: random.Random, real, syn) -> None:
+    """llama.cpp's samplers with several settings (penalties, XTC, its temperature) and the OpenAI
+    penalties: each alone, all of them in llama.cpp's chain with top-nσ and transformers' knobs,
+    and in random orders; random values too."""
+    for field, values in SAMPLER_VALUES.items():
+        order = "hf" if field == "openai_penalties" else "llama_cpp"
+        for v in values:
+            for ctx in (real[3], real[0], syn[0], syn[3]):
+                w.add(ctx, {field: v, "top_k": 0}, order, label=f"sampler:{field}", prompt_length=2 if field == "openai_penalties" else None)
+
+    def random_sampler(field):
+        if field == "penalties":
+            return {"penalty_repeat": round(rng.uniform(0.7, 1.6), 3), "penalty_freq": rng.choice([0.0, round(rng.uniform(-1, 1), 3)]),
+                    "penalty_present": rng.choice([0.0, round(rng.uniform(-1, 1), 3)]), "penalty_last_n": rng.choice([-1, 4, 16, 64])}
+        if field == "xtc":
+            return {"xtc_probability": rng.choice([1.0, 0.5, round(rng.uniform(0, 1), 3)]), "xtc_threshold": rng.choice([0.05, 0.1, round(rng.uniform(0, 0.5), 3)]),
+                    "seed": rng.randrange(2**32 - 1)}
+        if field == "temp_ext":
+            return {"temp": rng.choice([0.5, 0.8, 1.0, round(rng.uniform(0.1, 2), 3)]), "dynatemp_range": rng.choice([0.0, 0.5, round(rng.uniform(0, 1.5), 3)]),
+                    "dynatemp_exponent": rng.choice([1.0, round(rng.uniform(0.2, 3), 3)])}
+        return {"frequency_penalty": round(rng.uniform(-2, 2), 3), "presence_penalty": round(rng.uniform(-2, 2), 3)}
+
+    contexts = real + syn
+    for i in range(90):
+        ctx = rng.choice(contexts)
+        settings = {f: random_sampler(f) for f in SAMPLER_VALUES if rng.random() < 0.6 or f == "xtc"}
+        knobs = _random_settings(rng, [r.field for r in ALL_KNOBS])
+        if i % 3 == 0:  # llama.cpp's chain: only its processors
+            settings.pop("openai_penalties", None)
+            settings.update({k: v for k, v in knobs.items() if k in LLAMA_CPP_ORDER})
+            order, label = "llama_cpp", "random-sampler:llama_cpp"
+        elif i % 3 == 1:
+            settings.update(knobs)
+            order, label = "hf", "random-sampler:hf"
+        else:
+            settings.update(knobs)
+            names = list(HF_ORDER)
+            rng.shuffle(names)
+            order = [n for n in names if n in settings or n == "top_k" or rng.random() < 0.5]
+            label = "random-sampler:custom"
+        w.add(ctx, settings, order, label=label, prompt_length=rng.choice([None, 1, 3]))
 
 
 def write_playground_goldens(directory: Path, playground: Path, n_random: int = 200, seed: int = 1) -> dict:
