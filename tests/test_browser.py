@@ -681,9 +681,9 @@ def test_a_legend_that_wraps_on_a_phone_stays_out_of_the_title(mini_reader, mini
     page.goto(lesson_url(mini_reader.base_url, "04_long_legend"), wait_until="load")
     charts = check_charts_drawn(page, (mini_site / "lessons/04_long_legend/index.html").read_text(), "04_long_legend")
     (div_id, _, _), = charts
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(500)
     wide = page.evaluate(LEGEND_FIT, div_id)
-    assert wide["overlap"] < 0 and wide["legend_gap"] >= 0, wide
+    assert wide["overlap"] < 0 and wide["legend_gap"] >= 0 and wide["box"] == 0, wide
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_function(f"id => document.getElementById(id).querySelector('.main-svg').getBoundingClientRect().height > {wide['height']}",

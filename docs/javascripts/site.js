@@ -183,7 +183,7 @@
       if (!title || !svg) return;
       gd.__dlTop = full.margin.t;
       gd.__dlHeight = layout.height || full.height;
-      gd.__dlTitleTop = title.getBoundingClientRect().top - svg.getBoundingClientRect().top;
+      gd.__dlTitleTop = titleTop(gd);
       gd.__dlTitleY = [layout.title.y, layout.title.yanchor, layout.title.yref].map(function (v) {
         return v === undefined ? null : v; // null: Plotly's default
       });
@@ -196,22 +196,26 @@
     var extra = Math.max(0, added) * LINE_SPACING * font.size;
     // a legend above the plot that wraps into rows on a narrow chart grows up into the title: the
     // plot (and the legend with it) moves down by the overlap; measured again at a new width
-    if (gd.__dlLegendWidth !== full.width) { gd.__dlLegendWidth = full.width; gd.__dlLegend = 0; }
-    var legend = 0;
+    if (gd.__dlLegendWidth !== full.width) { gd.__dlLegendWidth = full.width; gd.__dlLegend = 0; gd.__dlRounds = 0; }
+    var legend = 0, shift = gd.__dlShift || 0;
     if (wanted === text && extra === (gd.__dlExtra || 0)) {
       legend = gd.__dlLegend + legendOverlap(gd);
-      if (legend === (gd.__dlApplied || 0)) return; // done: nothing must change
+      // a pinned title whose first line drew above or below where it was is moved back
+      if (gd.__dlPinned) shift += Math.round(gd.__dlTitleTop - titleTop(gd));
+      if (legend === (gd.__dlApplied || 0) && Math.abs(shift - (gd.__dlShift || 0)) <= 1) return; // done
     } else legend = gd.__dlLegend;
     gd.__dlExtra = extra;
     gd.__dlLegend = legend;
     gd.__dlApplied = legend;
     var grow = extra + legend;
+    gd.__dlPinned = grow > 0;
+    gd.__dlShift = grow > 0 ? shift : 0;
     var update = {"title.text": wanted, "margin.t": gd.__dlTop + grow, height: gd.__dlHeight + grow};
     if (layout.autosize !== false) update.autosize = true; // a new height alone would fix the width
     if (grow > 0) { // the first line stays where it was; the added ones (and the legend) go below it
       update["title.yref"] = "container";
       update["title.yanchor"] = "top";
-      update["title.y"] = Math.min(1, 1 - Math.max(0, gd.__dlTitleTop) / (gd.__dlHeight + grow));
+      update["title.y"] = Math.min(1, 1 - Math.max(0, gd.__dlTitleTop + gd.__dlShift) / (gd.__dlHeight + grow));
     } else { // the chart's own placement
       update["title.y"] = gd.__dlTitleY[0];
       update["title.yanchor"] = gd.__dlTitleY[1];
@@ -222,8 +226,18 @@
     if (box && /px$/.test(box.style.height)) box.style.height = gd.__dlHeight + grow + "px";
     gd.__dlShown = wanted;
     gd.__dlFitting = true;
-    window.Plotly.relayout(gd, update)
-      .then(function () { gd.__dlFitting = false; }, function () { gd.__dlFitting = false; });
+    // measured again once this relayout has drawn (its own afterplot comes while we are fitting):
+    // a legend that still overlaps moves further, a few rounds at most per width
+    var again = function () {
+      gd.__dlFitting = false;
+      if ((gd.__dlRounds = (gd.__dlRounds || 0) + 1) <= 4) window.requestAnimationFrame(function () { fit(gd); });
+    };
+    window.Plotly.relayout(gd, update).then(again, again);
+  }
+
+  function titleTop(gd) {
+    var title = gd.querySelector(".gtitle"), svg = gd.querySelector(".main-svg");
+    return title && svg ? title.getBoundingClientRect().top - svg.getBoundingClientRect().top : gd.__dlTitleTop;
   }
 
   // How far (px) the legend's box reaches up into the title's, where the two overlap sideways.
@@ -231,9 +245,9 @@
     var legend = gd.querySelector(".legend"), title = gd.querySelector(".gtitle");
     if (!legend || !title) return 0;
     var l = legend.getBoundingClientRect(), t = title.getBoundingClientRect();
-    if (!l.height || !t.height || l.left >= t.right || l.right <= t.left) return 0;
+    if (!l.height || !t.height || l.left >= t.right || l.right <= t.left || l.bottom <= t.top) return 0;
     var overlap = t.bottom + 4 - l.top;
-    return overlap > 1 && l.top > t.top - 1 ? Math.ceil(overlap) : 0;
+    return overlap > 1 ? Math.ceil(overlap) : 0;
   }
 
   function hook() {

@@ -382,7 +382,7 @@ assert forced.forward_passes == forced.num_steps
 # - If the length limit comes first, or `num_return_sequences` asks for more beams than met the
 #   constraints, the result holds outputs without the words, silently: check `constraints_met`.
 #
-# **Exercise.** Give the first search `max_new_tokens=24` and a prompt after which the phrase is
+# **Try it.** Give the first search `max_new_tokens=24` and a prompt after which the phrase is
 # natural ("On a stormy evening the sky was full of"). Does the phrase move away from the end? Then
 # ask for `[[" purple", " violet"]]` instead: which one does the search take, and at what cost?
 
@@ -395,6 +395,7 @@ assert forced.forward_passes == forced.num_steps
 two_words = found[-1][2]
 longest = max(len(p) for p in two_words.settings["constraints"])
 ended = [h for _, _, r, _ in found for h in r.returned if h.eos] + [h for h in many.returned if h.eos]
+unmet = [h for h in short.returned + many.returned if not h.constraints_met]  # the outputs above without their words
 display(Markdown(dl.exercises([
     (f"“ purple clouds” is {len(phrase)} tokens here. What is the top bank of the first search? And of the search for "
      f"“ sunny” and “ cold”, which are {' and '.join(str(len(p)) for p in two_words.settings['constraints'])} tokens?",
@@ -403,8 +404,9 @@ display(Markdown(dl.exercises([
     ("Can a returned output end with EOS without its words?",
      "**No**: an EOS finishes a hypothesis only once every constraint is met; outputs without the words come from the "
      "length limit. "
-     + (f"All {len(ended)} returned outputs above that end with EOS hold their words." if ended
-        else "None of the returned outputs above ends with EOS, so none of them shows it here.")),
+     + f"The {len(unmet)} returned output{'s' if len(unmet) != 1 else ''} above without {'their' if len(unmet) != 1 else 'its'} "
+     "words all ran into the length limit: none ends with EOS."
+     + (f" All {len(ended)} returned outputs above that end with EOS hold their words." if ended else "")),
 ])))
 assert forced.settings["max_bank"] == len(phrase) and two_words.settings["max_bank"] == 2 * longest
-assert all(h.constraints_met for h in ended) and not any(h.eos for h in many.returned if not h.constraints_met)
+assert unmet and all(h.constraints_met for h in ended) and not any(h.eos for h in unmet)
