@@ -193,8 +193,8 @@ dl.slider_chart(step, "temperature", [0.5, 0.7, 0.8, 1.0, 1.2, 1.5, 2.0, 3.0], b
 # `dl.apply_in_order` by keyword, as [lesson 22](22_llama_cpp_samplers.py) does.
 
 # %%
-print("transformers:", " → ".join(dl.HF_ORDER))
-print("llama.cpp:   ", " → ".join(dl.LLAMA_CPP_ORDER))
+print("transformers:", " → ".join(f for f in dl.HF_ORDER if f in dl.GENERATE_ORDER))  # generate()'s own knobs
+print("llama.cpp:   ", " → ".join(f for f in dl.LLAMA_CPP_ORDER if f in dl.GENERATE_ORDER))  # the same ones, llama.cpp's order
 
 # %% [markdown]
 # llama.cpp's default values, at its default temperature 0.8 and at a hot 1.5, on the same captured

@@ -179,9 +179,11 @@ assert greedy.forward_passes == len(greedy.steps)  # greedy: one pass per token
 # prefers short outputs. Finished hypotheses are therefore compared by
 # $\text{score} / \text{length}^{\,\text{length\_penalty}}$:
 #
-# - `length_penalty = 1` (the default): the mean log-probability per token;
 # - `length_penalty = 0`: the raw sum, the true joint log-probability (favours short outputs);
-# - `length_penalty > 1`: favours long outputs; `< 0`: favours short ones even more.
+# - `length_penalty = 1` (the default): the mean log-probability per token, which already lets a
+#   longer output win when its tokens are as likely on average;
+# - `length_penalty > 1`: favours long outputs more; `< 0`: favours short ones even more than the
+#   raw sum. Any value above 0 moves the balance toward length.
 #
 # We need a prompt after which the model may end its answer (produce its end-of-sequence token)
 # so that hypotheses of different lengths compete. The same search with four settings:

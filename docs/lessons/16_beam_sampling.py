@@ -364,9 +364,11 @@ display(Markdown(dl.exercises([
      f"**No**: the draw is without replacement, so the {2 * BEAMS} draws are {len(set(first_tokens))} different tokens "
      f"({', '.join(lm.code(t) for t in first_tokens)})."),
     (f"At the second step, the best and the worst of the {len(second_draws)} drawn candidates differ by {gap_nats:.3f} "
-     "nats in cumulative score. How many times likelier was the best one to be drawn?",
-     f"**{draw_ratio:,.2f} times**, $e^{{{gap_nats:.3f}}}$: the draw is in proportion to $\\exp S(b, y)$, the whole "
-     "sequence's score, so a candidate's chance falls with its beam's score as well as with its own token's."),
+     "nats in cumulative score. How much more weight does the best one carry in the draw?",
+     f"**{draw_ratio:,.2f} times** as much, $e^{{{gap_nats:.3f}}}$: each draw picks a candidate in proportion to "
+     "$\\exp S(b, y)$, the whole sequence's score, so a candidate's weight falls with its beam's score as well as with its "
+     "own token's. Both were drawn here, since the draws go on without replacement; the weight is how likely each is "
+     "to come first."),
 ])))
 assert len(set(first_tokens)) == len(first_tokens) == 2 * BEAMS
 assert abs(draw_ratio / torch.tensor(gap_nats, dtype=torch.float64).exp().item() - 1) < 1e-3

@@ -96,8 +96,9 @@ display(
         f"Continuation: “{lm.text(spec.token_ids)}”. It is {'**identical** to' if same else '**not** identical to'} the "
         f"target's greedy output. The target ran **{spec.target_forward_passes}** times for {len(spec.token_ids)} tokens "
         f"({spec.tokens_per_pass:.2f} tokens per pass; plain greedy decoding: {plain.forward_passes} passes); "
-        f"the draft ran {spec.draft_forward_passes} times. The draft's proposals were kept at a rate of "
-        f"{spec.acceptance_rate:.0%}."
+        f"the draft ran {spec.draft_forward_passes} times. Of the {spec.judged} proposals the target judged, "
+        f"{spec.accepted} were kept: an acceptance rate of {spec.acceptance_rate:.0%}. The other "
+        f"{spec.proposed - spec.judged} came after a rejection in their round and were never judged."
     )
 )
 
@@ -248,7 +249,8 @@ display(
         "- Greedy speculative decoding gives the target's greedy text, token for token; sampled, it gives the target's "
         "distribution. The draft decides only how fast, never what.\n"
         f"- A round always yields at least one token (the target's own), so a draft that is never right costs its own "
-        f"passes and nothing else. Here the γ = {GAMMA} greedy run kept {spec.accepted} of {spec.proposed} proposals.\n"
+        f"passes and nothing else. Here the γ = {GAMMA} greedy run kept {spec.accepted} of its {spec.proposed} proposals "
+        f"({spec.judged} of them judged).\n"
         "- The speed-up is counted in target passes; whether it shows in wall time depends on the draft's cost and the "
         "hardware, and is measured above rather than assumed.\n"
         f"- Prompt lookup made {lookup.tokens_per_pass:.2f} tokens per target pass on a text that repeats itself, with no "

@@ -148,8 +148,9 @@ TRANSFORMERS_CLASSES = ["RepetitionPenaltyLogitsProcessor", "NoRepeatNGramLogits
 # each `None` from the model's own `generation_config` (its `generation_config.json`), and
 # where that is unset too, from transformers' defaults. `DecodingConfig.resolved` does the same
 # thing, so the cell below prints what `generate(do_sample=True)` uses with this page's model,
-# then the package's two orders: `generate()`'s and llama.cpp's default chain, for the processors
-# the package has.
+# then the package's two orders over its whole processor table: `generate()`'s (which places the
+# other libraries' samplers, `penalties` to `openai_penalties`, where `generate()` runs a custom
+# `logits_processor`) and llama.cpp's default chain.
 
 # %%
 resolved = dl.DecodingConfig(do_sample=True).resolved(lm.model.generation_config)
