@@ -131,7 +131,7 @@ assert torch.equal(step.scores(marked)[green], step.logits[green] + watermark.bi
 run = dl.watermark_generation(lm, prompt, marked, max_new_tokens=16, seed=0)
 dl.green_trace_chart(run).show()
 
-# %%
+# %% tags=["hide-input"]
 low = [s for s in run.steps if s.entropy_before < 1.0]
 high = [s for s in run.steps if s.entropy_before >= 1.0]
 
@@ -140,12 +140,16 @@ def mean_moved(steps):
     return sum(s.mass_after - s.mass_before for s in steps) / len(steps) if steps else float("nan")
 
 
+def moved(group, what):
+    steps = f"{len(group)} {what}step{'s' if len(group) != 1 else ''}"
+    return f"on the {steps} the bias moved {mean_moved(group):.1%} of the probability on average"
+
+
+parts = [moved(g, w) for g, w in ((high, "uncertain "), (low, "more confident ")) if g]
 display(Markdown(
     f"“{run.text}”: {sum(s.green for s in run.steps)} of its {len(run.steps)} tokens are green "
     f"({run.green_fraction:.0%}, against γ = {watermark.greenlist_ratio:.0%} by chance). "
-    f"On the {len(high)} steps with an entropy of 1 nat or more the bias moved {mean_moved(high):.1%} of the "
-    f"probability on average; on the {len(low)} more confident steps, "
-    + (f"{mean_moved(low):.1%}." if low else "none (there were none).")
+    f"Steps with an entropy of 1 nat or more count as uncertain: {'; '.join(parts)}."
 ))
 
 # %% [markdown]
