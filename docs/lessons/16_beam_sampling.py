@@ -280,7 +280,8 @@ display(
 # Temperature divides every step's log-probabilities, so it sharpens or flattens the draw over
 # whole sequences. As $T \to 0$ the draw concentrates on the best candidates, and beam sampling
 # returns beam search's outputs; as $T$ grows, it spreads over more beams and tokens. Three seeds
-# at each temperature:
+# at each temperature: how many of them return beam search's best output, and how many of their
+# three pairs disagree (0 % when all three agree):
 
 # %%
 TEMPS = [0.25, 0.5, 1.0, 2.0]
@@ -289,12 +290,14 @@ sweep = {
     for t in TEMPS for s in SEEDS[:3]
 }
 best = {key: r.returned[0].tokens for key, r in sweep.items()}
+PAIRS = [(a, b) for i, a in enumerate(SEEDS[:3]) for b in SEEDS[:3][i + 1:]]
 series = {
     "best output = beam search's": [sum(best[t, s] == searched.returned[0].tokens for s in SEEDS[:3]) / 3 for t in TEMPS],
-    "different best outputs (of 3 seeds)": [len({best[t, s] for s in SEEDS[:3]}) / 3 for t in TEMPS],
+    # 0 when the 3 seeds agree, 1 when all three differ
+    "seed pairs with different best outputs": [sum(best[t, a] != best[t, b] for a, b in PAIRS) / len(PAIRS) for t in TEMPS],
 }
 dl.measures_chart(
-    TEMPS, series, "temperature", "share of 3 seeds",
+    TEMPS, series, "temperature", "share of 3 seeds (of their 3 pairs)",
     f"Beam sampling at four temperatures<br><sup>{BEAMS} beams, {NEW} tokens, after “{prompt}”, top_k=50</sup>", percent=True,
 ).show()
 
@@ -307,12 +310,12 @@ display(Markdown(dl.markdown_table(["temperature", "best output (seed 0)", "log 
 
 # %% tags=["hide-input"]
 same_cold = series["best output = beam search's"][0]
-spread_hot = series["different best outputs (of 3 seeds)"][-1]
+spread_hot = len({best[TEMPS[-1], s] for s in SEEDS[:3]})
 h_cold = sweep[TEMPS[0], 0].returned[0]
 display(
     Markdown(
         f"At $T = {TEMPS[0]:g}$, {same_cold:.0%} of the seeds return beam search's best output; at $T = {TEMPS[-1]:g}$ the "
-        f"3 seeds give {round(spread_hot * 3)} different best outputs. "
+        f"3 seeds give {spread_hot} different best output{'s' if spread_hot != 1 else ''}. "
         "Mind the last column: `sequences_scores` are computed from the *processed* scores, so with a temperature they are "
         f"divided by $T$ (at $T = {TEMPS[0]:g}$, {h_cold.score:.3f} is {1 / TEMPS[0]:g} × the length-normalised log-probability "
         f"{h_cold.score * TEMPS[0]:.3f}). Compare outputs across temperatures by their log-probability, not by those scores."
@@ -333,7 +336,7 @@ for t in TEMPS:
     assert len(path) == len(h.tokens)
     assert abs(h.sum_logprobs - sum(path) / t) <= 1e-4 * max(1.0, abs(h.sum_logprobs)), (t, h.sum_logprobs, sum(path))
 assert series["best output = beam search's"][0] >= series["best output = beam search's"][-1]
-assert series["different best outputs (of 3 seeds)"][-1] >= series["different best outputs (of 3 seeds)"][0]
+assert series["seed pairs with different best outputs"][-1] >= series["seed pairs with different best outputs"][0]
 
 # %% [markdown]
 # ## Takeaways
