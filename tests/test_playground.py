@@ -199,8 +199,22 @@ def _kept(page) -> int:
     return int(re.search(r"kept ([\d,]+) of", page.inner_text("[data-stat=kept]")).group(1).replace(",", ""))
 
 
+# generate()'s order over the knobs the page has controls for (the samplers with several settings,
+# xtc, penalties ..., are rows of HF_ORDER too, but not on the page)
+PAGE_ORDER = [f for f in dl.processors.HF_ORDER if f in P.BROWSER_KNOBS]
+
+
 def _stages(page) -> list[str]:
     return page.eval_on_selector_all(".dl-pg-stages tr[data-stage]", "rows => rows.map(r => r.dataset.stage)")
+
+
+def _wait_for_stages(page, want: list[str]) -> None:
+    """Wait until the stage table shows ``want`` (it is drawn once the context's logits arrive, and
+    instant navigation may mount the page more than once), then check it."""
+    shown = "want => JSON.stringify([...document.querySelectorAll('.dl-pg-stages tr[data-stage]')].map(r => r.dataset.stage)) === want"
+    page.wait_for_function(shown, arg=json.dumps(want, separators=(",", ":")))
+    page.wait_for_timeout(500)  # a second mount redraws the table: it must come back the same
+    page.wait_for_function(shown, arg=json.dumps(want, separators=(",", ":")))
 
 
 def _hash(page) -> str:
@@ -269,7 +283,7 @@ def test_every_control_changes_what_it_should(reader, site_url, built_site):
     for _ in range(3):
         page.click("li[data-field=min_p] .dl-pg-up")
     custom = page.eval_on_selector_all(".dl-pg-knobs li[data-field]", "rows => rows.map(r => r.dataset.field)")
-    assert custom.index("min_p") == list(dl.processors.HF_ORDER).index("min_p") - 3
+    assert custom.index("min_p") == PAGE_ORDER.index("min_p") - 3
     assert _stages(page) == [f for f in custom if f in settings and f != "top_k"]
     assert "order=" + ",".join(custom) in _hash(page)
     assert _kept(page) == _python_kept(built_site, "name", settings, custom)
@@ -299,7 +313,7 @@ def test_the_url_round_trips_and_bad_values_get_a_note(reader, site_url):
     _ready(page)
     want = P.parse_fragment(frag)
     # a partial order is completed with the other fields, in generate()'s order
-    full = list(want.order) + [f for f in dl.processors.HF_ORDER if f not in want.order]
+    full = list(want.order) + [f for f in PAGE_ORDER if f not in want.order]
     assert _hash(page) == P.playground_fragment(want.context, order=full, **want.settings)
     summary, stages = page.inner_text(".dl-pg-summary"), _stages(page)
     assert stages == ["typical_p", "repetition_penalty", "temperature", "no_repeat_ngram_size"]
@@ -365,10 +379,8 @@ def test_the_playground_on_a_phone_and_by_instant_navigation(reader, site_url):
     page.wait_for_url("**/playground/**")
     _ready(page)
     # the stage table is drawn after the context's logits arrive (a loaded machine takes a while)
-    page.wait_for_function("document.querySelectorAll('.dl-pg-stages tr[data-stage]').length === 3")
-    assert _stages(page) == ["temperature", "top_k", "min_p"]
+    _wait_for_stages(page, ["temperature", "top_k", "min_p"])
     page.go_back()
     page.wait_for_url("**/06_min_p/**")
     page.go_forward()  # instant navigation again (no load event): the page mounts on its link's state
-    page.wait_for_function("document.querySelectorAll('.dl-pg-stages tr[data-stage]').length === 3")
-    assert _stages(page) == ["temperature", "top_k", "min_p"]
+    _wait_for_stages(page, ["temperature", "top_k", "min_p"])
