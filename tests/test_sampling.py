@@ -308,10 +308,11 @@ def test_order_validation(cap):
         dl.order_chart(step, cfg, {})
     with pytest.raises(ValueError, match="`name` has to be one of"):
         build_processor("beam", cfg.resolved())
-    # top_n_sigma (llama.cpp's, handed to generate() as a logits_processor) runs where generate()
+    # the other libraries' samplers (handed to generate() as a logits_processor) run where generate()
     # merges a custom processor: after the penalties, before the sampling warpers
-    assert HF_ORDER == ("repetition_penalty", "no_repeat_ngram_size", "top_n_sigma", "temperature", "top_h", "top_k",
-                        "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff")
+    assert HF_ORDER == ("repetition_penalty", "no_repeat_ngram_size", "penalties", "dry", "top_n_sigma", "xtc", "temp_ext",
+                        "mirostat", "openai_penalties", "temperature", "top_h", "top_k", "top_p", "min_p", "typical_p",
+                        "epsilon_cutoff", "eta_cutoff")
 
 
 # --------------------------------------------------------------------------------------------------
