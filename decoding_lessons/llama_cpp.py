@@ -172,6 +172,11 @@ def uniform_double(rng: MT19937) -> float:
     return math.nextafter(1.0, 0.0) if u >= 1.0 else u
 
 
+def _seed_of(seed: int) -> int:
+    """A sampler's seed as llama.cpp takes it: ``LLAMA_DEFAULT_SEED`` asks for a random one."""
+    return secrets.randbits(32) if seed == LLAMA_DEFAULT_SEED else seed
+
+
 class _Draws:
     """Uniform numbers from a seed (llama.cpp's generator) or from a given list."""
 
@@ -998,7 +1003,7 @@ def llama_cpp_chain(tokenizer=None, pieces=None, **settings) -> LogitsProcessorL
     _check_chain(s)
 
     def seed():
-        return secrets.randbits(32) if s["seed"] == LLAMA_DEFAULT_SEED else s["seed"]
+        return _seed_of(s["seed"])
 
     procs: list[_Sampler] = []
     if s["mirostat"] == 0:

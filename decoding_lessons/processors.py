@@ -698,14 +698,6 @@ ROWS: tuple[Processor, ...] = (
 _SEED = Param("seed", "int", 0, 0, 2**32 - 1)  # llama.cpp's default, 0xFFFFFFFF, asks for a random seed
 
 
-def _seed(value: int) -> int:
-    import secrets
-
-    from .llama_cpp import LLAMA_DEFAULT_SEED
-
-    return secrets.randbits(32) if value == LLAMA_DEFAULT_SEED else value
-
-
 def _sampler_row(field, cls, params, llama_cpp, active, make, summary, *, context=(), browser=True, library="llama.cpp"):
     params = tuple(params)
     return Processor(
@@ -755,7 +747,7 @@ def _library_rows() -> tuple[Processor, ...]:
             (Param("xtc_probability", "float", D["xtc_probability"], 0, 1), Param("xtc_threshold", "float", D["xtc_threshold"], 0, 1), _SEED),
             7,
             lambda d: d["xtc_probability"] > 0 and d["xtc_threshold"] <= 0.5,
-            lambda d, c: L.XTCLogitsProcessor(d["xtc_probability"], d["xtc_threshold"], c.min_tokens_to_keep, seed=_seed(d["seed"])),
+            lambda d, c: L.XTCLogitsProcessor(d["xtc_probability"], d["xtc_threshold"], c.min_tokens_to_keep, seed=L._seed_of(d["seed"])),
             "XTC: with probability xtc_probability (one uniform draw from llama.cpp's mt19937 seeded with seed), remove "
             "every token with p >= xtc_threshold but the least likely of them; xtc_threshold > 0.5 is off",
         ),
@@ -775,8 +767,8 @@ def _library_rows() -> tuple[Processor, ...]:
              Param("mirostat_eta", "float", D["mirostat_eta"], 0), _SEED),
             9,
             lambda d: d["mirostat"] != 0,
-            lambda d, c: (L.MirostatLogitsProcessor(d["mirostat_tau"], d["mirostat_eta"], m=100, seed=_seed(d["seed"]))
-                          if d["mirostat"] == 1 else L.MirostatV2LogitsProcessor(d["mirostat_tau"], d["mirostat_eta"], seed=_seed(d["seed"]))),
+            lambda d, c: (L.MirostatLogitsProcessor(d["mirostat_tau"], d["mirostat_eta"], m=100, seed=L._seed_of(d["seed"]))
+                          if d["mirostat"] == 1 else L.MirostatV2LogitsProcessor(d["mirostat_tau"], d["mirostat_eta"], seed=L._seed_of(d["seed"]))),
             "mirostat 1 or 2: keep the tokens whose surprise fits μ (2·mirostat_tau at the start), draw one, and move "
             "μ by mirostat_eta toward the target surprise; it leaves only the drawn token",
             browser=False,  # a feedback loop over a whole generation, and a draw
