@@ -239,6 +239,12 @@ class _Cands:
         with np.errstate(invalid="ignore", divide="ignore"):
             return (ex / total).astype(np.float32)
 
+    def keep_selected(self, position: int) -> None:
+        """A drawing sampler's choice (``cur_p->selected``), left as the array's only entry: a
+        sampler after it in :func:`~decoding_lessons.apply_in_order` sees that token alone."""
+        self.take(slice(position, position + 1))
+        self.selected = 0
+
     def top_k(self, k: int) -> None:
         """``llama_sampler_top_k_impl``."""
         if k <= 0:
@@ -427,7 +433,7 @@ class MirostatV2LogitsProcessor(_Sampler):
         mu_before = self.mu
         self.mu = _f32(self.mu - _f32(self.eta * _f32(observed - self.tau)))
         self.trace.append((mu_before, observed, size, int(cur.ids[idx])))
-        cur.selected = idx
+        cur.keep_selected(idx)
 
 
 class MirostatLogitsProcessor(_Sampler):
@@ -475,7 +481,7 @@ class MirostatLogitsProcessor(_Sampler):
         mu_before = self.mu
         self.mu = _f32(self.mu - _f32(self.eta * _f32(observed - self.tau)))
         self.trace.append((mu_before, observed, cur.size, int(cur.ids[idx])))
-        cur.selected = idx
+        cur.keep_selected(idx)
 
     def __call__(self, input_ids, scores):
         self.vocab_width = scores.shape[-1]
@@ -917,6 +923,23 @@ class DRYLogitsProcessor(_Sampler):
         cur.sorted = False
 
 
+def dry_breaker_table(tokenizer=None, sequence_breakers=DRY_SEQUENCE_BREAKERS, pieces=None, tokenize=None) -> dict[str, list[list[int]]]:
+    """DRY's sequence breakers matched against a vocabulary, as JSON for the browser engine
+    (``apply(..., {dryBreakers})`` in ``docs/javascripts/engine.mjs``): ``{token id: [tail, ...]}``,
+    each tail the token ids that must follow the token to complete a breaker (``[]``: the token
+    holds a whole breaker). What :class:`DRYLogitsProcessor` builds from the ``tokenizer`` (or
+    ``pieces`` and ``tokenize``).
+
+    Examples:
+        >>> table = dry_breaker_table(tokenizer)
+        >>> newline = tokenizer("\\n", add_special_tokens=False)["input_ids"][0]
+        >>> table[str(newline)]
+        [[]]
+    """
+    dry = DRYLogitsProcessor(1.0, sequence_breakers=sequence_breakers, tokenizer=tokenizer, pieces=pieces, tokenize=tokenize)
+    return {str(token): [list(tail) for tail in tails] for token, tails in sorted(dry.breakers.items())}
+
+
 def _hf_tokenize(tokenizer, text: str) -> list[int]:
     """llama.cpp's ``tokenize(text, add_special=false, parse_special=false)`` through transformers."""
     try:
@@ -1090,6 +1113,7 @@ __all__ = [
     "TempExtLogitsProcessor",
     "TopNSigmaLogitsProcessor",
     "XTCLogitsProcessor",
+    "dry_breaker_table",
     "llama_cpp_chain",
     "llama_cpp_token_pieces",
     "uniform_double",

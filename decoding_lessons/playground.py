@@ -4,8 +4,9 @@
 The build captures every context of :data:`CONTEXTS` with the model the site is built with (one
 forward pass each) and writes, for the browser:
 
-* ``playground/index.json``: the model, its vocabulary size, and per context its key, kind, label,
-  text and file names;
+* ``playground/index.json``: the model, its vocabulary size, DRY's sequence breakers matched against
+  its vocabulary (:func:`~decoding_lessons.llama_cpp.dry_breaker_table`), and per context its key,
+  kind, label, text and file names;
 * ``playground/<key>.f32``: the full-vocabulary next-token logits, raw little-endian float32
   (what ``generate(output_logits=True)`` reports), fetched only when a reader picks the context;
 * ``playground/<key>.json``: the context's token ids (the repetition penalty and no-repeat-n-gram
@@ -18,7 +19,9 @@ Besides written prompts of different kinds, the contexts hold positions along on
 generation (:data:`STORY`), so that the repetition controls have a history to act on.
 
 A link into the playground is a URL fragment (:func:`playground_fragment`), checked by the
-processor table's own rules: ``#ctx=name&temperature=0.7&min_p=0.1&order=llama_cpp``.
+processor table's own rules: ``#ctx=name&temperature=0.7&min_p=0.1&order=llama_cpp``. A sampler
+with several settings (llama.cpp's ``xtc``, ``dry`` ...) lists the ones it sets, the others at
+their defaults: ``xtc=xtc_probability:0.5,seed:3``.
 :func:`parse_fragment` reads one the way the page reads it: a bad value is dropped with a note
 that gives Python's message, never an error. The page runs ``generate()``'s sampling chain:
 ``do_sample=True`` and, unless the fragment says otherwise, transformers' hidden ``top_k=50``.
@@ -48,7 +51,8 @@ import torch
 
 from .capture import LogitCapture
 from .checks import check_int
-from .processors import ALL_KNOBS, HF_ORDER, LLAMA_CPP_ORDER, PROCESSORS
+from .llama_cpp import dry_breaker_table
+from .processors import ALL_KNOBS, HF_ORDER, LIBRARY_ROWS, LLAMA_CPP_ORDER, PROCESSORS
 from .tokens import token_label
 
 LABELLED = 2000  # labels for this many of a context's highest logits (plus its own tokens)
@@ -100,6 +104,9 @@ CONTEXTS: tuple[Context, ...] = (
 CONTEXT_KEYS = tuple(c.key for c in CONTEXTS)
 ORDERS = ("hf", "llama_cpp")  # the named orders; anything else is a list of fields
 BROWSER_KNOBS = tuple(row.field for row in ALL_KNOBS if row.browser)
+# the samplers with several settings that the page runs (llama.cpp's and the OpenAI API's)
+BROWSER_SAMPLERS = tuple(row.field for row in LIBRARY_ROWS if row.kind == "params" and row.browser)
+BROWSER_FIELDS = BROWSER_KNOBS + BROWSER_SAMPLERS
 
 
 # --------------------------------------------------------------------------------------------------
@@ -122,7 +129,8 @@ def playground_fragment(context: str = "name", order=None, **settings) -> str:
         context: a key of :data:`CONTEXTS`.
         order: ``None`` (``generate()``'s), ``"llama_cpp"``, or a list of fields.
         **settings: knobs of the processor table (``temperature=0.7``, ``top_k=0`` switches the hidden
-            ``top_k=50`` off), each checked by its row.
+            ``top_k=50`` off), each checked by its row; a sampler with several settings takes a
+            dict of the ones it sets (``xtc={"xtc_probability": 0.5}``).
 
     Raises:
         ValueError: an unknown context, field or order, or a value outside a knob's interval.
@@ -131,10 +139,14 @@ def playground_fragment(context: str = "name", order=None, **settings) -> str:
         raise ValueError(f"`context` has to be one of {', '.join(CONTEXT_KEYS)}, but is {context!r}")
     parts = [f"ctx={context}"]
     for name, value in settings.items():
-        if name not in BROWSER_KNOBS:
-            raise ValueError(f"`{name}` is not a knob the playground has; it has {', '.join(BROWSER_KNOBS)}")
+        if name not in BROWSER_FIELDS:
+            raise ValueError(f"`{name}` is not a knob the playground has; it has {', '.join(BROWSER_FIELDS)}")
         PROCESSORS[name].check(value)
-        parts.append(f"{name}={_value_text(value)}")
+        if name in BROWSER_SAMPLERS:
+            given = [(q.name, value[q.name]) for q in PROCESSORS[name].params if q.name in value]
+            parts.append(f"{name}=" + ",".join(f"{k}:{_value_text(v)}" for k, v in given))
+        else:
+            parts.append(f"{name}={_value_text(value)}")
     if order is not None:
         if isinstance(order, str):
             if order not in ORDERS:
@@ -142,9 +154,9 @@ def playground_fragment(context: str = "name", order=None, **settings) -> str:
             parts.append(f"order={order}")
         else:
             fields = list(order)
-            bad = [f for f in fields if f not in BROWSER_KNOBS]
+            bad = [f for f in fields if f not in BROWSER_FIELDS]
             if bad or len(set(fields)) != len(fields):
-                raise ValueError(f"`order` has to name fields of {', '.join(BROWSER_KNOBS)} once each, but is {fields!r}")
+                raise ValueError(f"`order` has to name fields of {', '.join(BROWSER_FIELDS)} once each, but is {fields!r}")
             parts.append("order=" + ",".join(fields))
     return "&".join(parts)
 
@@ -196,7 +208,7 @@ def parse_fragment(fragment: str) -> PlaygroundState:
             fields = tuple(f for f in raw.split(",") if f)
             if raw in ORDERS:
                 state.order = raw
-            elif fields and all(f in BROWSER_KNOBS for f in fields) and len(set(fields)) == len(fields):
+            elif fields and all(f in BROWSER_FIELDS for f in fields) and len(set(fields)) == len(fields):
                 state.order = fields
             else:
                 state.notes.append(f"`order` has to be hf, llama_cpp or fields of the table once each, but is {raw!r}: dropped")
@@ -210,9 +222,29 @@ def parse_fragment(fragment: str) -> PlaygroundState:
                 state.notes.append(f"{error}: dropped")
             else:
                 state.settings[name] = value
+        elif name in BROWSER_SAMPLERS:
+            try:
+                value = _sampler_value(name, raw)
+                PROCESSORS[name].check(value)
+            except ValueError as error:
+                state.notes.append(f"{error}: dropped")
+            else:
+                state.settings[name] = value
         else:
             state.notes.append(f"`{name}` is not a knob the playground has: dropped")
     return state
+
+
+def _sampler_value(name: str, raw: str) -> dict:
+    """``name:value,name:value`` (a sampler's settings in a fragment) as a dict; the row checks it."""
+    value = {}
+    for item in filter(None, raw.split(",")):
+        key, colon, text = item.partition(":")
+        number = _number(text) if colon else None
+        if number is None:
+            raise ValueError(f"`{name}`'s setting {item!r} has to be name:number")
+        value[key] = number
+    return value
 
 
 # --------------------------------------------------------------------------------------------------
@@ -293,6 +325,8 @@ def write_playground(lm, directory, labelled: int = LABELLED) -> dict:
         index = {
             "model": lm.name, "vocab_size": int(logits.numel()), "dtype": str(lm.dtype).replace("torch.", ""),
             "hf_order": list(HF_ORDER), "llama_cpp_order": list(LLAMA_CPP_ORDER),
+            # DRY's sequence breakers (llama.cpp's defaults) matched against this model's vocabulary
+            "dry_breakers": dry_breaker_table(tok),
             "seconds": round(time.perf_counter() - t0, 2), "contexts": entries,
         }
         (tmp / "index.json").write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -334,6 +368,6 @@ if __name__ == "__main__":
 
 
 __all__ = [
-    "CONTEXTS", "CONTEXT_KEYS", "Context", "LABELLED", "PlaygroundState", "STORY", "STORY_POSITIONS",
+    "BROWSER_FIELDS", "BROWSER_KNOBS", "BROWSER_SAMPLERS", "CONTEXTS", "CONTEXT_KEYS", "Context", "LABELLED", "PlaygroundState", "STORY", "STORY_POSITIONS",
     "capture_contexts", "parse_fragment", "playground_fragment", "write_playground",
 ]

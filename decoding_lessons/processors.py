@@ -733,7 +733,7 @@ def _library_rows() -> tuple[Processor, ...]:
                                               tokenizer=c.tokenizer),
             "DRY: a token that would extend a repeat of length n >= dry_allowed_length loses "
             "dry_multiplier·dry_base^(n − dry_allowed_length); llama.cpp's sequence breakers (\\n : \" *) cut a repeat",
-            context=("tokenizer",), browser=False,  # the breakers are matched against the whole vocabulary's texts
+            context=("tokenizer",),  # the breakers are matched against the whole vocabulary's texts (the browser: dry_breaker_table)
         ),
         Processor(
             "top_n_sigma", TopNSigmaLogitsProcessor, 0.0, 0.0, "float", 0, INF, False, True, False, 2,
@@ -771,7 +771,6 @@ def _library_rows() -> tuple[Processor, ...]:
                           if d["mirostat"] == 1 else L.MirostatV2LogitsProcessor(d["mirostat_tau"], d["mirostat_eta"], seed=L._seed_of(d["seed"]))),
             "mirostat 1 or 2: keep the tokens whose surprise fits μ (2·mirostat_tau at the start), draw one, and move "
             "μ by mirostat_eta toward the target surprise; it leaves only the drawn token",
-            browser=False,  # a feedback loop over a whole generation, and a draw
         ),
         _sampler_row(
             "openai_penalties", L.OpenAIPenaltiesLogitsProcessor,

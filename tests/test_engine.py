@@ -53,6 +53,9 @@ def test_goldens_cover_every_processor_and_order(goldens):
     samplers = {c["label"].split(":")[1] for c in doc["cases"] if c["label"].startswith("sampler:")}
     assert samplers == {row.field for row in dl.processors.LIBRARY_ROWS if row.kind == "params" and row.browser}
     assert labels["random-sampler"] >= 80
+    # mirostat's decision (μ, the kept set, the drawn token, its surprise) is compared number for number
+    assert sum(1 for c in doc["cases"] if "mirostat" in c) >= 30
+    assert len(doc["dry_breakers"]) > 10
     orders = Counter(c["order"] if isinstance(c["order"], str) else "custom" for c in doc["cases"])
     assert orders["hf"] >= 100 and orders["llama_cpp"] >= 40 and orders["custom"] >= 40
     # the hidden top_k=50: cases that leave top_k unset and run it anyway

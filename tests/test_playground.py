@@ -110,6 +110,17 @@ def test_fragment_round_trip_and_errors():
         P.playground_fragment("name", order="vllm")
     with pytest.raises(ValueError, match="`order` has to name fields"):
         P.playground_fragment("name", order=["top_p", "top_p"])
+    # a sampler with several settings lists the ones it sets; the others take their defaults
+    frag = P.playground_fragment("cat", order=["dry", "top_k"], top_k=0, dry={"dry_multiplier": 0.8, "dry_allowed_length": 3})
+    assert frag == "ctx=cat&top_k=0&dry=dry_multiplier:0.8,dry_allowed_length:3&order=dry,top_k"
+    state = P.parse_fragment(frag)
+    assert (state.settings, state.order, state.notes) == ({"top_k": 0, "dry": {"dry_multiplier": 0.8, "dry_allowed_length": 3}}, ("dry", "top_k"), [])
+    assert P.parse_fragment("xtc=").settings == {"xtc": {}}  # on, every setting at its default
+    with pytest.raises(ValueError, match=r"`xtc_probability` has to be a float in the \[0, 1\] interval, but is 2"):
+        P.playground_fragment("name", xtc={"xtc_probability": 2})
+    with pytest.raises(ValueError, match=r"`mirostat` takes only the parameters mirostat, mirostat_tau, mirostat_eta, seed, but was given \['tau'\]"):
+        P.playground_fragment("name", mirostat={"tau": 2})
+    assert P.parse_fragment("xtc=xtc_probability").notes == ["`xtc`'s setting 'xtc_probability' has to be name:number: dropped"]
 
 
 FRAGMENTS = [
@@ -118,6 +129,11 @@ FRAGMENTS = [
     "eta_cutoff=1e16", "repetition_penalty=%31.5", "no_repeat_ngram_size=3", "order=hf", "order=llama_cpp",
     "order=top_p,temperature", "order=top_p,top_p", "order=beam", "order=", "foo=1&bar", "ctx=html&top_k=0&order=min_p,top_k",
     "temperature=.5", "temperature=5.", "temperature=+2", "temperature=1_0", "temperature= 2",
+    # the samplers with several settings
+    "xtc=xtc_probability:0.5,seed:3", "xtc=", "xtc=foo", "xtc=nope:1", "xtc=xtc_probability:2", "xtc=seed:1.5",
+    "dry=dry_multiplier:0.8&order=dry,top_k", "mirostat=mirostat:2,mirostat_tau:3", "mirostat=mirostat:3",
+    "penalties=penalty_last_n:-1,penalty_repeat:1.2", "temp_ext=temp:0.5,dynatemp_range:inf",
+    "openai_penalties=frequency_penalty:-2,presence_penalty:2.5", "order=xtc,mirostat,top_p",
 ]
 
 
@@ -199,9 +215,9 @@ def _kept(page) -> int:
     return int(re.search(r"kept ([\d,]+) of", page.inner_text("[data-stat=kept]")).group(1).replace(",", ""))
 
 
-# generate()'s order over the knobs the page has controls for (the samplers with several settings,
-# xtc, penalties ..., are rows of HF_ORDER too, but not on the page)
-PAGE_ORDER = [f for f in dl.processors.HF_ORDER if f in P.BROWSER_KNOBS]
+# generate()'s order over the rows the page has controls for: the knobs and the samplers with several
+# settings (xtc, penalties ...); not the controls that need token ids
+PAGE_ORDER = [f for f in dl.processors.HF_ORDER if f in P.BROWSER_FIELDS]
 
 
 def _stages(page) -> list[str]:
@@ -330,6 +346,71 @@ def test_the_url_round_trips_and_bad_values_get_a_note(reader, site_url):
     notes = page.eval_on_selector_all(".dl-pg-dropped", "ns => ns.map(n => n.textContent)")
     assert notes == P.parse_fragment(bad).notes and len(notes) == 5
     assert _hash(page) == "ctx=name" and _stages(page) == ["top_k"]
+
+
+def _python_sampler_scores(site: Path, key: str, settings: dict, order, tokenizer=None):
+    """transformers' processors and the package's llama.cpp samplers on the page's own logits."""
+    from transformers import GenerationConfig
+
+    from make_golden import _run_stages, sampler_scores
+
+    base = site / "assets" / "playground"
+    logits = torch.from_numpy(np.fromfile(base / f"{key}.f32", dtype="<f4").copy())
+    meta = json.loads((base / f"{key}.json").read_text())
+    ids = torch.tensor([meta["ids"]])
+    pairs, scores = sampler_scores(logits, ids, settings, order, GenerationConfig(), meta["prompt_length"], tokenizer)
+    staged, _, _ = _run_stages(pairs, ids, logits, 1)  # the processors themselves, stage by stage (mirostat's trace)
+    assert torch.equal(staged, scores)
+    return dict(pairs), scores, meta
+
+
+def test_the_samplers_with_several_settings(reader, site_url, built_site, lm):
+    """llama.cpp's samplers on the page: a number box per setting, checked by the table's row,
+    and the page's result equal to the package's (mirostat's draw, DRY on a repetition, XTC)."""
+    page = reader.page
+    page.goto(f"{site_url}playground/#ctx=cat&top_k=0&mirostat=mirostat:2,seed:3&order=llama_cpp")
+    _ready(page)
+    assert _stages(page) == ["mirostat"] and _kept(page) == 1
+    procs, scores, meta = _python_sampler_scores(built_site, "cat", {"top_k": 0, "mirostat": {"mirostat": 2, "seed": 3}}, "llama_cpp")
+    mu, surprise, size, token = procs["mirostat"].trace[-1]
+    assert torch.isfinite(scores).nonzero().flatten().tolist() == [token]
+    note = page.inner_text("[data-decision=mirostat]")
+    assert f"kept {size:,} token" in note and f"“{meta['labels'][str(token)]}”" in note and f"{surprise:.3f} bits" in note
+    assert page.inner_text(".dl-pg-final .dl-pg-label") == meta["labels"][str(token)]
+
+    page.fill("#dl-pg-mirostat-mirostat_tau", "1")  # a setting's number box
+    assert "mirostat=mirostat:2,mirostat_tau:1,seed:3" in _hash(page)
+    procs, _, _ = _python_sampler_scores(built_site, "cat", {"top_k": 0, "mirostat": {"mirostat": 2, "mirostat_tau": 1, "seed": 3}}, "llama_cpp")
+    assert f"kept {procs['mirostat'].trace[-1][2]:,} token" in page.inner_text("[data-decision=mirostat]")
+    page.fill("#dl-pg-mirostat-seed", "-1")  # refused with Python's message, the state unchanged
+    assert "`seed` has to be an integer in [0, 4294967295], but is -1" in page.inner_text("li[data-field=mirostat] .dl-pg-error")
+    assert "seed:3" in _hash(page)
+    page.uncheck("#dl-pg-mirostat-on")
+    assert _stages(page) == []
+
+    # DRY: the token that would extend "My name is" again loses dry_multiplier·base^(n − allowed)
+    page.select_option("#dl-pg-context", "name_trap")
+    page.wait_for_function("location.hash.startsWith('#ctx=name_trap')")
+    page.check("#dl-pg-dry-on")
+    page.fill("#dl-pg-dry-dry_multiplier", "5")
+    assert _stages(page) == ["dry"] and "dry=dry_multiplier:5" in _hash(page)
+    _, scores, meta = _python_sampler_scores(built_site, "name_trap", {"top_k": 0, "dry": {"dry_multiplier": 5}}, "llama_cpp", lm.tokenizer)
+    raw = torch.from_numpy(np.fromfile(built_site / "assets" / "playground" / "name_trap.f32", dtype="<f4").copy())
+    assert int(scores.argmax()) != int(raw.argmax())  # DRY changed the most likely token here
+    assert page.inner_text(".dl-pg-final .dl-pg-label") == meta["labels"][str(int(scores.argmax()))]
+    # XTC after it, in llama.cpp's chain
+    page.check("#dl-pg-xtc-on")
+    page.fill("#dl-pg-xtc-xtc_probability", "1")
+    page.fill("#dl-pg-xtc-xtc_threshold", "0.02")
+    assert _stages(page) == ["dry", "xtc"]
+    settings = {"top_k": 0, "dry": {"dry_multiplier": 5}, "xtc": {"xtc_probability": 1, "xtc_threshold": 0.02, "seed": 0}}
+    _, scores, _ = _python_sampler_scores(built_site, "name_trap", settings, "llama_cpp", lm.tokenizer)
+    assert _kept(page) == int(torch.isfinite(scores).sum()) < raw.numel()
+    written = _hash(page)
+    page.goto("about:blank")
+    page.goto(f"{site_url}playground/#{written}")  # the written link reads back to the same state
+    _ready(page)
+    assert _stages(page) == ["dry", "xtc"] and _hash(page) == written
 
 
 def test_hostile_tokens_show_literally(reader, site_url):

@@ -216,5 +216,7 @@ def test_the_json_carries_each_samplers_settings():
     xtc = {q["name"]: q for q in table["xtc"]["params"]}
     assert table["xtc"]["kind"] == "params" and list(xtc) == ["xtc_probability", "xtc_threshold", "seed"]
     assert xtc["xtc_threshold"]["default"] == 0.1 and xtc["xtc_threshold"]["interval"]["text"] == "[0, 1]"
-    assert table["dry"]["browser"] is False and table["dry"]["needs"] == ["tokenizer"]
+    # DRY runs in the browser on its breakers matched against the vocabulary (dry_breaker_table)
+    assert table["dry"]["browser"] is True and table["dry"]["needs"] == ["tokenizer"]
+    assert all(r["browser"] for r in table.values() if r["kind"] == "params")
     assert table["temperature"]["params"] == []

@@ -813,6 +813,161 @@ function openaiPenalties(s, V, ids, v, promptLength) {
   }
 }
 
+// C's float functions as llama.cpp calls them (logf, log2f, powf): the double result rounded to
+// float32, with C's special cases where JavaScript's Math.pow differs (pow(1, NaN) = 1 ...).
+const logf = (x) => f(Math.log(x));
+const log2f = (x) => f(Math.log2(x));
+function powf(x, y) {
+  if (x === 1 || y === 0) return 1;
+  if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
+  return f(Math.pow(x, y));
+}
+/** C++ int(float) on x86-64 (cvttss2si): truncation; NaN or out of range gives INT_MIN. */
+function intOfFloat(x) {
+  return Number.isNaN(x) || !(x >= -2147483648 && x < 2147483648) ? -2147483648 : Math.trunc(x);
+}
+
+/** DRY's sequence breakers as decoding_lessons.llama_cpp.dry_breaker_table writes them ({id: [tail,
+ * ...]}), as a Map (converted once per table). */
+const BREAKER_MAPS = new WeakMap();
+function breakerMap(table) {
+  if (table instanceof Map) return table;
+  if (!BREAKER_MAPS.has(table)) BREAKER_MAPS.set(table, new Map(Object.entries(table).map(([k, v]) => [Number(k), v])));
+  return BREAKER_MAPS.get(table);
+}
+
+// DRY (llama_sampler_dry_apply, decoding_lessons.llama_cpp.DRYLogitsProcessor): a token that would
+// extend a repeat (of the last dry_penalty_last_n context tokens) of length n >= dry_allowed_length
+// loses dry_multiplier·dry_base^(n − dry_allowed_length); a sequence breaker cuts a repeat. The
+// breakers are matched against the whole vocabulary's texts, so they come precomputed (`breakers`).
+function dry(s, A, ctx, v, breakers) {
+  const mult = f(v.dry_multiplier), base = f(v.dry_base), allowed = v.dry_allowed_length, lastN = v.dry_penalty_last_n;
+  if (!(mult !== 0 && base >= 1 && lastN !== 0)) return;
+  if (!breakers) {
+    throw new RangeError("DRY needs the vocabulary's sequence breakers: give apply() the option `dryBreakers` " +
+      "(decoding_lessons.llama_cpp.dry_breaker_table(tokenizer))");
+  }
+  const B = breakerMap(breakers);
+  const all = Array.from(ctx);
+  const last = all.slice(Math.max(all.length - lastN, 0));
+  const n = Math.min(last.length, lastN);
+  if (n <= allowed) return;
+  const rat = (i) => last[last.length - 1 - i];
+  let repLimit = n; // step 1: the nearest sequence breaker limits the repetition length
+  for (let i = 0; i < n; i++) {
+    const seqs = B.get(rat(i));
+    if (seqs === undefined) continue;
+    let longest = -1;
+    for (const tail of seqs) {
+      if (longest < tail.length && tail.length <= i && tail.every((t, o) => t === rat(i - o - 1))) longest = tail.length;
+    }
+    if (longest >= 0) { repLimit = i - longest; break; }
+  }
+  if (repLimit < allowed) return;
+  const repeat = new Int32Array(n); // step 2: the reversed Z-algorithm
+  const lastI = n - 1;
+  let rt = 0, lt = 0;
+  for (let k = 1; k < n; k++) {
+    if (k > rt) {
+      let m = 0;
+      while (m + k < n && rat(m) === rat(m + k)) m++;
+      repeat[lastI - k] = Math.min(m, repLimit);
+      if (m > 0) { lt = k; rt = k + m - 1; }
+    } else {
+      const p = k - lt, rightPartLen = rt - k + 1;
+      if (repeat[lastI - p] < rightPartLen) repeat[lastI - k] = Math.min(repeat[lastI - p], repLimit);
+      else {
+        let i = rt + 1;
+        while (i < n && rat(i) === rat(i - k)) i++;
+        repeat[lastI - k] = Math.min(i - k, repLimit);
+        lt = k; rt = i - 1;
+      }
+    }
+  }
+  const maxRepeat = new Map(); // step 3: the longest repeat each next token would extend
+  for (let i = 0; i < n - 1; i++) {
+    const len = repeat[i];
+    if (len >= allowed) {
+      const token = rat(n - 2 - i);
+      if ((maxRepeat.get(token) ?? -1) < len) maxRepeat.set(token, len);
+    }
+  }
+  let maxExponent = 0; // step 4: the penalties
+  if (base > f(1.000001)) maxExponent = intOfFloat(f(f(88.7228391) / logf(base)));
+  for (let pos = 0; pos < A.ids.length; pos++) {
+    const token = A.ids[pos], len = maxRepeat.get(token);
+    if (len === undefined) continue;
+    if ((B.get(token) ?? []).some((tail) => tail.length === 0)) continue;
+    let exponent = len - allowed;
+    if (maxExponent > 0 && exponent > maxExponent) exponent = maxExponent;
+    s[token] = f(s[token] - f(mult * Math.pow(base, exponent)));
+  }
+  A.sorted = false;
+}
+
+/** generate_canonical<double, 53>(rng) (libstdc++): two 32-bit draws. */
+export function uniformDouble(rng) {
+  let total = rng.next();
+  total += rng.next() * 4294967296;
+  const u = total / 18446744073709551616;
+  return u >= 1 ? 1 - 2 ** -53 : u;
+}
+
+/** std::discrete_distribution<int>(p...)(rng) (libstdc++): no draw for one outcome. */
+function discrete(p, rng) {
+  const n = p.length;
+  if (n < 2) return 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += p[i];
+  const cp = new Float64Array(n);
+  let acc = 0;
+  for (let i = 0; i < n; i++) { acc += p[i] / sum; cp[i] = acc; }
+  cp[n - 1] = 1;
+  const u = uniformDouble(rng);
+  let lo = 0, hi = n; // lower_bound
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cp[mid] < u) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// Mirostat 1 and 2 (llama_sampler_mirostat_apply / _v2_apply, decoding_lessons.llama_cpp): μ starts
+// at 2τ; v2 keeps the sorted tokens until the first whose surprise −log2 p exceeds μ; v1 keeps the top
+// k = (ε̂·2^μ / (1 − N^−ε̂))^(1/ŝ) from a Zipf fit over the 100 most likely. Then one draw from the
+// renormalised kept set (std::discrete_distribution over std::mt19937(seed)); the drawn token is the
+// only one left. μ moves by η·(surprise − τ) for the next step: `info` reports it.
+function mirostat(s, A, v, V) {
+  const tau = f(v.mirostat_tau), eta = f(v.mirostat_eta), mu = f(2 * tau);
+  const seed = v.seed === 4294967295 ? Math.floor(Math.random() * 2 ** 32) : v.seed; // llama.cpp: a random seed
+  const rng = new MT19937(seed);
+  let p = arraySoftmax(s, A, true);
+  if (v.mirostat === 2) {
+    let size = A.ids.length;
+    for (let i = 0; i < p.length; i++) if (f(-Math.log2(p[i])) > mu) { size = i; break; }
+    shrink(s, A, 0, Math.max(size, 1));
+  } else {
+    let sumTiBi = 0, sumTiSq = 0;
+    for (let i = 0; i < Math.min(99, A.ids.length - 1); i++) { // m = 100
+      const ti = logf(f((i + 2) / (i + 1)));
+      const ratio = p[i + 1] !== 0 ? f(p[i] / p[i + 1]) : p[i] > 0 ? Infinity : NaN;
+      sumTiBi = f(sumTiBi + f(ti * logf(ratio)));
+      sumTiSq = f(sumTiSq + f(ti * ti));
+    }
+    const sHat = sumTiSq !== 0 ? f(sumTiBi / sumTiSq) : NaN;
+    const eps = f(sHat - 1);
+    const k = powf(f(f(eps * powf(2, mu)) / f(1 - powf(f(V), -eps))), f(1 / sHat));
+    shrink(s, A, 0, Math.min(Math.max(intOfFloat(k), 1), A.ids.length));
+  }
+  p = arraySoftmax(s, A, true);
+  const idx = discrete(p, rng);
+  const surprise = v.mirostat === 2 ? f(-Math.log2(p[idx])) : f(-log2f(p[idx]));
+  const kept = A.ids.length, token = A.ids[idx];
+  shrink(s, A, idx, idx + 1);
+  return { mu, surprise, kept, token, muNext: f(mu - f(eta * f(surprise - tau))) };
+}
+
 /** std::mt19937, seeded as std::mt19937(seed) (decoding_lessons.llama_cpp.MT19937). */
 export class MT19937 {
   constructor(seed) {
@@ -856,8 +1011,10 @@ export const PROCESSORS = {
   no_repeat_ngram_size: [false, (s, V, ids, v) => noRepeatNgram(s, V, ids, v)],
   penalties: [false, (s, V, ids, v, mtk, A) => llamaPenalties(s, A, ids, v)], // llama.cpp's
   top_n_sigma: [false, (s, V, ids, v, mtk, A) => topNSigma(s, A, v)], // llama.cpp's
+  dry: [false, (s, V, ids, v, mtk, A, o) => dry(s, A, ids, v, o.dryBreakers)], // llama.cpp's
   xtc: [false, (s, V, ids, v, mtk, A) => xtc(s, A, v, mtk)], // llama.cpp's
   temp_ext: [false, (s, V, ids, v, mtk, A) => tempExt(s, A, v)], // llama.cpp's
+  mirostat: [false, (s, V, ids, v, mtk, A) => mirostat(s, A, v, V)], // llama.cpp's (it draws)
   openai_penalties: [false, (s, V, ids, v, mtk, A, o) => openaiPenalties(s, V, ids, v, o.promptLength)], // the OpenAI API's
   temperature: [true, (s, V, ids, v) => temperature(s, V, v)],
   top_h: [true, (s, V, ids, v) => topH(s, V, v)],
@@ -869,7 +1026,7 @@ export const PROCESSORS = {
   eta_cutoff: [true, (s, V, ids, v, mtk) => eta(s, V, v, mtk)],
 };
 // the samplers that work on llama.cpp's candidate array and hand it on
-const ARRAY_SAMPLERS = new Set(["penalties", "top_n_sigma", "xtc", "temp_ext"]);
+const ARRAY_SAMPLERS = new Set(["penalties", "dry", "top_n_sigma", "xtc", "temp_ext", "mirostat"]);
 
 // transformers' off values (the table's `off` column); a test checks them against the table.
 const OFF = {
@@ -887,7 +1044,9 @@ function kept(s, V) {
  * table's rows decide in Python (decoding_lessons.processors._library_rows). */
 const SAMPLER_ON = {
   penalties: (v) => v.penalty_last_n !== 0 && !(v.penalty_repeat === 1 && v.penalty_freq === 0 && v.penalty_present === 0),
+  dry: (v) => v.dry_multiplier !== 0 && v.dry_base >= 1 && v.dry_penalty_last_n !== 0,
   xtc: (v) => v.xtc_probability > 0 && v.xtc_threshold <= 0.5,
+  mirostat: (v) => v.mirostat !== 0,
   temp_ext: (v) => !(v.temp === 1 && v.dynatemp_range <= 0),
   openai_penalties: (v) => v.frequency_penalty !== 0 || v.presence_penalty !== 0,
 };
@@ -909,19 +1068,22 @@ function sameScores(a, b) {
  * @param {Int32Array|number[]} contextIds the context's token ids (prompt included)
  * @param {object} settings resolve()'s output (an absent field is off; do_sample false skips the warpers)
  * @param {string[]} order chain("hf") etc.; every active field must be in it
- * @param {{minTokensToKeep?: number, promptLength?: number, onStage?: Function}} options minTokensToKeep:
- *   what the truncating warpers keep at least (beam sampling: EOS count + 1); promptLength: how many
- *   context tokens were the prompt (the OpenAI penalties count the ones after it; default all);
+ * @param {{minTokensToKeep?: number, promptLength?: number, dryBreakers?: object, onStage?: Function}} options
+ *   minTokensToKeep: what the truncating warpers keep at least (beam sampling: EOS count + 1);
+ *   promptLength: how many context tokens were the prompt (the OpenAI penalties count the ones
+ *   after it; default all); dryBreakers: DRY's sequence breakers over the model's vocabulary
+ *   ({id: [tail ids, ...]}, decoding_lessons.llama_cpp.dry_breaker_table; needed when DRY is on);
  *   onStage(field, scores): called after each active stage with the scores so far (the
  *   playground's stage inspector; it must not change them)
- * @returns {{scores: Float32Array, stages: {field: string, value: number, keptBefore: number, keptAfter: number, ms: number}[]}}
+ * @returns {{scores: Float32Array, stages: {field: string, value: number, keptBefore: number, keptAfter: number, ms: number, info?: object}[]}}
+ *   info: what a drawing sampler decided (mirostat: μ, the kept set's size, the token, its surprise, the next μ)
  */
-export function apply(logits, contextIds, settings, order, { minTokensToKeep = 1, promptLength = null, onStage = null } = {}) {
+export function apply(logits, contextIds, settings, order, { minTokensToKeep = 1, promptLength = null, dryBreakers = null, onStage = null } = {}) {
   const V = logits.length;
   const mtk = minTokensToKeep;
   if (!Number.isInteger(mtk) || mtk < 1) throw new RangeError(`\`minTokensToKeep\` has to be an integer >= 1, but is ${pyRepr(mtk)}`);
   const ids = contextIds;
-  const options = { promptLength: promptLength ?? ids.length };
+  const options = { promptLength: promptLength ?? ids.length, dryBreakers };
   const sampling = settings.do_sample !== false;
   const active = Object.keys(PROCESSORS).filter((n) => isOn(n, settings[n]) && (sampling || !PROCESSORS[n][0]));
   const missing = active.filter((n) => !order.includes(n));
@@ -939,11 +1101,13 @@ export function apply(logits, contextIds, settings, order, { minTokensToKeep = 1
     if (ARRAY_SAMPLERS.has(name)) {
       A = link && sameScores(s, link.scores) ? link.A : freshArray(V);
     }
-    PROCESSORS[name][1](s, V, ids, settings[name], mtk, A, options);
+    const info = PROCESSORS[name][1](s, V, ids, settings[name], mtk, A, options);
     if (A) link = { A, scores: Float32Array.from(s) };
     const after = kept(s, V);
     const t1 = typeof performance !== "undefined" ? performance.now() : 0;
-    stages.push({ field: name, value: settings[name], keptBefore: before, keptAfter: after, ms: t1 - t0 });
+    const stage = { field: name, value: settings[name], keptBefore: before, keptAfter: after, ms: t1 - t0 };
+    if (info) stage.info = info;
+    stages.push(stage);
     if (onStage) onStage(name, s);
     before = after;
   }

@@ -35,7 +35,17 @@ const SLIDER = {
 const START = {
   repetition_penalty: 1.3, no_repeat_ngram_size: 2, temperature: 0.7, top_h: 0.4, top_k: 50, top_p: 0.9,
   min_p: 0.1, typical_p: 0.9, epsilon_cutoff: 0.0003, eta_cutoff: 0.001, top_n_sigma: 1.0,
+  // the samplers with several settings: the ones that differ from the row's defaults (which are
+  // llama.cpp's, and switch most of them off)
+  penalties: { penalty_repeat: 1.1 }, dry: { dry_multiplier: 0.8 }, xtc: { xtc_probability: 0.5 },
+  temp_ext: { dynatemp_range: 0.5 }, mirostat: { mirostat: 2 }, openai_penalties: { frequency_penalty: 0.5, presence_penalty: 0.5 },
 };
+
+/** A value as the stage table writes it: `0.7`, or a sampler's settings `(xtc_probability=0.5, …)`. */
+function valueText(v) {
+  if (v !== null && typeof v === "object") return "(" + Object.entries(v).map(([k, x]) => `${k}=${engine.pyRepr(x)}`).join(", ") + ")";
+  return engine.pyRepr(v);
+}
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -50,10 +60,16 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function pct(p) {
+const SUPERSCRIPT = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
+
+/** A probability as a percentage: 12.3%, 0.57%, 0.0057%, then 5.7×10⁻⁷% (never "5.7e-2%"). */
+export function pct(p) {
   if (p === 0) return "0%";
   if (p >= 0.001) return (100 * p).toFixed(p >= 0.1 ? 1 : 2) + "%";
-  return (100 * p).toExponential(1) + "%";
+  const x = 100 * p;
+  if (x >= 1e-4) return x.toPrecision(2) + "%";
+  const [mant, exp] = x.toExponential(1).split("e");
+  return `${mant}×10${String(Number(exp)).replace(/./g, (c) => SUPERSCRIPT[c])}%`;
 }
 
 function fmt(x, digits = 3) {
@@ -85,8 +101,8 @@ function fragmentNumber(text) {
 
 /** {context, settings, order, notes} from a fragment; never throws. */
 export function parseFragment(fragment, table, contextKeys) {
-  const rows = engine.knobRows(table);
-  const knobs = rows.map((r) => r.field);
+  const rows = engine.knobRows(table), samplers = engine.samplerRows(table);
+  const knobs = [...rows, ...samplers].map((r) => r.field);
   const state = { context: "name", settings: {}, order: "hf", notes: [] };
   const frag = fragment.startsWith("#") ? fragment.slice(1) : fragment;
   for (const part of frag.split("&").filter(Boolean)) {
@@ -101,6 +117,19 @@ export function parseFragment(fragment, table, contextKeys) {
       if (raw === "hf" || raw === "llama_cpp") state.order = raw;
       else if (fields.length && fields.every((f) => knobs.includes(f)) && new Set(fields).size === fields.length) state.order = fields;
       else state.notes.push(`\`order\` has to be hf, llama_cpp or fields of the table once each, but is ${engine.pyRepr(raw)}: dropped`);
+    } else if (samplers.some((r) => r.field === name)) {
+      const row = samplers.find((r) => r.field === name);
+      const value = {};
+      let err = null;
+      for (const item of raw.split(",").filter(Boolean)) {
+        const colon = item.indexOf(":");
+        const number = colon < 0 ? null : fragmentNumber(item.slice(colon + 1));
+        if (number === null) { err = `\`${name}\`'s setting ${engine.pyRepr(item)} has to be name:number`; break; }
+        value[item.slice(0, colon)] = number;
+      }
+      err = err ?? engine.checkParams(row, value);
+      if (err) state.notes.push(`${err}: dropped`);
+      else state.settings[name] = value;
     } else if (knobs.includes(name)) {
       const value = fragmentNumber(raw);
       const row = rows.find((r) => r.field === name);
@@ -117,9 +146,12 @@ export function parseFragment(fragment, table, contextKeys) {
 /** The fragment for a state (decoding_lessons.playground.playground_fragment writes the same). */
 export function writeFragment(state, table) {
   const parts = [`ctx=${state.context}`];
-  for (const row of engine.knobRows(table)) {
+  const fields = new Set([...engine.knobRows(table), ...engine.samplerRows(table)].map((r) => r.field));
+  for (const row of table.processors.filter((r) => fields.has(r.field))) { // the table's order
     const v = state.settings[row.field];
-    if (v !== undefined && v !== null) parts.push(`${row.field}=${v}`);
+    if (v === undefined || v === null) continue;
+    if (row.kind === "params") parts.push(`${row.field}=` + row.params.filter((q) => v[q.name] !== undefined).map((q) => `${q.name}:${v[q.name]}`).join(","));
+    else parts.push(`${row.field}=${v}`);
   }
   if (state.order !== "hf") parts.push("order=" + (typeof state.order === "string" ? state.order : state.order.join(",")));
   return parts.join("&");
@@ -129,7 +161,7 @@ export function writeFragment(state, table) {
 // What the page computes
 
 /** Everything the page shows for one setting: the chain's stages and the final distribution. */
-export function compute(logits, ids, settings, orderFields, table) {
+export function compute(logits, ids, settings, orderFields, table, { promptLength = null, dryBreakers = null } = {}) {
   const V = logits.length;
   const resolved = engine.resolve(settings, table, { doSample: true });
   const P0 = engine.softmax(logits);
@@ -137,6 +169,7 @@ export function compute(logits, ids, settings, orderFields, table) {
   let prevP = P0, prevH = entropy(P0), prevTop = max(P0);
   const inspect = [];
   const { scores, stages } = engine.apply(logits, ids, resolved, orderFields, {
+    promptLength, dryBreakers,
     onStage(field, s) {
       const P = engine.softmax(s);
       let removed = 0, removedMass = 0;
@@ -252,14 +285,18 @@ export async function mount(root, fragment = location.hash) {
     root.dataset.state = "failed";
     return;
   }
-  const rows = engine.knobRows(table);
+  const knobs = engine.knobRows(table), samplers = engine.samplerRows(table);
+  const rows = [...knobs, ...samplers];
   const byField = Object.fromEntries(rows.map((r) => [r.field, r]));
-  // the orders over the knobs this page has sliders for (the samplers with several settings are not on it yet)
+  // a sampler's settings: its row's defaults (llama.cpp's), then `over`
+  const samplerValue = (row, over = {}) => ({ ...Object.fromEntries(row.params.map((q) => [q.name, q.default === "inf" ? Infinity : q.default === "-inf" ? -Infinity : q.default])), ...over });
+  const startValue = (r) => (r.kind === "params" ? samplerValue(r, START[r.field]) : START[r.field] ?? 1);
+  // the orders over the rows this page has controls for
   const hfOrder = table.hf_order.filter((f) => f in byField), cppOrder = table.llama_cpp_order.filter((f) => f in byField);
   const keys = index.contexts.map((c) => c.key);
   const contexts = new Map(); // key -> {logits, meta}
   const S = { context: "name", on: {}, value: {}, order: "hf", custom: [...hfOrder], draws: null };
-  for (const r of rows) { S.on[r.field] = false; S.value[r.field] = START[r.field] ?? 1; }
+  for (const r of rows) { S.on[r.field] = false; S.value[r.field] = startValue(r); }
 
   // ---- the skeleton
   const ctxSelect = el("select", { id: "dl-pg-context", "aria-label": "Context" });
@@ -318,6 +355,10 @@ export async function mount(root, fragment = location.hash) {
   function fragmentState() {
     const s = settings();
     if (s.top_k === 50) delete s.top_k; // generate()'s default when sampling
+    for (const r of samplers) { // a sampler's link lists the settings that differ from its defaults
+      if (!s[r.field]) continue;
+      s[r.field] = Object.fromEntries(r.params.filter((q) => s[r.field][q.name] !== samplerValue(r)[q.name]).map((q) => [q.name, s[r.field][q.name]]));
+    }
     return { context: S.context, settings: s, order: S.order === "custom" ? S.custom : S.order };
   }
   function applyFragment(frag) {
@@ -326,6 +367,7 @@ export async function mount(root, fragment = location.hash) {
     for (const r of rows) { S.on[r.field] = false; }
     S.on.top_k = true; S.value.top_k = 50; // generate()'s hidden default
     for (const [k, v] of Object.entries(st.settings)) {
+      if (byField[k].kind === "params") { S.on[k] = true; S.value[k] = samplerValue(byField[k], v); continue; }
       if (v === engine.ENGINE_OFF[k]) { S.on[k] = false; continue; }
       S.on[k] = true; S.value[k] = v;
     }
@@ -348,8 +390,26 @@ export async function mount(root, fragment = location.hash) {
   }
 
   // ---- the knobs
+  // a sampler with several settings: a number box per setting, checked by the table's row
+  function samplerControls(row, li, err) {
+    const field = row.field;
+    return el("span", { class: "dl-pg-params" }, ...row.params.map((q) => {
+      const id = `dl-pg-${field}-${q.name}`;
+      const input = el("input", { type: "number", id, step: "any", "data-param": q.name, "aria-label": `${field} ${q.name}`, disabled: !S.on[field] || null });
+      input.value = String(S.value[field][q.name]);
+      input.addEventListener("input", () => {
+        const v = fragmentNumber(input.value);
+        const e = v === null ? `\`${q.name}\` has to be a number, but is ${engine.pyRepr(input.value)}` : engine.checkParams(row, { [q.name]: v });
+        if (e) { err.textContent = e; li.classList.add("has-error"); return; }
+        err.textContent = ""; li.classList.remove("has-error");
+        S.value[field] = { ...S.value[field], [q.name]: v }; update();
+      });
+      return el("label", { class: "dl-pg-param", for: id }, el("span", { text: q.name }), input);
+    }));
+  }
   function knobItem(field, inChain) {
     const row = byField[field];
+    if (row.kind === "params") return sampler(field, inChain);
     const bound = (x) => (x === "inf" ? Infinity : x);
     const [lo, hi, step] = SLIDER[field] ?? [bound(row.interval.low), Math.min(bound(row.interval.high), 10), 0.01];
     const id = `dl-pg-${field}`;
@@ -382,6 +442,29 @@ export async function mount(root, fragment = location.hash) {
       err.textContent = ""; li.classList.remove("has-error");
       S.value[field] = v; slider.value = String(Math.min(hi, Math.max(lo, v))); update();
     });
+    return ordered(li, field);
+  }
+  function sampler(field, inChain) {
+    const row = byField[field];
+    const id = `dl-pg-${field}`;
+    const box = el("input", { type: "checkbox", id: `${id}-on`, "data-field": field, class: "dl-pg-on", disabled: !inChain || null });
+    box.checked = S.on[field];
+    const err = el("span", { class: "dl-pg-error", role: "alert" });
+    const li = el("li", { class: "dl-pg-knob dl-pg-sampler" + (S.on[field] ? " is-on" : "") + (inChain ? "" : " is-outside"), "data-field": field, draggable: S.order === "custom" ? "true" : null });
+    const parts = [
+      el("span", { class: "dl-pg-handle", "aria-hidden": "true", text: S.order === "custom" ? "⠿" : "" }),
+      el("label", { for: `${id}-on`, class: "dl-pg-name" }, box, " ", el("code", { text: field })),
+      samplerControls(row, li, err),
+      S.order === "custom" ? el("span", { class: "dl-pg-move" },
+        el("button", { type: "button", class: "dl-pg-up", "aria-label": `Move ${field} up`, text: "↑" }),
+        el("button", { type: "button", class: "dl-pg-down", "aria-label": `Move ${field} down`, text: "↓" })) : null,
+      el("span", { class: "dl-pg-help", text: `${row.library}'s, not generate()'s own: ${row.summary}` }), err];
+    li.append(...parts.filter((c) => c !== null));
+    box.addEventListener("change", () => { S.on[field] = box.checked; renderKnobs(); update(); });
+    return ordered(li, field);
+  }
+  // the reordering (custom order): ↑ ↓ buttons and drag and drop
+  function ordered(li, field) {
     li.querySelector(".dl-pg-up")?.addEventListener("click", () => move(field, -1));
     li.querySelector(".dl-pg-down")?.addEventListener("click", () => move(field, +1));
     li.addEventListener("dragstart", (e) => { e.dataTransfer.setData("text/plain", field); li.classList.add("is-dragged"); });
@@ -436,14 +519,15 @@ export async function mount(root, fragment = location.hash) {
     const s = settings();
     let out;
     try {
-      out = compute(ctx.logits, ctx.meta.ids, s, orderFields(), table);
+      out = compute(ctx.logits, ctx.meta.ids, s, orderFields(), table, { promptLength: ctx.meta.prompt_length, dryBreakers: index.dry_breakers ?? null });
     } catch (error) {
       summary.textContent = String(error.message || error);
       return;
     }
     current = { out, ctx };
     const meta = ctx.meta;
-    hiddenTopK.hidden = !(S.on.top_k && S.value.top_k === 50 && orderFields().includes("top_k"));
+    // generate()'s hidden default: not a thing in llama.cpp's chain (whose own default is top_k = 40)
+    hiddenTopK.hidden = !(S.order !== "llama_cpp" && S.on.top_k && S.value.top_k === 50 && orderFields().includes("top_k"));
     hiddenTopK.textContent = "top_k = 50 is on because generate() adds it whenever it samples and top_k is not set " +
       "(transformers' default); switch top_k off to sample from the whole vocabulary (top_k=0).";
     summary.replaceChildren(
@@ -456,21 +540,27 @@ export async function mount(root, fragment = location.hash) {
       return { label: label(meta, i), value: out.P[i], text: pct(out.P[i]), title: `id ${i} · logit ${fmt(ctx.logits[i])} · score ${fmt(out.scores[i])} · model's p ${pct(out.P0[i])}` };
     });
     const rest = Math.max(0, 1 - shown);
-    rowsOut.push({ label: `the rest of the vocabulary (${(out.kept - out.top.length).toLocaleString("en")} kept tokens)`, value: rest, text: pct(rest), cls: "dl-pg-bar--rest" });
+    const others = out.kept - out.top.length;
+    rowsOut.push({ label: `${others.toLocaleString("en")} more`, value: rest, text: pct(rest), cls: "dl-pg-bar--rest",
+      title: `the other ${others.toLocaleString("en")} kept tokens together` });
     finalBox.replaceChildren(bars(rowsOut, { max: Math.max(...rowsOut.map((r) => r.value)) }));
     // the stages
     const head = el("tr", {}, ...["stage", "kept", "removed", "mass removed", "top token", "entropy (nats)", "most likely removed"].map((h) => el("th", { text: h })));
     const body = out.stages.map((st) => el("tr", { "data-stage": st.field },
-      el("td", {}, el("code", { text: `${st.field}=${engine.pyRepr(st.value)}` })),
+      el("td", {}, el("code", { text: `${st.field}=${valueText(st.value)}` })),
       el("td", { text: `${st.keptBefore.toLocaleString("en")} → ${st.keptAfter.toLocaleString("en")}` }),
       el("td", { text: st.removed.toLocaleString("en") }),
       el("td", { text: pct(st.removedMass) }),
       el("td", { text: `${pct(st.pTopBefore)} → ${pct(st.pTopAfter)}` }),
       el("td", { text: `${fmt(st.entropyBefore)} → ${fmt(st.entropyAfter)}` }),
       el("td", {}, ...st.topRemoved.flatMap(([i, p], j) => [j ? ", " : "", el("code", { text: label(meta, i) }), ` ${pct(p)}`]))));
-    stagesBox.replaceChildren(out.stages.length
-      ? el("div", { class: "dl-pg-scroll" }, el("table", { class: "dl-pg-table" }, el("thead", {}, head), el("tbody", {}, ...body)))
-      : el("p", { text: "No processor is on: the distribution is the model's softmax of the raw logits." }));
+    const decided = out.stages.filter((st) => st.info).map((st) => el("p", { class: "dl-pg-note", "data-decision": st.field, text:
+      `${st.field} ${st.value.mirostat}: from μ = 2τ = ${fmt(st.info.mu)} bits (a generation's first step) it kept ` +
+      `${st.info.kept.toLocaleString("en")} token${st.info.kept === 1 ? "" : "s"} and drew “${label(meta, st.info.token)}” (seed ` +
+      `${st.value.seed}), whose surprise is ${fmt(st.info.surprise)} bits; the next step would start from μ = ${fmt(st.info.muNext)} bits.` }));
+    stagesBox.replaceChildren(...(out.stages.length
+      ? [el("div", { class: "dl-pg-scroll" }, el("table", { class: "dl-pg-table" }, el("thead", {}, head), el("tbody", {}, ...body))), ...decided]
+      : [el("p", { text: "No processor is on: the distribution is the model's softmax of the raw logits." })]));
     drawBox.replaceChildren();
     writeUrl();
     const ms = performance.now() - t0;
@@ -536,7 +626,7 @@ export async function mount(root, fragment = location.hash) {
     renderKnobs(); update();
   });
   resetButton.addEventListener("click", () => {
-    for (const r of rows) { S.on[r.field] = false; S.value[r.field] = START[r.field] ?? 1; }
+    for (const r of rows) { S.on[r.field] = false; S.value[r.field] = startValue(r); }
     S.on.top_k = true; S.value.top_k = 50; S.order = "hf"; S.custom = [...hfOrder];
     notes.replaceChildren(); renderKnobs(); update();
   });

@@ -6,7 +6,7 @@
 export async function checkCases(engine, doc, io) {
   const { apply, chain, resolve, NEAR } = engine;
   const table = doc.table;
-  let exact = 0, maxDiff = 0, worstMs = 0;
+  let exact = 0, maxDiff = 0, worstMs = 0, mirostatChecked = 0;
   const near = [], failures = [], perStage = {};
   for (const c of doc.cases) {
     const x = await io.logits(c.logits);
@@ -16,7 +16,7 @@ export async function checkCases(engine, doc, io) {
     try {
       const settings = resolve(c.settings, table, { doSample: true });
       const t0 = performance.now();
-      ({ scores, stages } = apply(x, Int32Array.from(c.context), settings, chain(c.order, table), { minTokensToKeep: c.min_tokens_to_keep, promptLength: c.prompt_length ?? null }));
+      ({ scores, stages } = apply(x, Int32Array.from(c.context), settings, chain(c.order, table), { minTokensToKeep: c.min_tokens_to_keep, promptLength: c.prompt_length ?? null, dryBreakers: doc.dry_breakers }));
       worstMs = Math.max(worstMs, performance.now() - t0);
     } catch (e) {
       failures.push(`${label}: ${e.message}`);
@@ -29,6 +29,12 @@ export async function checkCases(engine, doc, io) {
       continue;
     }
     for (const s of c.stages) perStage[s] = (perStage[s] ?? 0) + 1;
+    if (c.mirostat) { // its decision, number for number (float32 values, exact)
+      const info = stages.find((s) => s.field === "mirostat").info;
+      const want = c.mirostat, got = { mu: info.mu, surprise: info.surprise, kept: info.kept, token: info.token, mu_next: info.muNext };
+      if (JSON.stringify(got) !== JSON.stringify(want)) { failures.push(`${label}: mirostat decided ${JSON.stringify(got)}, Python ${JSON.stringify(want)}`); continue; }
+      mirostatChecked++;
+    }
     const got = [];
     for (let i = 0; i < scores.length; i++) if (scores[i] !== -Infinity) got.push(i);
     let same = got.length === want.ids.length && got.every((v, j) => v === want.ids[j]);
@@ -52,7 +58,7 @@ export async function checkCases(engine, doc, io) {
     const got = engine.validate(v.settings, table);
     if (got !== v.message) validation.push(`${JSON.stringify(v.settings)}: ${got} != ${v.message}`);
   }
-  return { cases: doc.cases.length, exact, maxDiff, worstMs, near, nearAll, failures, perStage, validation };
+  return { cases: doc.cases.length, exact, maxDiff, worstMs, near, nearAll, failures, perStage, validation, mirostatChecked };
 }
 
 export function summary(r, NEAR) {
@@ -60,6 +66,6 @@ export function summary(r, NEAR) {
     `engine: ${r.cases} cases, ${r.exact} exact, largest kept-score difference ${r.maxDiff}, slowest apply ${r.worstMs.toFixed(1)} ms`,
     `engine: ${r.nearAll} cases with torch's margin < ${NEAR}; ${r.near.length} of them differ:`,
     ...r.near.map((l) => `  ${l}`),
-    `engine: cases per processor ${JSON.stringify(r.perStage)}`,
+    `engine: cases per processor ${JSON.stringify(r.perStage)}; mirostat's μ, surprise and kept set equal in ${r.mirostatChecked} cases`,
   ];
 }

@@ -43,6 +43,7 @@ test("the golden cases: kept sets token for token, kept scores within 1e-6", asy
   const r = await checkCases(engine, doc, { logits, expected });
   for (const line of summary(r, NEAR)) console.log(line);
   assert.deepEqual(r.failures, [], "cases outside the near-boundary margin must match exactly");
+  assert.equal(r.mirostatChecked, doc.cases.filter((c) => c.mirostat).length);
   assert.ok(r.maxDiff <= 1e-6, `largest kept-score difference ${r.maxDiff}`);
   assert.ok(r.nearAll <= doc.cases.length / 10, `${r.nearAll} near-boundary cases: the margin would excuse too much`);
 });

@@ -251,7 +251,7 @@ def transformers_scores(logits, ids, settings, order, mtk=1, gc=None):
     return pairs, dl.apply_in_order(step, cfg, names, **library)
 
 
-def sampler_scores(logits, ids, settings, order, gc, prompt_length=None):
+def sampler_scores(logits, ids, settings, order, gc, prompt_length=None, tokenizer=None):
     """A case with llama.cpp's samplers (``settings`` holds a dict for xtc, penalties ...): the
     ``(field, processor)`` pairs built by the table's rows and linked as ``apply_in_order`` links
     them (fresh: a seeded XTC draws the same number again), and ``apply_in_order``'s scores."""
@@ -260,14 +260,14 @@ def sampler_scores(logits, ids, settings, order, gc, prompt_length=None):
     cfg = dl.DecodingConfig(do_sample=True, **{k: v for k, v in settings.items() if k not in library})
     resolved, active = _active_fields(cfg, gc)
     built = {n: build_processor(n, resolved) for n in active}
-    context = BuildContext(prompt_length=ids.shape[-1] if prompt_length is None else prompt_length)
+    context = BuildContext(prompt_length=ids.shape[-1] if prompt_length is None else prompt_length, tokenizer=tokenizer)
     for k, v in library.items():
         proc = PROCESSORS[k].build(PROCESSORS[k].check(v), context=context)
         if proc is not None:
             built[k] = proc
     pairs = [(n, built[n]) for n in names if n in built]
     _link_in_order([p for _, p in pairs])
-    step = NextToken(ids, logits, SimpleNamespace(model=SimpleNamespace(generation_config=gc), tokenizer=None))
+    step = NextToken(ids, logits, SimpleNamespace(model=SimpleNamespace(generation_config=gc), tokenizer=tokenizer))
     return pairs, dl.apply_in_order(step, cfg, names, prompt_length=prompt_length, **library)
 
 
@@ -275,8 +275,9 @@ class GoldenWriter:
     """Writes cases (``add``) into ``directory`` as the module's docstring says; ``finish`` adds the
     validation and order cases and writes ``cases.json``."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, tokenizer=None):
         self.directory = Path(directory)
+        self.tokenizer = tokenizer  # DRY's sequence breakers are matched against its vocabulary
         (self.directory / "logits").mkdir(parents=True, exist_ok=True)
         (self.directory / "cases").mkdir(exist_ok=True)
         self.gc = GenerationConfig()  # transformers' global defaults: what the browser resolves against
@@ -296,7 +297,7 @@ class GoldenWriter:
         try:
             if any(k in SAMPLERS for k in settings):
                 assert mtk == 1, "apply_in_order takes no min_tokens_to_keep"
-                pairs, expect = sampler_scores(logits, ids, settings, order, self.gc, prompt_length)
+                pairs, expect = sampler_scores(logits, ids, settings, order, self.gc, prompt_length, self.tokenizer)
             else:
                 pairs, expect = transformers_scores(logits, ids, settings, order, mtk, self.gc)
         except ValueError as e:
@@ -319,6 +320,11 @@ class GoldenWriter:
             "stages": [f for f, _ in pairs], "kept": int(kept.numel()),
             "margin": None if margin == INF else margin, "margin_stage": where,
         })
+        for _, proc in pairs:  # mirostat's decision: μ, the surprise of the drawn token, the kept set's size, the token
+            if getattr(proc, "trace", None) and isinstance(proc, (dl.MirostatLogitsProcessor, dl.MirostatV2LogitsProcessor)):
+                mu, surprise, size, token = proc.trace[-1]
+                cases[-1]["mirostat"] = {"mu": mu, "surprise": surprise, "kept": size, "token": token,
+                                         "mu_next": float(proc.mu)}
 
     def add_random(self, rng: random.Random, contexts, n: int) -> None:
         """``n`` random configurations: generate()'s order (a third without an explicit top_k: the
@@ -367,6 +373,8 @@ class GoldenWriter:
             "penalties": [{"penalty_last_n": -2}, {"penalty_repeat": 0}, {"penalty_freq": "1"}, [1.3]],
             "temp_ext": [{"temp": -1}, {"dynatemp_range": -0.5}, {"dynatemp_exponent": True}],
             "openai_penalties": [{"presence_penalty": 3}, {"frequency_penalty": -2.5}, {"frequency": 1}],
+            "dry": [{"dry_multiplier": -1}, {"dry_allowed_length": 1.5}, {"dry_penalty_last_n": -1}, {"dry_base": "2"}],
+            "mirostat": [{"mirostat": 3}, {"mirostat_tau": -1}, {"mirostat_eta": -0.1}, {"seed": 2**32}],
         }
         for field, values in bad.items():
             for v in values:
@@ -377,7 +385,8 @@ class GoldenWriter:
                 else:
                     raise AssertionError(f"{field}={v!r} was accepted")
         good = [{"top_p": 0.9}, {"min_p": 0}, {"temperature": 2}, {"typical_p": 1}, {"top_h": 1}, {"top_k": 0}, {"top_n_sigma": 0},
-                {"xtc": {}}, {"penalties": {"penalty_last_n": -1}}, {"temp_ext": {"temp": 0}}, {"openai_penalties": {"presence_penalty": 2}}]
+                {"xtc": {}}, {"penalties": {"penalty_last_n": -1}}, {"temp_ext": {"temp": 0}}, {"openai_penalties": {"presence_penalty": 2}},
+                {"dry": {"dry_multiplier": 0}}, {"mirostat": {"mirostat": 2}}]
         for settings in good:
             [PROCESSORS[k].check(v) for k, v in settings.items()]
             validation.append({"settings": settings, "message": None})
@@ -391,14 +400,16 @@ class GoldenWriter:
             except ValueError as e:
                 order_errors.append({"order": order, "message": str(e)})
 
+        breakers = dl.dry_breaker_table(self.tokenizer) if self.tokenizer is not None else None
         doc = {"table": json.loads(dl.processors.table_json()), "cases": self.cases, "validation": validation,
+               "dry_breakers": breakers,
                "order_errors": order_errors, "skipped": self.skipped}
         (self.directory / "cases.json").write_text(json.dumps(doc))
         return doc
 
 
 def write_goldens(directory: Path, lm, n_random: int = 240, seed: int = 0) -> dict:
-    w = GoldenWriter(directory)
+    w = GoldenWriter(directory, lm.tokenizer)
     rng = random.Random(seed)
 
     # the contexts: (name, logits (V,), ids (1, L))
@@ -471,6 +482,12 @@ SAMPLER_VALUES = {
     "temp_ext": [{"temp": 0.8}, {"temp": 0.0}, {"temp": 1.0, "dynatemp_range": 0.5},
                  {"temp": 0.7, "dynatemp_range": 0.7, "dynatemp_exponent": 2.0}, {"temp": 1.5, "dynatemp_range": 1.0, "dynatemp_exponent": 0.5}],
     "openai_penalties": [{"frequency_penalty": 0.5}, {"presence_penalty": 1.5}, {"frequency_penalty": -1.0, "presence_penalty": 0.5}],
+    "dry": [{"dry_multiplier": 0.8}, {"dry_multiplier": 1.5, "dry_base": 2.0, "dry_allowed_length": 1},
+            {"dry_multiplier": 0.5, "dry_penalty_last_n": 8}, {"dry_multiplier": 3.0, "dry_base": 1.0, "dry_allowed_length": 3},
+            {"dry_multiplier": 2.0, "dry_base": 100.0, "dry_allowed_length": 0}],
+    "mirostat": [{"mirostat": 2, "seed": 1}, {"mirostat": 2, "mirostat_tau": 1.0, "seed": 2}, {"mirostat": 2, "mirostat_tau": 12.0, "seed": 7},
+                 {"mirostat": 1, "seed": 3}, {"mirostat": 1, "mirostat_tau": 3.0, "mirostat_eta": 0.5, "seed": 4},
+                 {"mirostat": 1, "mirostat_tau": 0.5, "seed": 5}],
 }
 
 
@@ -494,12 +511,18 @@ def add_samplers(w: "GoldenWriter", rng: random.Random, real, syn) -> None:
         if field == "temp_ext":
             return {"temp": rng.choice([0.5, 0.8, 1.0, round(rng.uniform(0.1, 2), 3)]), "dynatemp_range": rng.choice([0.0, 0.5, round(rng.uniform(0, 1.5), 3)]),
                     "dynatemp_exponent": rng.choice([1.0, round(rng.uniform(0.2, 3), 3)])}
+        if field == "dry":
+            return {"dry_multiplier": round(rng.uniform(0, 3), 3), "dry_base": rng.choice([1.0, 1.75, round(rng.uniform(1, 4), 3)]),
+                    "dry_allowed_length": rng.choice([0, 1, 2, 4]), "dry_penalty_last_n": rng.choice([4, 16, 64, 1000])}
+        if field == "mirostat":
+            return {"mirostat": rng.choice([1, 2]), "mirostat_tau": round(rng.uniform(0.5, 10), 3),
+                    "mirostat_eta": round(rng.uniform(0, 1), 3), "seed": rng.randrange(2**32 - 1)}
         return {"frequency_penalty": round(rng.uniform(-2, 2), 3), "presence_penalty": round(rng.uniform(-2, 2), 3)}
 
     contexts = real + syn
     for i in range(90):
         ctx = rng.choice(contexts)
-        settings = {f: random_sampler(f) for f in SAMPLER_VALUES if rng.random() < 0.6 or f == "xtc"}
+        settings = {f: random_sampler(f) for f in SAMPLER_VALUES if rng.random() < (0.25 if f == "mirostat" else 0.6) or f == "xtc"}
         knobs = _random_settings(rng, [r.field for r in ALL_KNOBS])
         if i % 3 == 0:  # llama.cpp's chain: only its processors
             settings.pop("openai_penalties", None)
