@@ -67,7 +67,7 @@ prompt = "2 + 2 = "
 step = cap(prompt)
 dl.token_chart(step, greedy, k=15).show()
 
-# %%
+# %% tags=["hide-input"]
 (first_id, first_logit, first_p), (second_id, second_logit, second_p) = step.top(2)
 margin = first_logit - second_logit
 decides = (
@@ -106,7 +106,7 @@ assert torch.equal(trace.sequence, reference.cpu()), "generate_with_trace differ
 # bfloat16 (the usual precision on a GPU) has logits with 8 significant bits, and ties happen
 # (lesson 4 counts them).
 
-# %%
+# %% tags=["hide-input"]
 ties = [t for t, s in enumerate(trace.steps, start=1) if int((s.scores == s.scores.max()).sum()) > 1]
 display(
     Markdown(
@@ -124,7 +124,7 @@ for t in ties:  # a tie goes to the lower id, as generate()'s argmax does
 # %% [markdown]
 # The first steps, one row per generated token: what greedy chose and how sure the model was.
 
-# %%
+# %% tags=["hide-input"]
 rows = [[t, lm.code(s.token_id), f"{s.prob:.3f}", f"{s.entropy:.2f}"] for t, s in enumerate(trace.steps[:12], start=1)]
 display(Markdown(dl.markdown_table(["step", "chosen", "p(chosen)", "entropy (nats)"], rows, align="rlrr")))
 
@@ -158,7 +158,7 @@ loop_prompt = max(prompts, key=lambda p: reps[p].covered if reps[p] else 0)
 loop, loop_trace = reps[loop_prompt], traces[loop_prompt]
 print(loop_prompt + loop_trace.text)
 
-# %%
+# %% tags=["hide-input"]
 if loop is None:
     display(Markdown("Neither generation repeats a stretch of two or more tokens within these steps."))
 else:
@@ -251,7 +251,7 @@ assert dl.generate_with_trace(lm, prompt, few, max_new_tokens=MAX_NEW).token_ids
 # %% [markdown]
 # ## What to notice
 
-# %%
+# %% tags=["hide-input"]
 low_conf = min(trace.steps, key=lambda s: s.prob)
 low_step = trace.steps.index(low_conf) + 1
 notes = [

@@ -101,7 +101,7 @@ assert kept_default == cut.kept >= 50 and kept_only == lm.vocab_size
 dl.token_chart(step, sampling, k=15).show()
 dl.token_chart(step, sampling.replace(temperature=0.5), k=15).show()
 
-# %%
+# %% tags=["hide-input"]
 top_id, _, p1 = step.top(1, sampling)[0]
 p_half = float(step.probs(sampling.replace(temperature=0.5))[top_id])
 display(
@@ -157,7 +157,7 @@ dl.sweep_chart(
     title="Entropy of softmax(logits / T)",
 ).show()
 
-# %%
+# %% tags=["hide-input"]
 h = {p: [candidates[p].entropy(sampling.replace(temperature=t)) for t in temperatures] for p in candidates}
 max_entropy = math.log(lm.vocab_size)
 NEAR_ZERO = 0.1  # nats
@@ -246,7 +246,7 @@ dl.trace_chart(runs, metric="entropy").show()
 # Multiplying the scores back by $T$ gives the model's own distribution at each step, and tells
 # whether the hot run also led the model into contexts where it is less sure.
 
-# %%
+# %% tags=["hide-input"]
 def mean(values):
     return sum(values) / len(values)
 
@@ -276,7 +276,7 @@ display(
 # %% [markdown]
 # ## What to notice
 
-# %%
+# %% tags=["hide-input"]
 t_low, t_high = sampling.replace(temperature=0.5), sampling.replace(temperature=1.5)
 p_cold, p_one = step.probs(sampling.replace(temperature=0.1)), step.probs(sampling)
 zeros_cold, zeros_one = int((p_cold == 0).sum()), int((p_one == 0).sum())

@@ -117,7 +117,7 @@ for k in ks:
     rows.append([f"k = {k}", f"{mass_kept(candidates[confident], k):.1%}", f"{mass_kept(candidates[uncertain], k):.1%}"])
 display(Markdown(dl.markdown_table(["share of the probability in the top k", f"“{confident}”", f"“{uncertain}”"], rows, align="lrr")))
 
-# %%
+# %% tags=["hide-input"]
 sure, unsure = candidates[confident], candidates[uncertain]
 p_sure = sure.probs(base)
 tenth = float(p_sure.topk(10).values[-1])
@@ -249,7 +249,7 @@ assert torch.unique(rounded).numel() <= torch.unique(step.logits).numel()
 # %% [markdown]
 # ## What to notice
 
-# %%
+# %% tags=["hide-input"]
 notes = [
     f"- Top-k keeps the same number of tokens on every step (more only where tokens tie with the $k$-th): "
     f"{mass_kept(sure, 10):.0%} of the probability after "

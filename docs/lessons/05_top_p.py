@@ -72,7 +72,7 @@ prompt = "My name is"
 step = cap(prompt)
 dl.cumulative_chart(step, 0.9).show()
 
-# %%
+# %% tags=["hide-input"]
 n90 = step.kept(base.replace(top_p=0.9))
 display(
     Markdown(
@@ -163,7 +163,7 @@ sure = candidates[confident]
 display(Markdown(f"The more confident step (lower entropy), “{confident}”, at `top_p=0.9`:"))
 dl.cumulative_chart(sure, 0.9).show()
 
-# %%
+# %% tags=["hide-input"]
 k_sure, k_unsure = sure.kept(base.replace(top_p=0.9)), candidates[uncertain].kept(base.replace(top_p=0.9))
 display(
     Markdown(
@@ -230,7 +230,7 @@ for name, tr in runs.items():
     print(f"{name}: Once upon a time{tr.text}\n")
 dl.trace_chart(runs, metric="kept").show()
 
-# %%
+# %% tags=["hide-input"]
 kc = runs["top_p=0.9"].kept_counts
 display(
     Markdown(
@@ -245,7 +245,7 @@ display(
 # %% [markdown]
 # ## What to notice
 
-# %%
+# %% tags=["hide-input"]
 notes = [
     f"- Top-p cuts by mass: {k_sure:,} vs {k_unsure:,} tokens at `top_p=0.9` on the two steps above. "
     "It keeps many tokens where many are plausible and few where few are.",

@@ -98,7 +98,7 @@ assert float(sure.probs(base).max()) > float(unsure.probs(base).max())
 dl.min_p_chart(sure, 0.1).show()
 dl.min_p_chart(unsure, 0.1).show()
 
-# %%
+# %% tags=["hide-input"]
 k_sure, k_unsure = sure.kept(base.replace(min_p=0.1)), unsure.kept(base.replace(min_p=0.1))
 display(
     Markdown(
@@ -137,7 +137,7 @@ dl.slider_chart(step, "min_p", [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5], k=20
 # How many tokens each keeps at its typical values, on both steps. The pairs follow
 # transformers' rule of thumb: `min_p` 0.01, 0.05, 0.1, 0.2 against `top_p` 0.99, 0.95, 0.9, 0.8.
 
-# %%
+# %% tags=["hide-input"]
 pairs = [(0.01, 0.99), (0.05, 0.95), (0.1, 0.9), (0.2, 0.8)]
 rows = []
 ratios = []
@@ -151,7 +151,7 @@ for mp, tp in pairs:
 header = ["min_p", "top_p", f"kept after “{confident}” (min-p / top-p)", f"kept after “{uncertain}” (min-p / top-p)"]
 display(Markdown(dl.markdown_table(header, rows, align="rrrr")))
 
-# %%
+# %% tags=["hide-input"]
 if all(r <= 1 for r in ratios):
     verdict = (
         "On these two steps min-p is **never less selective** than its top-p counterpart: "
@@ -184,7 +184,7 @@ dl.sweep_chart(
 # moves down linearly with $T$. Top-p's nucleus must collect 90% of a distribution whose tail
 # fills up as $T$ grows. Both kept sets grow; compare their sizes after `"My name is"`:
 
-# %%
+# %% tags=["hide-input"]
 temps = [0.7, 1.0, 1.5, 2.0, 3.0]
 heat = {}
 for t in temps:
@@ -231,7 +231,7 @@ assert torch.equal(torch.isfinite(cpp), torch.isfinite(step.scores(base.replace(
 # %% [markdown]
 # ## What to notice
 
-# %%
+# %% tags=["hide-input"]
 notes = [
     f"- The floor is relative to the top token: `min_p=0.1` keeps {k_sure:,} token{'s' if k_sure != 1 else ''} on the "
     f"confident step and {k_unsure:,} on the uncertain one.",

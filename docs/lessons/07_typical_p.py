@@ -100,7 +100,7 @@ display(Markdown(f"Entropy of this step: **H = {rule.entropy:.2f} nats**.\n\n" +
 # %%
 dl.typicality_chart(step, cfg, k=25).show()
 
-# %%
+# %% tags=["hide-input"]
 order = torch.argsort(step.logits, descending=True)
 top_id = int(order[0])
 top_code = lm.code(top_id)

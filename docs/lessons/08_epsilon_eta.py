@@ -158,7 +158,7 @@ table = {
 header = ["", f"confident: “{columns[0]}”", f"uncertain: “{columns[1]}”"]
 display(Markdown(dl.markdown_table(header, [[name, a, b] for name, (a, b) in table.items()], align="lrr")))
 
-# %%
+# %% tags=["hide-input"]
 (c_eta, c_eps), (u_eta, u_eps) = numbers[confident_prompt], numbers[uncertain_prompt]
 display(
     Markdown(
@@ -211,7 +211,7 @@ for cfg in (eps_cfg, eta_cfg):
 # - Both always keep at least the most likely token (`min_tokens_to_keep=1`), so even an absurd
 #   value such as 0.5 never leaves the sampler with nothing.
 
-# %%
+# %% tags=["hide-input"]
 absurd = base.replace(epsilon_cutoff=0.5)
 n_absurd = step.kept(absurd)
 display(

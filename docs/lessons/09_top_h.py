@@ -140,7 +140,7 @@ assert torch.equal(out.scores[0][0].cpu(), step.scores(cfg))
 # Once the kept tokens are renormalised, the sampler draws from a distribution with its own
 # entropy. That entropy is not $S_k$:
 
-# %%
+# %% tags=["hide-input"]
 kept_q = rule.q[: rule.n_kept] / rule.q[: rule.n_kept].sum()
 h_kept = float(-(kept_q * kept_q.log()).sum())
 h_sampled = step.entropy(cfg)

@@ -149,7 +149,7 @@ display(Markdown(dl.markdown_table(
     align="rrrr",
 )))
 
-# %%
+# %% tags=["hide-input"]
 hot, cold = temperatures[-1], temperatures[0]
 display(
     Markdown(
@@ -217,7 +217,7 @@ dl.order_chart(step, dl.DecodingConfig(do_sample=True, temperature=0.8, top_k=40
 dl.order_chart(step, dl.DecodingConfig(do_sample=True, temperature=1.5, top_k=40, top_p=0.95, min_p=0.05), orders, k=20).show()
 
 
-# %%
+# %% tags=["hide-input"]
 def compare(t):
     a, b = order_results[t]
     if a == b:

@@ -76,7 +76,7 @@ cs = dl.contrastive_search(lm, prompt, penalty_alpha=ALPHA, top_k=K, max_new_tok
 print(prompt + tokenizer.decode(cs.tokens, skip_special_tokens=True))
 dl.contrastive_chart(cs, lm).show()
 
-# %%
+# %% tags=["hide-input"]
 flips = [s for s in cs.steps if s.flipped]
 sims = [c.max_similarity for s in cs.steps for c in s.candidates]
 text = (
@@ -118,7 +118,7 @@ dl.contrastive_map(cs, lm).show()
 # candidates in one [forward pass](../glossary.md#forward-pass) (the [KV cache](../glossary.md#kv-cache) copied `top_k` times), then keeps the chosen row:
 # its pass also gave the next step's logits.
 
-# %%
+# %% tags=["hide-input"]
 display(
     Markdown(
         f"{len(cs.steps)} tokens took **{cs.forward_passes}** forward passes: the prompt's, of one row, then one per "
@@ -183,7 +183,7 @@ for name, toks in outputs.items():
     rows.append([name, lm.text(toks), f"{rep_text}; {measures[name][1]:.0%}", f"{measures[name][2]:.2f}"])
 display(Markdown(dl.markdown_table(["decoding", "output", "longest repeat; distinct-2", "mean log p"], rows, align="llrr")))
 
-# %%
+# %% tags=["hide-input"]
 names = list(outputs)
 d2 = {n: measures[n][1] for n in names}
 lp = {n: measures[n][2] for n in names}

@@ -301,7 +301,7 @@ dl.measures_chart(
     f"Beam sampling at four temperatures<br><sup>{BEAMS} beams, {NEW} tokens, after “{prompt}”, top_k=50</sup>", percent=True,
 ).show()
 
-# %%
+# %% tags=["hide-input"]
 rows = []
 for t in TEMPS:
     h = sweep[t, 0].returned[0]

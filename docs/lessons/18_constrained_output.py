@@ -157,7 +157,7 @@ pull = dl.DecodingConfig(sequence_bias={(favourite,): -3.0})
 dl.shift_chart(step, push, k=10).show()
 dl.shift_chart(step, pull, k=10).show()
 
-# %%
+# %% tags=["hide-input"]
 p_under, p_fav = float(step.probs()[underdog]), float(step.probs()[favourite])
 up, down = float(step.probs(push)[underdog]), float(step.probs(pull)[favourite])
 display(Markdown(
@@ -372,7 +372,7 @@ runs = {label: dl.generate_with_trace(lm, story, config, max_new_tokens=20, seed
 dl.mass_chart({label: [torch.softmax(s.scores, -1) for s in t.steps] for label, t in runs.items()}, {"EOS": [eos]},
               title=f"P(EOS) at each step after “{story}”").show()
 
-# %%
+# %% tags=["hide-input"]
 lengths = {label: len(t.steps) for label, t in runs.items()}
 display(Markdown(
     f"Without the penalty the story runs to {lengths['no penalty']} tokens; with `(4, 1.5)` it stops after "

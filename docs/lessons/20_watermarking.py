@@ -74,7 +74,7 @@ green = dl.green_list(lm, step.input_ids, watermark)
 same_end = lm.encode("Tomorrow I hope the weather is")  # another context, same last token
 other_end = lm.encode("The weather today was")
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(
     f"After “{prompt}” the green list holds {len(green):,} of the model's {lm.vocab_size:,} tokens "
     f"(γ = {watermark.greenlist_ratio}). After “Tomorrow I hope the weather is”, which also ends in "
@@ -217,7 +217,7 @@ study_config = dl.DecodingConfig(do_sample=True, top_p=0.95, min_new_tokens=toke
 study = dl.detection_study(lm, prompts, study_config, biases=(1.0, 2.0, 4.0), samples=2, max_new_tokens=tokens, seed=0)
 dl.z_histogram(study).show()
 
-# %%
+# %% tags=["hide-input"]
 at2 = study.run(2.0)
 display(Markdown(
     f"Of the {study.texts} plain texts, {study.plain.detected:.0%} cross the threshold; of the {study.texts} watermarked "
@@ -246,7 +246,7 @@ assert study.plain.detected <= 0.2 and list(study.plain.tokens) == [tokens] * st
 # %%
 dl.tradeoff_chart(study).show()
 
-# %%
+# %% tags=["hide-input"]
 runs = [study.plain] + study.runs
 display(Markdown(dl.markdown_table(
     ["δ", "mean z", "detected (z > 3)", "perplexity of its texts", "perplexity at the plain contexts"],
@@ -303,7 +303,7 @@ for length in (4, 8, tokens):
     rows.append([length, f"{z.mean():.2f}", f"{(z > study.threshold).mean():.0%}"])
 display(Markdown(dl.markdown_table(["tokens", "mean z", "detected"], rows, align="rrr")))
 
-# %%
+# %% tags=["hide-input"]
 f = float(at2.green_fraction.mean())
 display(Markdown(
     f"These texts are {f:.0%} green on average. At that rate a text needs about "
