@@ -77,6 +77,7 @@ from build_assets import (
     MATHJAX_DIR,
     NOTEBOOK_JS,
     copy_mathjax,
+    check_trace_types,
     copy_plotly,
     mathjax_source,
     warn_external_resources,
@@ -184,6 +185,7 @@ def on_page_content(html, page, config, files):
 
 def on_post_page(output, page, config):
     warn_external_resources(output, f"docs/{page.file.src_uri}")
+    check_trace_types(output, f"docs/{page.file.src_uri}")
     if is_notebook(page):
         write_ipynb(page, config, state.files)
     return output

@@ -1,8 +1,11 @@
 """Site-wide assets, served from the site so that it works offline, and the scan that checks it does.
 
-* plotly.js is copied from the installed plotly package and MathJax 3 from the
-  ``sphinx-mathjax-offline`` package (the official 3.2.2 files) into ``assets/javascripts/``;
-  ``docs/javascripts/site.js`` loads MathJax only on pages with math.
+* plotly.js is plotly's official *cartesian* partial bundle (``hooks/vendor/``, 1.5 MB instead of
+  the full 4.8 MB: the trace types the lessons draw), checked against the major version of the
+  plotly.js the installed plotly package ships; every page's figures are checked to use only its
+  trace types. MathJax 3 comes from the ``sphinx-mathjax-offline`` package (the official 3.2.2
+  files). Both go into ``assets/javascripts/``; ``docs/javascripts/site.js`` loads MathJax only on
+  pages with math.
 * The notebook CSS that ``build_pages`` cut out of every notebook page goes once into
   ``assets/stylesheets/notebook.css`` (linked from notebook pages by ``overrides/main.html``), the
   clipboard script into ``assets/javascripts/notebook.js``.
@@ -28,6 +31,10 @@ log = logging.getLogger("mkdocs.hooks.build")
 ROOT = Path(__file__).resolve().parent.parent
 
 PLOTLY_JS = "assets/javascripts/plotly.min.js"
+PLOTLY_BUNDLE = ROOT / "hooks" / "vendor" / "plotly-cartesian.min.js"  # see hooks/vendor/README.md
+# the trace types of the cartesian bundle (its package's README)
+PLOTLY_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d", "histogram2dcontour",
+                           "image", "pie", "scatter", "scatterternary", "violin"})
 MATHJAX_DIR = "assets/javascripts/mathjax"
 NOTEBOOK_CSS = "assets/stylesheets/notebook.css"
 NOTEBOOK_JS = "assets/javascripts/notebook.js"
@@ -166,12 +173,56 @@ def write_playground(site: Path, cache_dir: Path | None) -> None:
         shutil.rmtree(source.parent, ignore_errors=True)
 
 
+_VERSION = re.compile(r"plotly\.js(?: \([^)]*\))? v(\d+)\.(\d+)\.(\d+)")
+
+
+def bundle_version(path: Path) -> tuple[int, int, int]:
+    """The plotly.js version in a bundle's header comment (``* plotly.js (cartesian - minified) v4.1.1``)."""
+    with open(path, encoding="utf-8") as fh:
+        match = _VERSION.search(fh.read(600))
+    if match is None:
+        raise PluginError(f"{path}: no plotly.js version in its header")
+    return tuple(int(x) for x in match.groups())
+
+
 def copy_plotly(site: Path) -> None:
+    """Serve the partial bundle as ``assets/javascripts/plotly.min.js``; refuse one whose major
+    version is not the one the installed plotly package writes figures for."""
     import plotly
 
+    shipped = bundle_version(Path(plotly.__file__).parent / "package_data" / "plotly.min.js")
+    ours = bundle_version(PLOTLY_BUNDLE)
+    if ours[0] != shipped[0]:
+        raise PluginError(
+            f"hooks/vendor/plotly-cartesian.min.js is plotly.js {'.'.join(map(str, ours))}, but the installed plotly "
+            f"{plotly.__version__} writes figures for plotly.js {'.'.join(map(str, shipped))}: update the bundle "
+            "(hooks/vendor/README.md says how)"
+        )
     target = site / PLOTLY_JS
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", target)
+    shutil.copyfile(PLOTLY_BUNDLE, target)
+
+
+_NEWPLOT = re.compile(r'Plotly\.newPlot\(\s*"[^"]+",\s*')
+
+
+def check_trace_types(html: str, where: str) -> None:
+    """Fail the build when a figure on the page draws a trace type the served bundle lacks."""
+    import json
+
+    decoder = json.JSONDecoder()
+    missing = set()
+    for match in _NEWPLOT.finditer(html):
+        try:
+            data, _ = decoder.raw_decode(html, match.end())
+        except ValueError:
+            continue
+        missing |= {t.get("type", "scatter") for t in data if isinstance(t, dict)} - PLOTLY_TRACES
+    if missing:
+        raise PluginError(
+            f"{where} draws the plotly trace type(s) {', '.join(sorted(missing))}, which the site's plotly.js bundle "
+            f"(hooks/vendor/plotly-cartesian.min.js) lacks; it has {', '.join(sorted(PLOTLY_TRACES))}"
+        )
 
 
 def write_notebook_js(site: Path) -> None:

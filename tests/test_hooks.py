@@ -266,3 +266,31 @@ def test_resources_from_other_hosts_are_found_and_links_are_not(hooks):
         "https://dyn.example.com/d.js",
     ])
     assert assets.external_resources('<script src="/local.js"></script><a href="https://example.com">x</a>') == []
+
+
+# ------------------------------------------------------------------------------------------------
+# plotly.js: the partial bundle
+
+
+def test_the_plotly_bundle_matches_the_installed_plotly_and_lists_its_traces(hooks):
+    import plotly
+
+    assets = hooks("build_assets")
+    ours = assets.bundle_version(assets.PLOTLY_BUNDLE)
+    assert ours[0] == tuple(int(x) for x in plotly.offline.get_plotlyjs_version().split("."))[0]
+    head = assets.PLOTLY_BUNDLE.read_text(encoding="utf-8")[:300]
+    assert "plotly.js (cartesian - minified)" in head
+    # the trace modules the bundle registers are the ones the hook allows
+    import re
+
+    registered = set(re.findall(r'name:"(\w+)",basePlotModule', assets.PLOTLY_BUNDLE.read_text(encoding="utf-8")))
+    assert registered == assets.PLOTLY_TRACES
+
+
+def test_a_page_with_a_trace_type_the_bundle_lacks_fails_the_build(hooks):
+    assets = hooks("build_assets")
+    ok = '<script>Plotly.newPlot("a", [{"type": "bar", "x": [1]}, {"y": [2]}], {"title": "t"})</script>'
+    assets.check_trace_types(ok, "docs/lessons/ok.py")  # a trace without a type is a scatter
+    bad = ok + '<script>Plotly.newPlot( "b", [{"type": "scatter3d", "x": [1]}], {})</script>'
+    with pytest.raises(PluginError, match=r"docs/lessons/bad\.py draws the plotly trace type\(s\) scatter3d, which the site's plotly\.js bundle"):
+        assets.check_trace_types(bad, "docs/lessons/bad.py")
