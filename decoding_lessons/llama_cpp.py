@@ -27,10 +27,13 @@ How llama.cpp's candidate array maps onto our scores:
   array (its order, its size with the ``-inf`` entries that are still in it, its ``sorted`` flag)
   from one to the next, so that the chain is llama.cpp's chain and not only its kept sets: which
   token ``dist`` draws for a given random number depends on the order of the array.
-- Ties: llama.cpp sorts with ``std::partial_sort``/``std::sort`` (not stable), so which of two
-  tokens with the *same* logit comes first is the C++ library's choice. We sort by logit
-  descending, then by token id; a decision that depends on the order of exactly tied tokens
-  (XTC's last kept "top choice", top-k's last place, a draw between tied tokens) can differ there.
+- Ties: llama.cpp sorts with ``std::partial_sort`` (128 entries or fewer) or a bucket sort whose
+  buckets it ``std::sort``-s; neither is stable, so which of two tokens with the *same* logit comes
+  first is the C++ library's choice. :mod:`._stdsort` carries libstdc++'s algorithms step for
+  step, and the arrays here are sorted as llama.cpp sorts them (``_Cands.sort``, ``_bucket_sort``,
+  top-p's adaptive 256-then-all, typical's ``std::sort`` of indices), so a decision between exactly
+  tied tokens (XTC's last kept "top choice", top-k's last place, a draw between tied tokens) is
+  llama.cpp's too: the tests demand the same token in every golden call.
 - Random numbers: llama.cpp seeds a ``std::mt19937`` per sampler. :class:`MT19937` is that
   generator, and :func:`uniform_float` / :func:`uniform_double` are libstdc++'s
   ``generate_canonical`` for ``float`` (one 32-bit draw, XTC) and ``double`` (two draws,
@@ -42,7 +45,7 @@ How llama.cpp's candidate array maps onto our scores:
   rounded), which glibc's equal but for one ulp on rare arguments.
 - A JS or other port must keep the same float32 steps (``Math.fround``) and the same draw order.
 
-Not ported: llama.cpp's unstable sort order between tied logits (see above); the grammar,
+Not ported: the grammar,
 infill, adaptive-p and logit-bias samplers. Ported as llama.cpp does it, though it is a quirk:
 ``typical`` on an array that holds a ``-inf`` (top-nσ's, say): the entropy is NaN, and the order
 is what ``std::sort`` does with no comparison true.
@@ -61,6 +64,7 @@ import numpy as np
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
+from ._stdsort import partial_sort, std_sort
 from .checks import check_float, check_int
 from .tokens import byte_decoder
 
@@ -199,6 +203,40 @@ class _Draws:
         return uniform_float(self.rng) if kind == "float" else uniform_double(self.rng)
 
 
+def _bucket_sort(logits: np.ndarray, npartial: int) -> np.ndarray:
+    """``llama_token_data_array_partial_sort(cur, npartial, res)``: the positions, in the order it
+    leaves them, of the highest logits (at least ``npartial``; the first ``npartial`` sorted
+    descending). The logits go into 128 buckets over [-10, 10] (clamped), in array order, from the
+    highest bucket down until ``npartial`` are in; each full bucket is ``std::sort``-ed and the last
+    one ``std::partial_sort``-ed, by ``a.logit > b.logit``."""
+    x = logits.astype(np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        raw = x * np.float32(6.4) + np.float32(64.0)  # bucket_scale * val + bucket_inter, in float32
+    ok = np.isfinite(raw) & (raw >= -2147483648.0) & (raw < 2147483648.0)
+    ib_all = np.where(ok, np.trunc(np.where(ok, raw, 0)), -2147483648).astype(np.int64)  # int(float): INT_MIN out of range
+    ib_all = np.clip(ib_all, 0, 127)
+    histo = np.bincount(ib_all, minlength=128)
+    have, ib = 0, 127
+    while ib >= 0:
+        have += int(histo[ib])
+        if have >= npartial:
+            break
+        ib -= 1
+    ib = max(ib, 0)
+    pieces, done = [], 0
+    for j in range(127, ib - 1, -1):
+        members = np.flatnonzero(ib_all == j)  # in array order
+        if not members.size:
+            continue
+        keys = -x[members]  # a.logit > b.logit is -a.logit < -b.logit
+        if j > ib:
+            pieces.append(members[std_sort(keys)])
+            done += members.size
+        else:
+            pieces.append(members[partial_sort(keys, npartial - done)])
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+
+
 class _Cands:
     """A ``llama_token_data_array``: token ids and float32 logits in array order, the ``sorted``
     flag, and the selected position (``None`` until a selecting sampler ran)."""
@@ -216,9 +254,15 @@ class _Cands:
     def size(self) -> int:
         return int(self.ids.size)
 
-    def sort(self) -> None:
-        """Descending by logit (ties by id: llama.cpp's order between ties is its sort's)."""
-        order = np.lexsort((self.ids, -self.logits.astype(np.float64)))
+    def sort(self, npartial: int | None = None) -> None:
+        """``llama_token_data_array_partial_sort_inplace(cur_p, npartial)``: the ``npartial`` (all)
+        highest logits, descending, in llama.cpp's own order between exact ties; the array keeps
+        only them."""
+        n = self.size if npartial is None else min(npartial, self.size)
+        if n <= 128:
+            order = partial_sort(-self.logits, n)
+        else:
+            order = _bucket_sort(self.logits, n)[:n]
         self.ids, self.logits, self.sorted = self.ids[order], self.logits[order], True
 
     def take(self, positions) -> None:
@@ -251,7 +295,7 @@ class _Cands:
             return
         k = min(k, self.size)
         if not self.sorted:
-            self.sort()  # llama.cpp partially sorts the first k; the same k, in the same order
+            self.sort(k)
         self.keep(k)
 
     def row(self, vocab: int) -> np.ndarray:
@@ -551,10 +595,25 @@ class LlamaCppTopPLogitsProcessor(_Sampler):
         if self.p >= 1.0:
             return
         p = cur.softmax(False)
+        order = None
         if not cur.sorted:
-            order = np.lexsort((cur.ids, -cur.logits.astype(np.float64)))
+            # llama.cpp's adaptive sort: the top 256 of a large array first (bucket sort), then all of
+            # it if the running sum has not reached p by then; the kept order is the last sort's
+            if cur.size > 1024:
+                k = min(256, cur.size)
+                order = _bucket_sort(cur.logits, k)[:k]
+            else:
+                k = cur.size
+                order = partial_sort(-cur.logits, k) if k <= 128 else _bucket_sort(cur.logits, k)
+            q = p[order]
+            cum = np.cumsum(q, dtype=np.float32)
+            hit = np.flatnonzero((cum >= np.float32(self.p)) & (np.arange(1, q.size + 1) >= self.min_keep))
+            if not hit.size and k < cur.size:
+                order = _bucket_sort(cur.logits, cur.size)
+                p = p[order]
+            else:
+                p = q
             cur.take(order)
-            p = p[order]
             cur.sorted = True
         cum = np.cumsum(p, dtype=np.float32)
         ok = (cum >= np.float32(self.p)) & (np.arange(1, p.size + 1) >= self.min_keep)
@@ -611,10 +670,9 @@ class LlamaCppTypicalLogitsProcessor(_Sampler):
             terms = (-p * logp).astype(np.float32)  # -p * logf(p), float32
             entropy = np.cumsum(terms, dtype=np.float32)[-1]
             shifted = np.abs((-logp - entropy).astype(np.float32))
-        if np.isnan(entropy):  # a p of 0 in the array: every score NaN, every comparison false
-            order = _sort_all_equivalent(p.size)
-        else:
-            order = np.argsort(shifted, kind="stable")  # std::sort: between equal scores, its choice
+        # std::sort of the indices by shifted score: between equal scores (and NaN ones, from a p of 0,
+        # which compare false with everything) its own order
+        order = std_sort(shifted)
         cum = np.cumsum(p[order], dtype=np.float32)
         i = np.arange(order.size)
         ok = (cum > np.float32(self.p)) & ((self.min_keep == 0) | (i >= self.min_keep - 1))
@@ -622,30 +680,6 @@ class LlamaCppTypicalLogitsProcessor(_Sampler):
         last = int(hit[0]) + 1 if hit.size else order.size
         cur.take(order[:last])
         cur.sorted = False
-
-
-def _sort_all_equivalent(n: int) -> np.ndarray:
-    """The permutation libstdc++'s ``std::sort`` leaves when no element compares less than another
-    (typical's NaN scores): introsort's median-to-first swap and unguarded partitions still move
-    them; the final insertion sort does not."""
-    a = list(range(n))
-
-    def loop(first, last):
-        while last - first > 16:  # _S_threshold
-            mid = first + (last - first) // 2
-            a[first], a[mid] = a[mid], a[first]  # __move_median_to_first: all false -> swap with b
-            lo, hi = first + 1, last
-            while True:  # __unguarded_partition(first + 1, last, first)
-                hi -= 1
-                if not lo < hi:
-                    break
-                a[lo], a[hi] = a[hi], a[lo]
-                lo += 1
-            loop(lo, last)
-            last = lo
-
-    loop(0, n)
-    return np.asarray(a, dtype=np.int64)
 
 
 class TempExtLogitsProcessor(_Sampler):

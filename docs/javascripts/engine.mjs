@@ -679,12 +679,49 @@ function freshArray(V) {
   return { ids, sorted: false };
 }
 
-/** Descending by logit, ties by id (llama.cpp's own order between ties is its std::sort's). */
+/** llama.cpp's sort of the whole array (llama_token_data_array_partial_sort_inplace(cur_p, size)),
+ * descending by logit with its own order between exact ties (decoding_lessons.llama_cpp._Cands.sort):
+ * up to 128 entries std::partial_sort; more, 128 buckets over [-10, 10] filled in array order, each
+ * std::sort-ed, the lowest one std::partial_sort-ed; the comparator a.logit > b.logit, which is
+ * -a.logit < -b.logit for the ports above. */
 function sortArray(s, A) {
-  const a = Array.from(A.ids);
-  a.sort((x, y) => (s[x] === s[y] ? x - y : s[y] > s[x] || Number.isNaN(s[x]) ? 1 : -1));
-  A.ids = Int32Array.from(a);
+  const ids = A.ids, n = ids.length;
+  if (n <= 128) {
+    const K = new Float32Array(n), I = Int32Array.from(ids);
+    for (let i = 0; i < n; i++) K[i] = -s[ids[i]];
+    partialSort(K, I, 0, n, n);
+    A.ids = I;
+  } else A.ids = bucketSort(s, ids, n);
   A.sorted = true;
+}
+
+const BUCKET_SCALE = f(128 / 20), BUCKET_INTER = f(-(-10) * BUCKET_SCALE); // 6.4f, 64.0f
+
+function bucketSort(s, ids, npartial) {
+  const n = ids.length, bucket = new Int32Array(n), histo = new Int32Array(128);
+  for (let i = 0; i < n; i++) {
+    const r = f(f(BUCKET_SCALE * s[ids[i]]) + BUCKET_INTER);
+    const ib = Number.isFinite(r) && r >= -2147483648 && r < 2147483648 ? Math.trunc(r) : -2147483648; // int(float)
+    bucket[i] = Math.max(0, Math.min(127, ib));
+    histo[bucket[i]]++;
+  }
+  let have = 0, ib = 127;
+  for (; ib >= 0; ib--) {
+    have += histo[ib];
+    if (have >= npartial) break;
+  }
+  ib = Math.max(ib, 0);
+  const out = new Int32Array(Math.min(have, npartial));
+  let at = 0, done = 0;
+  for (let j = 127; j >= ib; j--) {
+    const m = histo[j];
+    if (!m) continue;
+    const K = new Float32Array(m), I = new Int32Array(m);
+    for (let i = 0, k = 0; i < n; i++) if (bucket[i] === j) { K[k] = -s[ids[i]]; I[k++] = ids[i]; }
+    if (j > ib) { stdSort(K, I, 0, m); out.set(I, at); at += m; done += m; }
+    else { partialSort(K, I, 0, npartial - done, m); out.set(I.subarray(0, npartial - done), at); }
+  }
+  return out;
 }
 
 /** llama_sampler_softmax_impl: each entry's float32 p, in array order (float32 running sum). */
