@@ -162,6 +162,10 @@ display(Markdown(
 assert 0.4 < fire_rate < 0.6
 
 # %% [markdown]
+# **Try it in the [playground](../playground.md#ctx=once&top_k=0&xtc=xtc_probability:1,xtc_threshold:0.1&order=llama_cpp):**
+# XTC fires there on every draw; raise `xtc_threshold` until fewer than two tokens reach it, and it
+# stops removing anything.
+#
 # ## Mirostat: steering the surprise
 #
 # Mirostat (Basu et al. 2020, [arXiv 2007.14966](https://arxiv.org/abs/2007.14966)) aims at a
@@ -207,6 +211,10 @@ if abs(gap) >= 0.5:
 # draw itself and leaves only the drawn token with a finite score, so the argmax picks it. That is
 # how any of llama.cpp's selecting samplers can run inside `generate()` with llama.cpp's own random
 # numbers.
+#
+# The [playground](../playground.md#ctx=story_16&top_k=0&mirostat=mirostat:2,seed:1&order=llama_cpp)
+# runs one mirostat step from μ = 2τ: it shows how many tokens that μ keeps, the token it draws for
+# the seed, and where μ would move next. Change `mirostat_tau` and the seed.
 #
 # ## Dynamic temperature: hotter when the model is unsure
 #
@@ -340,6 +348,9 @@ display(Markdown(
 assert 1 <= len(hit) < rp_hit
 
 # %% [markdown]
+# DRY is in the [playground](../playground.md#ctx=name_trap&top_k=0&dry=dry_multiplier:0.8&order=llama_cpp)
+# too, on a repetition trap, with llama.cpp's sequence breakers matched against this model's vocabulary.
+#
 # ## llama.cpp's default chain
 #
 # `llama-cli` and `llama-server` run their samplers in a fixed chain (`common/common.h`): penalties →
