@@ -79,7 +79,8 @@ if special_out:
         + ", which `skip_special_tokens=True` leaves out of the printed text; a model tuned to chat emits such "
         "end-of-turn marks where it learned that an answer ends. "
     )
-about += "`MODEL=` (or `DECODING_LESSONS_MODEL=`) builds the site with another causal LM."
+about += ("To run this lesson on another causal LM, set the environment variable `DECODING_LESSONS_MODEL` to a Hub id "
+          "or a local directory before it starts (`make docs MODEL=...` rebuilds the whole site that way).")
 display(Markdown(about))
 
 # %% [markdown]
