@@ -694,6 +694,9 @@ class TempExtLogitsProcessor(_Sampler):
         check_float("exponent", exponent, 0)
         self.temp, self.delta, self.exponent = _f32(float(temperature)), _f32(float(delta)), _f32(float(exponent))
         self.last_temperature: float | None = None
+        # the float32 entropy (nats) and log(size) the last dynamic temperature was computed from
+        self.last_entropy: float | None = None
+        self.last_max_entropy: float | None = None
 
     @staticmethod
     def _temp(cur: _Cands, t: float) -> None:
@@ -721,7 +724,7 @@ class TempExtLogitsProcessor(_Sampler):
             entropy = float(np.cumsum(-terms, dtype=np.float32)[-1]) if terms.size else 0.0
             norm = _f32(entropy / max_entropy)
             t = _f32(min_t + _f32(_f32(max_t - min_t) * _powf(norm, self.exponent)))
-            self.last_temperature = t
+            self.last_temperature, self.last_entropy, self.last_max_entropy = t, entropy, max_entropy
             self._temp(cur, t)
             return
         self.last_temperature = self.temp
