@@ -231,8 +231,8 @@ display(
             else f"(against [{lo0:.2f}, {hi0:.2f}] there). "
         )
         + "typical-p = 0.5 keeps "
-        f"**{int(conf_rule.keep.sum()):,}** token{'s' if int(conf_rule.keep.sum()) != 1 else ''}, and the most likely one, "
-        f"{lm.code(conf_top)} (p = {float(confident.probs(base)[conf_top]):.2f}), is "
+        f"**{int(conf_rule.keep.sum()):,}** token{'s' if int(conf_rule.keep.sum()) != 1 else ''}, and the most likely token "
+        f"({lm.code(conf_top)}, p = {float(confident.probs(base)[conf_top]):.2f}) is "
         f"{'kept' if conf_rule.keep[conf_top] else '**cut**'}."
     )
 )
