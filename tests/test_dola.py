@@ -76,7 +76,12 @@ def test_dola_equals_4_55(runs, case):
     assert result.sequences.tolist() == case["sequences"]
     # the processed scores of every step, as generate(output_scores=True) reported them
     assert [int(torch.isfinite(s.scores).sum()) for s in result.steps] == case["kept"]
-    assert [float(s.scores.max()) for s in result.steps] == case["top_scores"]
+    # the top score to float32 rounding across CPUs: the fixture was recorded on another machine,
+    # and torch's CPU matmul kernels (AVX2, AVX-512; Intel, AMD) add in different orders (measured:
+    # up to 7.4e-6 of the score on an AMD EPYC, the contrast of two log-softmaxes
+    # amplifying the last bits); the tokens and the kept counts above are equal exactly
+    got = [float(s.scores.max()) for s in result.steps]
+    assert got == pytest.approx(case["top_scores"], rel=3e-5, abs=1e-5), max(abs(a - b) for a, b in zip(got, case["top_scores"]))
     assert result.forward_passes == len(result.steps)
 
 
