@@ -202,7 +202,12 @@ def group_pool(result, group: int, step: int | None = None):
 # (tiny, sums near -10), 2.9e-06 (embedded); nonzero only where the summed scores are large. In 4
 # of ZERO_GRID's 24 searches the group search runs on after generate() stopped; in 2 of them that
 # changes what it returns (the reference test below checks both against 4.55 itself).
-POOL_ATOL = 1e-5
+POOL_ATOL = 5e-5  # 1e-5 on the machine it was measured on; this AMD EPYC rounds batch rows differently
+# Scores recorded with transformers 4.55 on another machine, and rows of one batch against each
+# other: torch's CPU kernels round differently per CPU (AVX2 / AVX-512, Intel / AMD) and per row
+# position in a batch, so on this side of the comparison the floats agree to float32 rounding of
+# sums of about 10-100 (measured on an AMD EPYC), the tokens exactly.
+CROSS_CPU_ATOL = 5e-5
 
 
 def assert_pool_is_generate(pool, start: int, sequences, scores):
@@ -272,7 +277,7 @@ def test_tiny_plain_beam_search_is_the_same_in_4_55_and_5(tiny, case):
     """The guard that 4.55 ran the very model the tests run: its beam search equals 5's generate()."""
     sequences, scores = generate_beams(tiny, case["prompt"], PAD, num_beams=case["num_beams"], **recorded_settings(case))
     assert sequences.tolist() == case["sequences"]
-    assert torch.equal(scores, torch.tensor(case["sequences_scores"], dtype=torch.float32))
+    assert torch.allclose(scores, torch.tensor(case["sequences_scores"], dtype=torch.float32), atol=CROSS_CPU_ATOL, rtol=0)
 
 
 @pytest.mark.parametrize(
@@ -287,7 +292,7 @@ def test_diverse_beam_search_equals_4_55_tiny(tiny, case):
         diversity_penalty=case["diversity_penalty"], **recorded_settings(case),
     )
     assert result.sequences.tolist() == case["sequences"]
-    assert torch.equal(result.sequences_scores, torch.tensor(case["sequences_scores"], dtype=torch.float32))
+    assert torch.allclose(result.sequences_scores, torch.tensor(case["sequences_scores"], dtype=torch.float32), atol=CROSS_CPU_ATOL, rtol=0)
 
 
 @pytest.mark.parametrize("prompt,groups,kw", ZERO_GRID, ids=[f"{p}-{g}-{kw}" for p, g, kw in ZERO_GRID])
@@ -304,7 +309,9 @@ def test_zero_penalty_makes_every_group_plain_beam_search(tiny, prompt, groups, 
     result = diverse_beam_search(tiny, prompt, num_beams=size * groups, num_beam_groups=groups, diversity_penalty=0.0, **kw)
     pools = [group_pool(result, g) for g in range(groups)]
     assert all([h.tokens for h in pool] == [h.tokens for h in pools[0]] for pool in pools)
-    assert all([h.score for h in pool] == [h.score for h in pools[0]] for pool in pools)  # the same rows, the same floats
+    # the same rows: the same floats up to the rounding of a row's position in the batch
+    assert all(torch.allclose(torch.tensor([h.score for h in pool]), torch.tensor([h.score for h in pools[0]]), atol=CROSS_CPU_ATOL, rtol=0)
+               for pool in pools)
     assert [h.tokens for h in result.returned] == [h.tokens for h in pools[0] for _ in range(groups)][: size * groups]
 
     sequences, scores = generate_beams(tiny, prompt, PAD, num_beams=size, **kw)
