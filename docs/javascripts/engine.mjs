@@ -711,13 +711,18 @@ function bucketSort(s, ids, npartial) {
     if (have >= npartial) break;
   }
   ib = Math.max(ib, 0);
+  // one pass: each bucket's entries in array order (a stable counting sort), from the highest down
+  const start = new Int32Array(128); // start[127] = 0
+  for (let j = 126; j >= ib; j--) start[j] = start[j + 1] + histo[j + 1];
+  const order = new Int32Array(have), fill = start.slice();
+  for (let i = 0; i < n; i++) if (bucket[i] >= ib) order[fill[bucket[i]]++] = ids[i];
   const out = new Int32Array(Math.min(have, npartial));
   let at = 0, done = 0;
   for (let j = 127; j >= ib; j--) {
     const m = histo[j];
     if (!m) continue;
-    const K = new Float32Array(m), I = new Int32Array(m);
-    for (let i = 0, k = 0; i < n; i++) if (bucket[i] === j) { K[k] = -s[ids[i]]; I[k++] = ids[i]; }
+    const I = order.slice(start[j], start[j] + m), K = new Float32Array(m);
+    for (let k = 0; k < m; k++) K[k] = -s[I[k]];
     if (j > ib) { stdSort(K, I, 0, m); out.set(I, at); at += m; done += m; }
     else { partialSort(K, I, 0, npartial - done, m); out.set(I.subarray(0, npartial - done), at); }
   }

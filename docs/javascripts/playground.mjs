@@ -357,7 +357,8 @@ export async function mount(root, fragment = location.hash) {
     if (s.top_k === 50) delete s.top_k; // generate()'s default when sampling
     for (const r of samplers) { // a sampler's link lists the settings that differ from its defaults
       if (!s[r.field]) continue;
-      s[r.field] = Object.fromEntries(r.params.filter((q) => s[r.field][q.name] !== samplerValue(r)[q.name]).map((q) => [q.name, s[r.field][q.name]]));
+      const defaults = samplerValue(r);
+      s[r.field] = Object.fromEntries(r.params.filter((q) => s[r.field][q.name] !== defaults[q.name]).map((q) => [q.name, s[r.field][q.name]]));
     }
     return { context: S.context, settings: s, order: S.order === "custom" ? S.custom : S.order };
   }
