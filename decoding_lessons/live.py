@@ -36,7 +36,7 @@ import numpy as np
 MAX_TOKENS = 512  # the longest prompt the page accepts (the rotary tables cover it)
 BLOCK = 32
 PART_BYTES = 40 * 2**20  # the file is served in parts under GitHub Pages' 50 MB warning
-FORMAT = 1  # bump when the graph changes: it is part of the cache key
+FORMAT = 2  # bump when the graph changes: it is part of the cache key
 
 _Q4_1, _Q8_0, _F32 = "Q4_1", "Q8_0", "F32"
 
@@ -204,7 +204,7 @@ def build_live_model(gguf_path: str | os.PathLike, rotary=None) -> "onnx.ModelPr
         q, d, m = _q4_1_blocks(tensor.data, n_out, k)
         if row_index is not None:
             q, d, m = q[row_index], d[row_index], m[row_index]
-        q4, z4 = g.name(name + ".q"), g.name(name + ".z")
+        q4, z4 = name + ".q", name + ".z"
         g.inits.append(helper.make_tensor(q4, TensorProto.UINT4, [n_out, k], _pack_nibbles(q.reshape(n_out, k)).tobytes(), raw=True))
         eights = np.full(n_out * (k // BLOCK), 8, np.uint8)
         g.inits.append(helper.make_tensor(z4, TensorProto.UINT4, [n_out, k // BLOCK], _pack_nibbles(eights).tobytes(), raw=True))
@@ -332,7 +332,7 @@ def kept_sets(logits, settings=CHECK_SETTINGS) -> list[frozenset[int]]:
 
     make = {"top_k": TopKLogitsWarper, "top_p": TopPLogitsWarper, "min_p": MinPLogitsWarper,
             "typical_p": TypicalLogitsWarper, "epsilon_cutoff": EpsilonLogitsWarper}
-    scores = torch.as_tensor(np.asarray(logits, np.float32))[None]
+    scores = torch.from_numpy(np.array(logits, dtype=np.float32))[None]
     out = []
     for setting in settings:
         ((name, value),) = setting.items()
@@ -342,7 +342,7 @@ def kept_sets(logits, settings=CHECK_SETTINGS) -> list[frozenset[int]]:
 
 
 def check_live_model(model_path, lm=None, prompts=CHECK_PROMPTS, tolerance: float = 1e-4) -> dict:
-    """onnxruntime's logits of ``model_path`` against PyTorch's (the embedded model in float32) on
+    """onnxruntime's logits of ``model_path`` (a file, or the model's bytes) against PyTorch's (the embedded model in float32) on
     ``prompts``: the largest |Δ| and whether every kept set of :data:`CHECK_SETTINGS` is identical.
 
     Raises:
@@ -354,7 +354,8 @@ def check_live_model(model_path, lm=None, prompts=CHECK_PROMPTS, tolerance: floa
     from .loading import load_model
 
     lm = lm or load_model("embedded", device="cpu", dtype=torch.float32)
-    session = ort.InferenceSession(str(model_path), session_options(), providers=["CPUExecutionProvider"])
+    source = model_path if isinstance(model_path, (bytes, bytearray)) else str(model_path)
+    session = ort.InferenceSession(source, session_options(), providers=["CPUExecutionProvider"])
     worst, seconds = 0.0, []
     for prompt in prompts:
         ids = lm.tokenizer(prompt, return_tensors="pt").input_ids
@@ -444,6 +445,23 @@ def write_live(directory, gguf_path=None, lm=None, check: bool = True) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def model_bytes(directory) -> bytes:
+    """The model file of a :func:`write_live` directory, its parts joined and checked against the
+    manifest (sizes and SHA-256s), as the page joins them."""
+    directory = Path(directory)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    chunks = []
+    for part in manifest["parts"]:
+        chunk = (directory / part["file"]).read_bytes()
+        if len(chunk) != part["bytes"] or hashlib.sha256(chunk).hexdigest() != part["sha256"]:
+            raise LiveModelError(f"{directory / part['file']} does not match the manifest's size and SHA-256")
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    if hashlib.sha256(data).hexdigest() != manifest["sha256"]:
+        raise LiveModelError(f"the parts in {directory} do not join into the manifest's model")
+    return data
 
 
 def _sha256(path: Path) -> str:

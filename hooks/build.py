@@ -56,7 +56,9 @@ This file is the one hook ``mkdocs.yml`` lists: the MkDocs events, as short wiri
   Every page is scanned after rendering: a script, stylesheet, image or frame from another host is
   a warning, which ``strict: true`` turns into a failed build. Also the notebook CSS and script
   served once, the processor table (``assets/processors.json``), and for a site with the playground
-  page its contexts (``assets/playground/``: ``python -m decoding_lessons.playground``, cached).
+  page its contexts (``assets/playground/``: ``python -m decoding_lessons.playground``, cached)
+  and its live model with the runtime that runs it (``assets/live/``: ``python -m
+  decoding_lessons.live``, cached under the model cache).
 * ``build_mkdocs_jupyter`` -- **mkdocs-jupyter's private API** (``_compute_cache_key``,
   ``_get_cache_path``, ``_get_nb_toc_tokens``, the cache format, the page header, the config keys
   its render uses): the only module that imports ``mkdocs_jupyter``. It checks that the installed
@@ -83,6 +85,7 @@ from build_assets import (
     warn_external_resources,
     write_notebook_css,
     write_notebook_js,
+    write_live,
     write_playground,
     write_processor_table,
 )
@@ -196,6 +199,7 @@ def on_post_build(config):
     write_processor_table(site, state.cache_dir)
     if state.playground:
         write_playground(site, state.cache_dir)
+        write_live(site)
     copy_plotly(site)
     copy_mathjax(site / MATHJAX_DIR)
     write_notebook_js(site)

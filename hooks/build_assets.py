@@ -10,6 +10,10 @@
   ``assets/stylesheets/notebook.css`` (linked from notebook pages by ``overrides/main.html``), the
   clipboard script into ``assets/javascripts/notebook.js``.
 * The processor table (``decoding_lessons.processors.table_json()``) as ``assets/processors.json``.
+* For a site with the playground, its live model (``python -m decoding_lessons.live``: the embedded
+  GGUF as ONNX, in parts, cached under the model cache by the GGUF's hash) and the runtime that runs
+  it in the page (onnxruntime-web's WebAssembly build and tokenizers.js, ``hooks/vendor/``, checked
+  against their recorded hashes) in ``assets/live/``.
 * **The offline scan.** Every page is scanned after rendering: a script, stylesheet, image or frame
   from another host is a warning, which ``strict: true`` turns into a failed build.
 """
@@ -40,6 +44,13 @@ NOTEBOOK_CSS = "assets/stylesheets/notebook.css"
 NOTEBOOK_JS = "assets/javascripts/notebook.js"
 PROCESSORS_JSON = "assets/processors.json"  # the processor table, for the browser
 PLAYGROUND_DIR = "assets/playground"  # the playground's contexts (decoding_lessons.playground)
+LIVE_DIR = "assets/live"  # the playground's live model (decoding_lessons.live) and its runtime
+LIVE_VENDOR = {  # see hooks/vendor/README.md: file -> sha256
+    "onnxruntime-web/ort.wasm.min.mjs": "c21d9c326d453a4a61398270c804d5979e118540597cb0c07f7b3d64e6098234",
+    "onnxruntime-web/ort-wasm-simd-threaded.mjs": "30ed0b5cd1182ede931fea448afb567d4dc705ec957af09f108a2be5f770dac3",
+    "onnxruntime-web/ort-wasm-simd-threaded.wasm": "4b884c203b0fa48d057be3332c65513ff85aa3c5bddd6946acc0fab7ecda001d",
+    "tokenizers/tokenizers.min.mjs": "258e46332101335ce8d95aed7745b19ac3b46d37f3e159a89cf894c2ea9b1d3a",
+}
 
 # ------------------------------------------------------------------------------------------------
 # MathJax
@@ -242,3 +253,23 @@ def write_notebook_css(site: Path, blocks: list[str], pages: int) -> None:
         # mkdocs-jupyter scoped .highlight to .highlight-ipynb; the blocks are identical on every page
         css.write_text("/* mkdocs-jupyter's notebook CSS, once for all pages (hooks/build.py) */\n" + "\n".join(blocks) + "\n", encoding="utf-8")
         log.info("notebook CSS: %d KB from %d notebook pages into %s", len("".join(blocks)) // 1024, pages, NOTEBOOK_CSS)
+
+
+def write_live(site: Path) -> None:
+    """The playground's live model and its runtime into ``assets/live/`` (see the module's docstring).
+    The model is always the embedded one, whatever model the site is built with."""
+    import hashlib
+    import subprocess
+    import sys
+
+    target = site / LIVE_DIR
+    result = subprocess.run([sys.executable, "-m", "decoding_lessons.live", str(target)], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PluginError(f"the playground's live model could not be written: {result.stderr.strip()[-3000:]}")
+    log.info("%s", result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "live model written")
+    for name, sha in LIVE_VENDOR.items():
+        source = ROOT / "hooks" / "vendor" / name
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        if digest != sha:
+            raise PluginError(f"hooks/vendor/{name} has sha256 {digest}, not the recorded {sha} (hooks/vendor/README.md)")
+        shutil.copyfile(source, target / source.name)

@@ -11,9 +11,14 @@
 // bad value is dropped with a visible note that gives Python's message.
 //
 // Every label goes into the page as text (textContent), never as HTML: a token "<b>" shows as <b>.
+//
+// "Your prompt" (ctx=live) is a context like the others, computed in the page: the embedded model
+// runs live (live.mjs, assets/live/), fetched only when the reader asks for it.
 
 import * as engine from "./engine.mjs";
+import * as live from "./live.mjs";
 
+const LIVE = "live"; // the context of the reader's own prompt
 const TOP = 20; // bars in the final distribution
 const HIST = 12; // tokens in the draws' histogram
 
@@ -293,7 +298,8 @@ export async function mount(root, fragment = location.hash) {
   const startValue = (r) => (r.kind === "params" ? samplerValue(r, START[r.field]) : START[r.field] ?? 1);
   // the orders over the rows this page has controls for
   const hfOrder = table.hf_order.filter((f) => f in byField), cppOrder = table.llama_cpp_order.filter((f) => f in byField);
-  const keys = index.contexts.map((c) => c.key);
+  const keys = [...index.contexts.map((c) => c.key), LIVE];
+  const liveBase = new URL("live/", assets);
   const contexts = new Map(); // key -> {logits, meta}
   const S = { context: "name", on: {}, value: {}, order: "hf", custom: [...hfOrder], draws: null };
   for (const r of rows) { S.on[r.field] = false; S.value[r.field] = startValue(r); }
@@ -306,8 +312,26 @@ export async function mount(root, fragment = location.hash) {
     for (const c of index.contexts.filter((x) => x.kind === kind)) group.append(el("option", { value: c.key, text: c.label }));
     ctxSelect.append(group);
   }
+  ctxSelect.append(el("optgroup", { label: "your own" }, el("option", { value: LIVE, text: "Your prompt (the live model)" })));
   const ctxText = el("div", { class: "dl-pg-context", "aria-label": "The context's text" });
   const notes = el("div", { class: "dl-pg-notes", role: "status", "aria-live": "polite" });
+  // ---- your prompt: the live model
+  const liveIntro = el("p", { class: "dl-pg-live-intro" });
+  const liveLoad = el("button", { type: "button", class: "md-button md-button--primary", id: "dl-pg-live-load", text: "Load the model" });
+  const liveProgress = el("progress", { id: "dl-pg-live-progress", max: 1, value: 0, hidden: true, "aria-label": "Loading the model" });
+  const liveStatus = el("span", { class: "dl-pg-live-status", role: "status", "aria-live": "polite" });
+  const livePrompt = el("textarea", { id: "dl-pg-prompt", rows: 3, disabled: true, "aria-label": "Your prompt", placeholder: "Type a prompt, then Run" });
+  livePrompt.value = "The best way to learn a language is";
+  const liveRun = el("button", { type: "button", class: "md-button md-button--primary", id: "dl-pg-run", text: "Run", disabled: true });
+  const liveStep = el("button", { type: "button", class: "md-button", id: "dl-pg-step", text: "Generate one token", disabled: true });
+  const liveSteps = el("button", { type: "button", class: "md-button", id: "dl-pg-steps", text: "… ten tokens", disabled: true });
+  const liveNote = el("p", { class: "dl-pg-note dl-pg-live-note", role: "status", "aria-live": "polite" });
+  const livePanel = el("div", { class: "dl-pg-live", id: "dl-pg-live", hidden: true },
+    liveIntro,
+    el("p", { class: "dl-pg-live-bar" }, liveLoad, " ", liveProgress, " ", liveStatus),
+    livePrompt,
+    el("p", { class: "dl-pg-live-bar" }, liveRun, " ", liveStep, " ", liveSteps),
+    liveNote);
   const orderSelect = el("select", { id: "dl-pg-order", "aria-label": "Order" },
     el("option", { value: "hf", text: "transformers (generate())" }),
     el("option", { value: "llama_cpp", text: "llama.cpp's default chain" }),
@@ -327,7 +351,7 @@ export async function mount(root, fragment = location.hash) {
     el("div", { class: "dl-pg-top" },
       el("label", { for: "dl-pg-context", text: "Context " }), ctxSelect,
       el("label", { for: "dl-pg-order", text: " Order " }), orderSelect, resetButton),
-    ctxText, notes,
+    ctxText, livePanel, notes,
     el("div", { class: "dl-pg-grid" },
       el("div", { class: "dl-pg-controls" }, el("h2", { text: "The chain" }), hiddenTopK, knobList),
       el("div", { class: "dl-pg-out" }, el("h2", { text: "The next-token distribution" }), summary, finalBox)),
@@ -506,21 +530,29 @@ export async function mount(root, fragment = location.hash) {
     const l = meta.labels[String(id)];
     return l === undefined ? `#${id}` : l;
   }
-  function renderContext(entry, meta) {
+  function renderContext(entry, meta, model = index.model) {
     const parts = [el("span", { class: "dl-pg-prompt", text: meta.prompt_text })];
     if (meta.generated_text) parts.push(el("span", { class: "dl-pg-generated", title: "generated greedily by the model", text: meta.generated_text }));
     parts.push(el("span", { class: "dl-pg-cursor", "aria-hidden": "true", text: "▌" }),
-      el("span", { class: "dl-pg-meta", text: ` ${entry.tokens} tokens${meta.generated_text ? ` (${entry.tokens - meta.prompt_length} generated, highlighted)` : ""} · ${index.model}` }));
+      el("span", { class: "dl-pg-meta", text: ` ${entry.tokens} tokens${meta.generated_text ? ` (${entry.tokens - meta.prompt_length} generated, highlighted)` : ""} · ${model}` }));
     ctxText.replaceChildren(...parts);
   }
   function update() {
     const ctx = contexts.get(S.context);
-    if (!ctx) return;
+    if (!ctx && S.context !== LIVE) return;
+    if (!ctx) {
+      current = null;
+      summary.textContent = S.context === LIVE ? "Load the model, type a prompt and Run: its next-token distribution shows here." : "";
+      finalBox.replaceChildren(); stagesBox.replaceChildren(); drawBox.replaceChildren();
+      writeUrl();
+      root.dataset.state = "ready";
+      return;
+    }
     const t0 = performance.now();
     const s = settings();
     let out;
     try {
-      out = compute(ctx.logits, ctx.meta.ids, s, orderFields(), table, { promptLength: ctx.meta.prompt_length, dryBreakers: index.dry_breakers ?? null });
+      out = compute(ctx.logits, ctx.meta.ids, s, orderFields(), table, { promptLength: ctx.meta.prompt_length, dryBreakers: ctx.dryBreakers ?? index.dry_breakers ?? null });
     } catch (error) {
       summary.textContent = String(error.message || error);
       return;
@@ -592,6 +624,12 @@ export async function mount(root, fragment = location.hash) {
       bars(rowsOut, { max: Math.max(...rowsOut.map((r) => Math.max(r.value, r.second))) }));
   }
   async function load(key) {
+    livePanel.hidden = key !== LIVE;
+    if (key === LIVE) {
+      ctxSelect.value = key;
+      await showLive();
+      return;
+    }
     if (!contexts.has(key)) {
       const entry = index.contexts.find((c) => c.key === key);
       status.textContent = `Loading ${entry.label}…`;
@@ -607,6 +645,108 @@ export async function mount(root, fragment = location.hash) {
     renderContext(entry, contexts.get(key).meta);
     ctxSelect.value = key;
   }
+  // ---- your prompt
+  const L = { model: null, manifest: null, loading: false, ids: null, promptLength: 0, steps: 0 };
+  async function showLive() {
+    const ctx = contexts.get(LIVE);
+    if (ctx) renderContext({ tokens: ctx.meta.ids.length }, ctx.meta, L.manifest.model);
+    else ctxText.replaceChildren(el("span", { class: "dl-pg-meta", text: "Your own prompt, run by the live model in this page." }));
+    if (L.manifest || L.loading) return;
+    try {
+      const { manifest, cached } = await live.probe(liveBase);
+      L.manifest = manifest;
+      const mb = `${(manifest.bytes / 1e6).toFixed(0)} MB`;
+      liveIntro.textContent = `The embedded model, live in this page: ${manifest.model}, on the same 4-bit weights as the ` +
+        `lessons, run by onnxruntime's WebAssembly build. Its logits are within 1e-4 of PyTorch's ` +
+        `(the build measured ${manifest.check ? manifest.check.max_abs_diff.toExponential(1) : "—"} on ${manifest.check ? manifest.check.prompts : "—"} prompts), ` +
+        `and every processor of the chain applies to them. The model is ${mb}, fetched only when you ask and kept in this browser's cache.` +
+        (index.model !== manifest.model ? ` This site's lessons and other contexts come from ${index.model}; the live model is the embedded one.` : "");
+      liveLoad.textContent = cached ? `Load the model (${mb}, from this browser's cache)` : `Load the model (${mb})`;
+    } catch (error) {
+      liveIntro.textContent = `The live model is not available on this site (${error.message}).`;
+      liveLoad.disabled = true;
+    }
+  }
+  async function loadLive() {
+    if (L.loading || L.model) return;
+    L.loading = true;
+    liveLoad.disabled = true;
+    liveProgress.hidden = false; liveProgress.removeAttribute("value");
+    liveNote.textContent = "";
+    liveStatus.textContent = "Loading…";
+    try {
+      L.model = await live.LiveModel.load(liveBase, { onProgress(p) {
+        if (p.stage === "starting") { liveProgress.removeAttribute("value"); liveStatus.textContent = "Preparing the model (dequantizing its weights once)…"; return; }
+        liveProgress.value = p.loaded / p.total;
+        liveStatus.textContent = `${(p.loaded / 1e6).toFixed(1)} of ${(p.total / 1e6).toFixed(1)} MB${p.source === "cache" ? " from this browser's cache" : ""}`;
+      } });
+      liveProgress.hidden = true;
+      const m = L.model;
+      liveStatus.textContent = `Ready: ${m.fromCache ? "read from this browser's cache" : "downloaded"} in ${m.fetchSeconds.toFixed(1)} s, ` +
+        `started in ${(m.loadSeconds - m.fetchSeconds).toFixed(1)} s · ${m.threads} thread${m.threads === 1 ? "" : "s"}`;
+      liveLoad.textContent = "Model loaded";
+      for (const b of [livePrompt, liveRun, liveStep, liveSteps]) b.disabled = false;
+    } catch (error) {
+      liveProgress.hidden = true;
+      liveStatus.textContent = "";
+      liveNote.textContent = `The model could not be loaded: ${error.message}. Nothing was kept in the cache; try again.`;
+      liveLoad.textContent = "Try again";
+      liveLoad.disabled = false;
+      root.dataset.live = "failed";
+    } finally {
+      L.loading = false;
+    }
+    if (L.model) {
+      await busy(runPrompt)();
+      root.dataset.live = "ready";
+    }
+  }
+  async function runIds(ids) {
+    const logits = await L.model.logits(ids);
+    const meta = {
+      ids: Int32Array.from(ids), prompt_length: L.promptLength,
+      prompt_text: L.model.decode(ids.slice(0, L.promptLength)), generated_text: L.model.decode(ids.slice(L.promptLength)),
+      labels: L.model.labels,
+    };
+    contexts.set(LIVE, { logits, meta, dryBreakers: L.manifest.dry_breakers });
+    renderContext({ tokens: ids.length }, meta, L.manifest.model);
+    if (S.context === LIVE) update();
+    liveNote.textContent = `${ids.length} token${ids.length === 1 ? "" : "s"} through the model in ${L.model.lastMs.toFixed(0)} ms.`;
+  }
+  async function runPrompt() {
+    if (!L.model) return;
+    const ids = L.model.encode(livePrompt.value);
+    const why = L.model.refusal(ids);
+    if (why) { liveNote.textContent = why; return; }
+    L.ids = ids; L.promptLength = ids.length; L.steps = 0;
+    await runIds(ids);
+  }
+  async function step(count) {
+    if (!L.model) return;
+    if (!current || S.context !== LIVE || !L.ids) await runPrompt();
+    for (let k = 0; k < count && current; k++) {
+      const seed = (Math.round(Number(drawSeed.value)) || 0) + L.steps;
+      const [token] = drawSamples(current.out.P, 1, seed).keys();
+      if (L.manifest.eos_token_ids.includes(token)) {
+        liveNote.textContent = `The model drew “${L.model.labels[token]}”, its end of text: generation stops here.`;
+        return;
+      }
+      if (L.ids.length + 1 > L.model.maxTokens) { liveNote.textContent = L.model.refusal([...L.ids, token]); return; }
+      L.ids = [...L.ids, token]; L.steps += 1;
+      await runIds(L.ids);
+    }
+  }
+  const busy = (fn) => async () => {
+    for (const b of [liveRun, liveStep, liveSteps]) b.disabled = true;
+    try { await fn(); } catch (error) { liveNote.textContent = String(error.message || error); }
+    finally { for (const b of [liveRun, liveStep, liveSteps]) b.disabled = !L.model; }
+  };
+  liveLoad.addEventListener("click", loadLive);
+  livePrompt.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); liveRun.click(); } });
+  liveRun.addEventListener("click", busy(runPrompt));
+  liveStep.addEventListener("click", busy(() => step(1)));
+  liveSteps.addEventListener("click", busy(() => step(10)));
+
   async function fromUrl(frag = location.hash) {
     applyFragment(frag);
     renderKnobs();
