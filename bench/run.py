@@ -384,6 +384,10 @@ def table(results: dict) -> str:
             e = pl[key]
             extra.append(f"| playground knob change, {e['vocab']:,} tokens ({e['redraws']} redraws) | median {e['median_ms']} ms, worst {e['worst_ms']} ms | ≤ {limit} ms | {'yes' if e['worst_ms'] <= limit else 'no'} |")
         extra.append(f"| playground first visit / bytes per context / engine.mjs | {pl['first_visit_kb']} KB / {pl['bytes_per_context'] / 1024:.0f} KB / {pl['engine_bytes'] / 1024:.1f} KB | — | — |")
+    if results.get("live", {}).get("forward_30"):
+        lv = results["live"]
+        extra.append(f"| live model: bytes / load from the site / from the cache | {lv['model_bytes'] / 1e6:.1f} MB / {lv['from_site']['load_s']:.1f} s / {lv['from_cache']['load_s']:.1f} s | — | — |")
+        extra.append(f"| live model forward, {lv['forward_30']['tokens']} tokens, {lv['from_site']['threads']} thread(s) / renderer memory | {lv['forward_30']['median_ms']} ms / {lv['rss_after_forward_mb']} MB | ≤ 150 ms | {'yes' if lv['forward_30']['median_ms'] <= 150 else 'no'} |")
     if "pages" in results:
         pg = results["pages"]
         extra.append(f"| largest lesson page / shared assets / whole site | {pg['max_lesson_page_kb']} KB / {pg['shared_assets_kb']} KB / {pg['site_total_mb']} MB | — | — |")
@@ -436,6 +440,10 @@ def main() -> int:
             from playground import playground_measurements  # bench/playground.py
 
             results["playground"] = playground_measurements(site)
+            log("the live model in headless Chromium ...")
+            from live import live_measurements  # bench/live.py
+
+            results["live"] = live_measurements(site)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

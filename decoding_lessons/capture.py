@@ -22,6 +22,21 @@ from .loading import LanguageModel, as_language_model
 from .scoring import DecodingConfig, apply_processors, entropy, probabilities
 
 
+def adds_bos(tokenizer) -> bool:
+    """Whether ``tokenizer(text)`` puts its beginning-of-sequence token in front of the text."""
+    bos = getattr(tokenizer, "bos_token_id", None)
+    if bos is None:
+        return False
+    cached = getattr(tokenizer, "_dl_adds_bos", None)
+    if cached is None:
+        cached = tokenizer("a").input_ids[:1] == [bos]
+        try:
+            tokenizer._dl_adds_bos = cached
+        except AttributeError:
+            pass
+    return cached
+
+
 @dataclass
 class NextToken:
     """The next-token distribution after one context.
@@ -38,7 +53,12 @@ class NextToken:
 
     @property
     def text(self) -> str:
-        return self.lm.tokenizer.decode(self.input_ids[0])
+        """The context as text. A beginning-of-sequence token that the tokenizer puts in front by
+        itself (Gemma's ``<bos>``, Llama's ``<s>``) is left out: it is not part of what was written."""
+        ids = self.input_ids[0].tolist()
+        if ids and adds_bos(self.lm.tokenizer) and ids[0] == self.lm.tokenizer.bos_token_id:
+            ids = ids[1:]
+        return self.lm.tokenizer.decode(ids)
 
     def scores(
         self, config: DecodingConfig | None = None, *, prompt_length: int | None = None, max_new_tokens: int | None = None

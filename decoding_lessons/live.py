@@ -36,7 +36,7 @@ import numpy as np
 MAX_TOKENS = 512  # the longest prompt the page accepts (the rotary tables cover it)
 BLOCK = 32
 PART_BYTES = 40 * 2**20  # the file is served in parts under GitHub Pages' 50 MB warning
-FORMAT = 2  # bump when the graph changes: it is part of the cache key
+FORMAT = 3  # bump when the graph changes: it is part of the cache key
 
 _Q4_1, _Q8_0, _F32 = "Q4_1", "Q8_0", "F32"
 
@@ -422,7 +422,8 @@ def write_live(directory, gguf_path=None, lm=None, check: bool = True) -> dict:
         eos = lm.model.generation_config.eos_token_id
         manifest = {
             "format": FORMAT,
-            "model": EMBEDDED_LABEL,
+            "model": EMBEDDED_LABEL,  # as the playground's index names it, when the site is built with it
+            "label": "SmolLM2-135M-Instruct (its Q4_1 GGUF, live)",
             "gguf": gguf_path.name,
             "gguf_sha256": _sha256(gguf_path),
             "sha256": hashlib.sha256(data).hexdigest(),

@@ -102,6 +102,8 @@ CONTEXTS: tuple[Context, ...] = (
 )
 
 CONTEXT_KEYS = tuple(c.key for c in CONTEXTS)
+LIVE_CONTEXT = "live"  # the reader's own prompt, run by the live model in the page (decoding_lessons.live)
+PAGE_CONTEXT_KEYS = CONTEXT_KEYS + (LIVE_CONTEXT,)  # what a link's ctx may name
 ORDERS = ("hf", "llama_cpp")  # the named orders; anything else is a list of fields
 BROWSER_KNOBS = tuple(row.field for row in ALL_KNOBS if row.browser)
 # the samplers with several settings that the page runs (llama.cpp's and the OpenAI API's)
@@ -135,8 +137,8 @@ def playground_fragment(context: str = "name", order=None, **settings) -> str:
     Raises:
         ValueError: an unknown context, field or order, or a value outside a knob's interval.
     """
-    if context not in CONTEXT_KEYS:
-        raise ValueError(f"`context` has to be one of {', '.join(CONTEXT_KEYS)}, but is {context!r}")
+    if context not in PAGE_CONTEXT_KEYS:
+        raise ValueError(f"`context` has to be one of {', '.join(PAGE_CONTEXT_KEYS)}, but is {context!r}")
     parts = [f"ctx={context}"]
     for name, value in settings.items():
         if name not in BROWSER_FIELDS:
@@ -200,10 +202,10 @@ def parse_fragment(fragment: str) -> PlaygroundState:
         name, _, raw = part.partition("=")
         name, raw = unquote(name), unquote(raw)
         if name == "ctx":
-            if raw in CONTEXT_KEYS:
+            if raw in PAGE_CONTEXT_KEYS:
                 state.context = raw
             else:
-                state.notes.append(f"`ctx` has to be one of {', '.join(CONTEXT_KEYS)}, but is {raw!r}: dropped")
+                state.notes.append(f"`ctx` has to be one of {', '.join(PAGE_CONTEXT_KEYS)}, but is {raw!r}: dropped")
         elif name == "order":
             fields = tuple(f for f in raw.split(",") if f)
             if raw in ORDERS:
@@ -368,6 +370,6 @@ if __name__ == "__main__":
 
 
 __all__ = [
-    "BROWSER_FIELDS", "BROWSER_KNOBS", "BROWSER_SAMPLERS", "CONTEXTS", "CONTEXT_KEYS", "Context", "LABELLED", "PlaygroundState", "STORY", "STORY_POSITIONS",
+    "BROWSER_FIELDS", "BROWSER_KNOBS", "BROWSER_SAMPLERS", "CONTEXTS", "CONTEXT_KEYS", "Context", "LABELLED", "LIVE_CONTEXT", "PAGE_CONTEXT_KEYS", "PlaygroundState", "STORY", "STORY_POSITIONS",
     "capture_contexts", "parse_fragment", "playground_fragment", "write_playground",
 ]

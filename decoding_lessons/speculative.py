@@ -309,6 +309,32 @@ class SpeculativeRun:
         """Generated tokens per target forward pass (1.0 for ordinary decoding)."""
         return len(self.token_ids) / self.target_forward_passes
 
+    def rounds_table(self, rounds: int | None = None) -> str:
+        """The first ``rounds`` rounds (default: all) as a Markdown table: per proposal its token,
+        ``q(x)``, ``p(x)``, the uniform ``r`` of the acceptance test and the outcome, then the token
+        the target added itself. A proposal after the first rejection was never judged: its ``r``
+        (drawn with the others) decided nothing, and shows as ``—``.
+
+        Examples:
+            >>> print(run.rounds_table(1))                     # doctest: +SKIP
+            | round | token | q(x) | p(x) | r | outcome |
+            ...
+        """
+        from .lesson import markdown_table
+
+        if rounds is not None:
+            check_int("rounds", rounds, 1)
+        code = self.lm.code if getattr(self.lm, "tokenizer", None) is not None else str
+        three = lambda v: "" if v is None else f"{v:.3f}"  # noqa: E731
+        rows = []
+        for number, r in enumerate(self.rounds[:rounds], start=1):
+            for p in r.proposals:
+                verdict = "kept" if p.accepted else ("rejected" if p.reached else "not judged")
+                rows.append([number, code(p.token_id), three(p.draft_prob), three(p.target_prob), three(p.uniform) if p.reached else "—", verdict])
+            how = "from the residual" if r.resampled else ("bonus, from p" if r.accepted == len(r.proposals) else "the target's choice")
+            rows.append([number, code(r.tokens[-1]), "", "", "", f"target's token ({how})"])
+        return markdown_table(["round", "token", "q(x)", "p(x)", "r", "outcome"], rows, align="rlrrrl")
+
 
 # --------------------------------------------------------------------------------------------------
 # The loop

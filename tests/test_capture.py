@@ -43,3 +43,36 @@ def test_logits_do_not_change_when_scores_are_computed(cap):
     before = step.logits.clone()
     step.scores(dl.DecodingConfig(do_sample=True, temperature=0.5, repetition_penalty=2.0))
     assert torch.equal(step.logits, before)
+
+
+def test_text_leaves_out_a_bos_the_tokenizer_adds(lm):
+    """A Gemma- or Llama-style tokenizer puts <bos> in front of every prompt; the context's text
+    (which chart titles quote) is what was written. SmolLM2's adds none, so nothing is cut there."""
+    import copy
+
+    from decoding_lessons.capture import NextToken, adds_bos
+
+    ids = lm.tokenizer("The sky is", return_tensors="pt").input_ids
+    assert not adds_bos(lm.tokenizer)
+    plain = NextToken(ids, torch.zeros(lm.vocab_size), lm)
+    assert plain.text == "The sky is"
+
+    class WithBos:  # the same vocabulary, with the habit of putting <|endoftext|> (id 0) first
+        def __init__(self, tok):
+            self.tok, self.bos_token_id = tok, 0
+
+        def __call__(self, text, **kw):
+            out = self.tok(text, **kw)
+            out["input_ids"] = [0] + out["input_ids"]
+            return out
+
+        def decode(self, ids, **kw):
+            return self.tok.decode(ids, **kw)
+
+    other = copy.copy(lm)
+    other.tokenizer = WithBos(lm.tokenizer)
+    assert adds_bos(other.tokenizer)
+    with_bos = torch.cat([torch.zeros(1, 1, dtype=ids.dtype), ids], dim=1)
+    assert NextToken(with_bos, torch.zeros(lm.vocab_size), other).text == "The sky is"
+    # a <bos> that was written (a tokenizer that adds none) stays
+    assert NextToken(with_bos, torch.zeros(lm.vocab_size), lm).text.startswith("<|endoftext|>")

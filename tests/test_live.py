@@ -219,7 +219,7 @@ def _playground(browser, site_url, fragment="#ctx=live"):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(site_url + "playground/" + fragment)
-    page.wait_for_selector("#dl-pg-live-load:not([disabled])", timeout=30_000)
+    page.wait_for_function("document.getElementById('dl-pg-live-load')?.textContent.includes('MB')", timeout=30_000)
     return context, page, errors
 
 
@@ -279,7 +279,7 @@ def test_your_prompt_in_the_playground(browser, site_url):
         page.wait_for_function("document.querySelector('.dl-pg-meta').textContent.startsWith(' 6 tokens (1 generated')")
         assert page.inner_text(".dl-pg-generated")
         page.reload()
-        page.wait_for_selector("#dl-pg-live-load:not([disabled])")
+        page.wait_for_function("document.getElementById('dl-pg-live-load')?.textContent.includes('MB')", timeout=30_000)
         assert "from this browser's cache" in page.inner_text("#dl-pg-live-load")
         page.click("#dl-pg-live-load")
         page.wait_for_function("document.getElementById('dl-playground').dataset.live === 'ready'", timeout=120_000)
@@ -299,7 +299,7 @@ def test_a_failed_download_can_be_retried_and_caches_nothing(browser, site_url):
         cached = page.evaluate("async () => (await (await caches.open('decoding-lessons-live')).keys()).length")
         assert cached == 0  # part0 had arrived, and was dropped with the rest
         page.unroute("**/model.onnx.part1")
-        assert page.inner_text("#dl-pg-live-load") == "Try again"
+        assert page.inner_text("#dl-pg-live-load") == "Try again"  # and nothing was left half-cached
         page.click("#dl-pg-live-load")
         page.wait_for_function("document.getElementById('dl-playground').dataset.live === 'ready'", timeout=120_000)
         cached = page.evaluate("async () => (await (await caches.open('decoding-lessons-live')).keys()).length")

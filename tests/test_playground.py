@@ -147,7 +147,7 @@ def test_the_page_reads_fragments_as_python_does():
         "  process.stdout.write(JSON.stringify(out, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)));\n"
         "});\n"
     )
-    payload = json.dumps({"table": json.loads(table), "fragments": FRAGMENTS, "keys": list(P.CONTEXT_KEYS)})
+    payload = json.dumps({"table": json.loads(table), "fragments": FRAGMENTS, "keys": list(P.PAGE_CONTEXT_KEYS)})
     proc = subprocess.run([_node(), "--input-type=module", "-e", script], input=payload, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)

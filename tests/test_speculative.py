@@ -175,6 +175,21 @@ def test_record_is_the_acceptance_rule(tiny, tiny_draft):
     assert 0 <= run.acceptance_rate <= 1 and run.judged == run.accepted + sum(r.rejected for r in run.rounds)
 
 
+def test_rounds_table_shows_r_only_where_it_decided(tiny, tiny_draft):
+    run = speculative_generate(tiny, tiny_draft, [1, 5, 9, 4], CONFIGS["sample"], max_new_tokens=20, gamma=4, seed=5, keep=True)
+    lines = run.rounds_table().splitlines()[2:]
+    assert len(lines) == run.proposed + len(run.rounds)
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    outcomes = [c[5] for c in cells]
+    assert outcomes.count("kept") == run.accepted and outcomes.count("rejected") == sum(r.rejected for r in run.rounds)
+    unjudged = [c for c in cells if c[5] == "not judged"]
+    assert unjudged and all(c[4] == "—" for c in unjudged)
+    assert all(float(c[4]) >= 0 for c in cells if c[5] in ("kept", "rejected"))
+    assert len(run.rounds_table(2).splitlines()) == 2 + sum(len(r.proposals) + 1 for r in run.rounds[:2])
+    with pytest.raises(ValueError, match="rounds"):
+        run.rounds_table(0)
+
+
 def test_greedy_record_names_the_targets_choice(tiny, tiny_draft):
     run = speculative_generate(tiny, tiny_draft, [1, 12, 4, 20, 8], max_new_tokens=15, gamma=3)
     for r in run.rounds:

@@ -112,6 +112,9 @@ def token_chart(step: NextToken, config: DecodingConfig | None = None, k: int = 
         xaxis=dict(tickmode="array", tickvals=x, ticktext=labels, tickangle=-45, title="token (by logit)"),
         yaxis=dict(title="logit", range=[min(0.0, lo - pad), hi + pad] if lo < 0 else [max(0.0, lo - pad), hi + pad]),
         yaxis2=dict(title="softmax(scores)", overlaying="y", side="right", range=[0, 1.08], showgrid=False, tickformat=".0%", dtick=0.25),
+        # on a phone (site.js reads layout.meta.narrow) the 45° token labels run into each other:
+        # upright ones, a size smaller, take a column each
+        meta=dict(narrow=dict(width=600, layout={"xaxis.tickangle": -90, "xaxis.tickfont.size": 10, "legend.font.size": 10})),
     )
     return fig
 

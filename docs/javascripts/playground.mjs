@@ -324,7 +324,7 @@ export async function mount(root, fragment = location.hash) {
   livePrompt.value = "The best way to learn a language is";
   const liveRun = el("button", { type: "button", class: "md-button md-button--primary", id: "dl-pg-run", text: "Run", disabled: true });
   const liveStep = el("button", { type: "button", class: "md-button", id: "dl-pg-step", text: "Generate one token", disabled: true });
-  const liveSteps = el("button", { type: "button", class: "md-button", id: "dl-pg-steps", text: "… ten tokens", disabled: true });
+  const liveSteps = el("button", { type: "button", class: "md-button", id: "dl-pg-steps", text: "Generate ten tokens", disabled: true });
   const liveNote = el("p", { class: "dl-pg-note dl-pg-live-note", role: "status", "aria-live": "polite" });
   const livePanel = el("div", { class: "dl-pg-live", id: "dl-pg-live", hidden: true },
     liveIntro,
@@ -649,14 +649,14 @@ export async function mount(root, fragment = location.hash) {
   const L = { model: null, manifest: null, loading: false, ids: null, promptLength: 0, steps: 0 };
   async function showLive() {
     const ctx = contexts.get(LIVE);
-    if (ctx) renderContext({ tokens: ctx.meta.ids.length }, ctx.meta, L.manifest.model);
+    if (ctx) renderContext({ tokens: ctx.meta.ids.length }, ctx.meta, L.manifest.label ?? L.manifest.model);
     else ctxText.replaceChildren(el("span", { class: "dl-pg-meta", text: "Your own prompt, run by the live model in this page." }));
     if (L.manifest || L.loading) return;
     try {
       const { manifest, cached } = await live.probe(liveBase);
       L.manifest = manifest;
       const mb = `${(manifest.bytes / 1e6).toFixed(0)} MB`;
-      liveIntro.textContent = `The embedded model, live in this page: ${manifest.model}, on the same 4-bit weights as the ` +
+      liveIntro.textContent = `The embedded model, live in this page: SmolLM2-135M-Instruct, on the same 4-bit weights as the ` +
         `lessons, run by onnxruntime's WebAssembly build. Its logits are within 1e-4 of PyTorch's ` +
         `(the build measured ${manifest.check ? manifest.check.max_abs_diff.toExponential(1) : "—"} on ${manifest.check ? manifest.check.prompts : "—"} prompts), ` +
         `and every processor of the chain applies to them. The model is ${mb}, fetched only when you ask and kept in this browser's cache.` +
@@ -684,7 +684,7 @@ export async function mount(root, fragment = location.hash) {
       const m = L.model;
       liveStatus.textContent = `Ready: ${m.fromCache ? "read from this browser's cache" : "downloaded"} in ${m.fetchSeconds.toFixed(1)} s, ` +
         `started in ${(m.loadSeconds - m.fetchSeconds).toFixed(1)} s · ${m.threads} thread${m.threads === 1 ? "" : "s"}`;
-      liveLoad.textContent = "Model loaded";
+      liveLoad.hidden = true;
       for (const b of [livePrompt, liveRun, liveStep, liveSteps]) b.disabled = false;
     } catch (error) {
       liveProgress.hidden = true;
@@ -709,7 +709,7 @@ export async function mount(root, fragment = location.hash) {
       labels: L.model.labels,
     };
     contexts.set(LIVE, { logits, meta, dryBreakers: L.manifest.dry_breakers });
-    renderContext({ tokens: ids.length }, meta, L.manifest.model);
+    renderContext({ tokens: ids.length }, meta, L.manifest.label ?? L.manifest.model);
     if (S.context === LIVE) update();
     liveNote.textContent = `${ids.length} token${ids.length === 1 ? "" : "s"} through the model in ${L.model.lastMs.toFixed(0)} ms.`;
   }

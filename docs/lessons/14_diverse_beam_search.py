@@ -56,7 +56,7 @@ import decoding_lessons as dl
 lm, cap = dl.lesson_setup()
 tokenizer = lm.tokenizer
 
-
+# %% tags=["hide-input"]
 def table(result) -> str:
     text = dl.markdown_table(
         ["#", "group", "output", "score"],
@@ -131,7 +131,7 @@ assert d_div > d_plain  # "plain beam search returns near-copies": the groups' o
 # pays λ for each token group 1 chose; group 3 pays for the tokens of groups 1 and 2. (All groups
 # start from the same prompt, so without the penalty they would choose the same tokens.)
 
-# %%
+# %% tags=["hide-input"]
 first = [c for c in diverse.candidates if c.step == 0]
 rows = [
     [c.group + 1, lm.code(c.token_id), f"{c.logprob:.2f} − {c.diversity_penalty:.1f} = **{c.score:.2f}**", c.status]

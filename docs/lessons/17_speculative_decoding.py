@@ -121,14 +121,7 @@ assert same  # (the tests compare with generate(assistant_model=...) and generat
 # %%
 cfg = dl.DecodingConfig(do_sample=True, top_k=0)
 run = dl.speculative_generate(lm, draft, prompt, cfg, max_new_tokens=NEW, gamma=GAMMA, seed=0, keep=True)
-rows = []
-for number, r in enumerate(run.rounds[:4], start=1):
-    for p in r.proposals:
-        verdict = "kept" if p.accepted else ("rejected" if p.reached else "not judged")
-        rows.append([number, lm.code(p.token_id), f"{p.draft_prob:.3f}", f"{p.target_prob:.3f}", f"{p.uniform:.3f}", verdict])
-    how = "from the residual" if r.resampled else "bonus, from p"
-    rows.append([number, lm.code(r.tokens[-1]), "", "", "", f"target's token ({how})"])
-display(Markdown(dl.markdown_table(["round", "token", "q(x)", "p(x)", "r", "outcome"], rows, align="rlrrrl")))
+display(Markdown(run.rounds_table(4)))
 
 # %% tags=["hide-input"]
 # the loop draws from torch's generator as generate() does: the same seed gives the same tokens

@@ -425,7 +425,7 @@ assert torch.equal(rows, by_chain)
 # %% [markdown]
 # ## What to notice
 
-# %%
+# %% tags=["hide-input"]
 notes = [
     "- Top-nσ cuts in logit space, so temperature cannot widen it: "
     + (f"{sigma_kept[0]:,} tokens at every temperature here, " if same else f"{min(sigma_kept):,}–{max(sigma_kept):,} tokens here, ")
