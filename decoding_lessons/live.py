@@ -392,7 +392,8 @@ def write_live(directory, gguf_path=None, lm=None, check: bool = True) -> dict:
     import torch
 
     from .llama_cpp import dry_breaker_table
-    from .loading import EMBEDDED_LABEL, embedded_gguf_path, load_model
+    from .loading import EMBEDDED_LABEL, _file_sha256, embedded_gguf_path, load_model
+    from .playground import swap_in
     from .tokens import token_label
 
     gguf_path = Path(gguf_path or embedded_gguf_path())
@@ -425,7 +426,7 @@ def write_live(directory, gguf_path=None, lm=None, check: bool = True) -> dict:
             "model": EMBEDDED_LABEL,  # as the playground's index names it, when the site is built with it
             "label": "SmolLM2-135M-Instruct (its Q4_1 GGUF, live)",
             "gguf": gguf_path.name,
-            "gguf_sha256": _sha256(gguf_path),
+            "gguf_sha256": _file_sha256(gguf_path),
             "sha256": hashlib.sha256(data).hexdigest(),
             "bytes": len(data),
             "parts": parts,
@@ -437,11 +438,7 @@ def write_live(directory, gguf_path=None, lm=None, check: bool = True) -> dict:
             "seconds": round(time.perf_counter() - t0, 1),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        old = directory.with_name(f".{directory.name}.old.{os.getpid()}")
-        if directory.exists():
-            directory.rename(old)
-        tmp.rename(directory)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -463,14 +460,6 @@ def model_bytes(directory) -> bytes:
     if hashlib.sha256(data).hexdigest() != manifest["sha256"]:
         raise LiveModelError(f"the parts in {directory} do not join into the manifest's model")
     return data
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def live_dir() -> Path:

@@ -284,6 +284,18 @@ def capture_contexts(lm) -> list[tuple[Context, torch.Tensor, torch.Tensor, int]
     return out
 
 
+def swap_in(tmp: Path, directory: Path) -> None:
+    """Put the finished directory ``tmp`` in the place of ``directory`` (which may exist), so that a
+    reader of ``directory`` sees the old files or the new ones, never a mix."""
+    import shutil
+
+    old = directory.with_name(f".{directory.name}.old.{os.getpid()}")
+    if directory.exists():
+        directory.rename(old)
+    tmp.rename(directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def write_playground(lm, directory, labelled: int = LABELLED) -> dict:
     """Write the playground's files (see the module's docstring) into ``directory``; returns the index.
 
@@ -332,11 +344,7 @@ def write_playground(lm, directory, labelled: int = LABELLED) -> dict:
             "seconds": round(time.perf_counter() - t0, 2), "contexts": entries,
         }
         (tmp / "index.json").write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
-        old = directory.with_name(f".{directory.name}.old.{os.getpid()}")
-        if directory.exists():
-            directory.rename(old)
-        tmp.rename(directory)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
